@@ -1,0 +1,28 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { OrchestratorApiEnv } from '@md/config';
+import { TickRules } from '@md/contracts';
+import { createService } from '@md/platform';
+import { AppModule } from './app.module';
+
+/** Builds the api (not yet listening): used by main.ts and by the integration tests. */
+export async function createApi(env: OrchestratorApiEnv): Promise<NestFastifyApplication> {
+  const app = await createService(AppModule.forRoot(env), {
+    bodyLimit: TickRules.maxBodyBytes,
+    routeBodyLimits: { '/ingest/ticks': 1024 * 1024 },
+  });
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Market data orchestrator API')
+      .setDescription(
+        'Ingest of market ticks (Basic Auth). An accepted tick is stored in Redis: queued for the ' +
+          'consumers (BullMQ) and published on the realtime channel; the api never touches Postgres on this path.',
+      )
+      .setVersion('1.0')
+      .addBasicAuth({ type: 'http', scheme: 'basic', description: 'INGEST_USERNAME / INGEST_PASSWORD' }, 'ingest')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

@@ -1,0 +1,152 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { Queue } from 'bullmq';
+import { OrchestratorApiEnv } from '@md/config';
+import { DomainEvent, tickReceivedMessage, type ReceivedTick } from '@md/contracts';
+import { REDIS, RealtimePublisher, RedisKeys, type MdPipeline, type MdRedis } from '@md/redis';
+import { jobIdFor, queueTickJob, TICKS_QUEUE } from '../queue/ticks-queue';
+import { IngestMetrics, type TicksEvent } from './ingest.metrics';
+
+export type TickOutcome =
+  | { status: 'accepted' | 'duplicate' }
+  | { status: 'unavailable'; reason: string };
+
+/** Waits before re-checking an event_id another request is committing right now. */
+const PENDING_WAITS_MS = [10, 40, 150, 300];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The ingest path: dedupe, enqueue, publish — Redis only, never Postgres.
+ *
+ * Two round trips per request, whatever the batch size:
+ *  1. mdClaim: SET NX a short lease on each event_id's dedupe key (one script call);
+ *  2. one MULTI with, per claimed tick, the BullMQ enqueue (jobId from event_id), the
+ *     fast-path publish (history stream + PUBLISH) and the dedupe commit (SET '1' EX ttl).
+ * A tick is accepted exactly when its enqueue is confirmed (see commit). If EXEC fails, the
+ * leases are dropped and the caller gets 503; a retry with the same event_id is accepted. Concurrent requests for one event_id:
+ * one claims, the others wait for its commit and answer `duplicate`.
+ */
+@Injectable()
+export class IngestService {
+  private readonly logger = new Logger('ingest');
+  private readonly ttlS: number;
+  /**
+   * How long a claimed event_id stays reserved for the request committing it: longer than
+   * the two commands of a commit can take, so a lease never lapses under a live commit.
+   */
+  private readonly leaseMs: number;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: MdRedis,
+    @InjectQueue(TICKS_QUEUE) private readonly queue: Queue,
+    private readonly keys: RedisKeys,
+    private readonly publisher: RealtimePublisher,
+    private readonly events: EventEmitter2,
+    private readonly metrics: IngestMetrics,
+    env: OrchestratorApiEnv,
+  ) {
+    this.ttlS = env.DEDUPE_TTL_S;
+    this.leaseMs = Math.max(5_000, 3 * env.REDIS_COMMAND_TIMEOUT_MS);
+  }
+
+  /** Outcome for each tick, in order. Never throws: failures are `unavailable` outcomes. */
+  async ingest(ticks: ReceivedTick[]): Promise<TickOutcome[]> {
+    const outcomes: (TickOutcome | undefined)[] = new Array(ticks.length);
+    // A repeated event_id inside one request shares the fate of its first occurrence.
+    const firstIndex = new Map<string, number>();
+    const repeats: [number, number][] = [];
+    let todo: number[] = [];
+    ticks.forEach((tick, i) => {
+      const first = firstIndex.get(tick.event_id);
+      if (first === undefined) {
+        firstIndex.set(tick.event_id, i);
+        todo.push(i);
+      } else {
+        repeats.push([i, first]);
+      }
+    });
+
+    try {
+      for (let round = 0; todo.length > 0 && round <= PENDING_WAITS_MS.length; round++) {
+        if (round > 0) await sleep(PENDING_WAITS_MS[round - 1]);
+        const states = await this.redis.mdClaim(todo.length, ...todo.map((i) => this.keys.dedupe(ticks[i].event_id)), this.leaseMs);
+        const claimed = todo.filter((_, k) => states[k] === 1);
+        todo.filter((_, k) => states[k] === 0).forEach((i) => (outcomes[i] = { status: 'duplicate' }));
+        todo = todo.filter((_, k) => states[k] === -1);
+        if (claimed.length > 0) {
+          const stored = await this.commit(claimed.map((i) => ticks[i]));
+          claimed.forEach((i, k) => (outcomes[i] = stored[k] ? { status: 'accepted' } : undefined));
+        }
+      }
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'ingest unavailable: Redis did not confirm');
+    }
+
+    const reason = 'not stored: Redis unavailable or the event_id is being committed by another request; retry';
+    const final = ticks.map((_, i) => outcomes[i] ?? { status: 'unavailable' as const, reason });
+    for (const [i, first] of repeats) {
+      final[i] = final[first].status === 'unavailable' ? final[first] : { status: 'duplicate' };
+    }
+    this.report(ticks, final);
+    return final;
+  }
+
+  /** Batch items refused by validation (single-tick refusals are counted by the filter). */
+  countInvalid(n: number): void {
+    this.metrics.count('invalid', n);
+  }
+
+  /**
+   * One MULTI for the claimed ticks; resolves to whether each tick was stored. EXEC runs the
+   * commands with nothing in between, and aborts as a whole if one cannot be queued; but a
+   * runtime error in one command does not undo the others, so each tick's fate is read from
+   * its own enqueue result, and a tick whose enqueue failed gets its dedupe key (and any
+   * half-written job) removed so a retry is accepted. (A failed publish alone does not fail the tick: it is queued, and its
+   * view will follow from the consumers.)
+   */
+  private async commit(ticks: ReceivedTick[]): Promise<boolean[]> {
+    const client = (await this.queue.client) as unknown as MdRedis;
+    const multi = client.multi() as MdPipeline;
+    for (const tick of ticks) {
+      queueTickJob(this.queue, multi, tick);
+      this.publisher.queue(multi, tickReceivedMessage(tick));
+      multi.set(this.keys.dedupe(tick.event_id), '1', 'EX', this.ttlS);
+    }
+    const keys = ticks.map((tick) => this.keys.dedupe(tick.event_id));
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await multi.exec();
+      if (!results) throw new Error('MULTI aborted');
+    } catch (error) {
+      // Nothing ran: drop the leases (Redis away: they expire by themselves).
+      await this.redis.mdRelease(keys.length, ...keys).catch(() => undefined);
+      throw error;
+    }
+    // BullMQ's add script reports some failures as negative codes rather than errors.
+    const stored = ticks.map((_, k) => {
+      const [error, result] = results[3 * k];
+      return !error && !(typeof result === 'number' && result < 0);
+    });
+    const failed = ticks.filter((_, k) => !stored[k]);
+    if (failed.length > 0) {
+      this.logger.error({ err: results.find(([e]) => e)?.[0]?.message, count: failed.length }, 'enqueue failed inside EXEC');
+      // A Lua script that fails part-way keeps what it wrote before the error: remove the
+      // half-written job too, or BullMQ would take the retry's add for an existing job.
+      const leftovers = failed.flatMap((tick) => [this.keys.dedupe(tick.event_id), this.queue.toKey(jobIdFor(tick.event_id))]);
+      await this.redis.del(...leftovers).catch(() => undefined);
+    }
+    return stored;
+  }
+
+  private report(ticks: ReceivedTick[], outcomes: TickOutcome[]): void {
+    const by = (status: TickOutcome['status']) => ticks.filter((_, i) => outcomes[i].status === status);
+    const accepted = by('accepted');
+    const duplicate = by('duplicate');
+    const unavailable = outcomes.length - accepted.length - duplicate.length;
+    if (accepted.length) this.events.emit(DomainEvent.TicksAccepted, { ticks: accepted } satisfies TicksEvent);
+    if (duplicate.length) this.events.emit(DomainEvent.TicksDuplicate, { ticks: duplicate } satisfies TicksEvent);
+    if (unavailable) this.metrics.count('unavailable', unavailable);
+  }
+}

@@ -1,0 +1,25 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import type { FieldError, Tick } from '@md/contracts';
+import { fieldErrors, VALIDATOR_OPTIONS } from '@md/platform';
+import { TickDto } from './dto/tick.dto';
+
+/**
+ * Validates one item of a batch with the same DTO and the same rules as the global pipe
+ * (whitelist, no unknown properties), so a batch item is valid exactly when it would be
+ * valid on its own.
+ */
+export function validateTickItem(item: unknown): { tick: Tick } | { errors: FieldError[]; eventId?: string } {
+  const eventId =
+    item && typeof item === 'object' && typeof (item as { event_id?: unknown }).event_id === 'string'
+      ? ((item as { event_id: string }).event_id.slice(0, 128) as string)
+      : undefined;
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+    return { errors: [{ field: 'item', reason: 'each item must be a JSON object' }], eventId };
+  }
+  const dto = plainToInstance(TickDto, item);
+  const errors = validateSync(dto, VALIDATOR_OPTIONS);
+  if (errors.length > 0) return { errors: fieldErrors(errors), eventId };
+  const { symbol, price, volume, source, ts, event_id } = dto;
+  return { tick: { symbol, price, volume, source, ts, event_id } };
+}

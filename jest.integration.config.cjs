@@ -1,0 +1,11 @@
+// Integration tests against the real Redis and PostgreSQL of the machine (npm test).
+const { existsSync, readdirSync } = require('node:fs');
+const { join } = require('node:path');
+
+const configs = ['apps', 'libs'].flatMap((dir) =>
+  readdirSync(join(__dirname, dir))
+    .map((name) => `${dir}/${name}/jest.integration.config.cjs`)
+    .filter((path) => existsSync(join(__dirname, path))),
+);
+
+module.exports = { projects: configs.map((path) => `<rootDir>/${path}`), testTimeout: 30_000 };

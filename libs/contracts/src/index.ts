@@ -1,0 +1,4 @@
+export * from './lib/names';
+export * from './lib/tick';
+export * from './lib/messages';
+export * from './lib/ingest';

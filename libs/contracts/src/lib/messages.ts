@@ -1,0 +1,18 @@
+import type { ReceivedTick } from './tick';
+import { MessageType } from './names';
+
+/**
+ * Messages on the realtime channel. Every published message carries `seq`, the id of its
+ * entry in the capped history stream written in the same atomic step as the publish:
+ * monotonic across all publishers, so a subscriber can detect and fill gaps.
+ */
+export interface TickReceivedMessage extends ReceivedTick {
+  type: typeof MessageType.TickReceived;
+  seq?: string;
+}
+
+export type RealtimeMessage = TickReceivedMessage;
+
+export function tickReceivedMessage(tick: ReceivedTick): TickReceivedMessage {
+  return { type: MessageType.TickReceived, ...tick };
+}

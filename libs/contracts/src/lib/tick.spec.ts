@@ -1,0 +1,49 @@
+import { parseTickTs, TickRules, tsProblem } from './tick';
+
+describe('parseTickTs', () => {
+  it('takes integer epoch milliseconds as they are', () => {
+    expect(parseTickTs(1_795_482_759_900)).toBe(1_795_482_759_900);
+  });
+
+  it.each([
+    ['2026-11-24T10:15:30.123Z', Date.UTC(2026, 10, 24, 10, 15, 30, 123)],
+    ['2026-11-24T10:15:30Z', Date.UTC(2026, 10, 24, 10, 15, 30)],
+    ['2026-11-24T12:15:30+02:00', Date.UTC(2026, 10, 24, 10, 15, 30)],
+    ['2026-11-24T05:15-05:00', Date.UTC(2026, 10, 24, 10, 15)],
+  ])('reads ISO-8601 with an offset: %s', (text, expected) => {
+    expect(parseTickTs(text)).toBe(expected);
+  });
+
+  it.each([
+    ['a time without offset (ambiguous local time)', '2026-11-24T10:15:30'],
+    ['a date only', '2026-11-24'],
+    ['a numeric string', '1795482759900'],
+    ['a fractional number', 1.5],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['an impossible month', '2026-13-05T10:15:30Z'],
+    ['an impossible day (no roll-over to March)', '2026-02-30T10:15:30Z'],
+    ['an impossible hour', '2026-02-03T24:15:30Z'],
+    ['null', null],
+    ['an object', {}],
+  ])('refuses %s', (_name, value) => {
+    expect(parseTickTs(value)).toBeUndefined();
+  });
+});
+
+describe('tsProblem', () => {
+  const now = Date.UTC(2026, 10, 24);
+
+  it('accepts the past and up to five minutes ahead', () => {
+    expect(tsProblem(now - 86_400_000, now)).toBeUndefined();
+    expect(tsProblem(now + TickRules.maxFutureSkewMs, now)).toBeUndefined();
+  });
+
+  it('refuses more than five minutes ahead', () => {
+    expect(tsProblem(now + TickRules.maxFutureSkewMs + 1, now)).toMatch(/future/);
+  });
+
+  it('refuses seconds sent where milliseconds belong', () => {
+    expect(tsProblem(Math.floor(now / 1000), now)).toMatch(/seconds/);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * The tick: what the feeder sends, what the api normalises, what the queue carries.
+ * Pure data and rules, no framework: the dashboard and feeder import this too.
+ */
+
+/** A tick as a client may send it (`ts` as ISO-8601 with an offset, or epoch ms). */
+export interface TickInput {
+  symbol: string;
+  price: number;
+  volume: number;
+  source: string;
+  ts: string | number;
+  event_id: string;
+}
+
+/** A validated, normalised tick: `symbol` upper-case, `ts` epoch ms. */
+export interface Tick {
+  symbol: string;
+  price: number;
+  volume: number;
+  source: string;
+  ts: number;
+  event_id: string;
+}
+
+/** What the ingest path enqueues: the tick plus when the api received it (epoch ms). */
+export interface ReceivedTick extends Tick {
+  receivedAt: number;
+  /** The request's trace id, so logs downstream can be joined with the ingest log line. */
+  traceId?: string;
+}
+
+export const TickRules = {
+  symbolPattern: /^[A-Za-z0-9._:/-]{1,32}$/,
+  symbolMaxLength: 32,
+  sourceMaxLength: 64,
+  eventIdMaxLength: 128,
+  /** Visible ASCII, no spaces: ids end up in Redis keys, URLs and logs. */
+  eventIdPattern: /^[\x21-\x7E]{1,128}$/,
+  /** Printable text: no control, format, surrogate or unassigned code points. */
+  sourcePattern: /^[^\p{C}]{1,64}$/u,
+  /** A tick may be at most this far ahead of the receiving clock. */
+  maxFutureSkewMs: 5 * 60_000,
+  /** Ticks before 2000-01-01 are certainly a unit error (seconds sent as ms, say). */
+  minTs: Date.UTC(2000, 0, 1),
+  /** Largest batch on POST /ingest/ticks. */
+  maxBatch: 1000,
+  /** Largest body on POST /ingest/tick, in bytes. */
+  maxBodyBytes: 16 * 1024,
+} as const;
+
+/**
+ * ISO-8601 date-time with an explicit offset (`Z` or `±hh:mm`). A time without an offset
+ * is local time by the standard, so it would mean different instants on different hosts:
+ * we refuse it rather than guess.
+ */
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+/** Epoch ms for an ISO-8601 string with offset or an epoch-ms number; `undefined` if neither. */
+export function parseTickTs(value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) ? value : undefined;
+  }
+  const match = typeof value === 'string' ? ISO_WITH_OFFSET.exec(value) : null;
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  // Date.parse rolls impossible dates over (Feb 30 → Mar 2): check the fields first.
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) {
+    return undefined;
+  }
+  const ms = Date.parse(value as string);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Why a normalised `ts` is unacceptable at `now`, or `undefined` when it is fine. */
+export function tsProblem(ts: number, now: number): string | undefined {
+  if (ts < TickRules.minTs) return 'ts must not be before 2000-01-01T00:00:00Z (is it in seconds?)';
+  if (ts > now + TickRules.maxFutureSkewMs) return 'ts must not be more than 5 minutes in the future';
+  return undefined;
+}

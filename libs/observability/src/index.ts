@@ -1,0 +1,2 @@
+export * from './lib/observability.module';
+export * from './lib/http-metrics';

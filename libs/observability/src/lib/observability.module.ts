@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { ServiceEnv } from '@md/config';
+
+export interface ObservabilityOptions {
+  /** The service name on every log line and metric. */
+  service: string;
+  version?: string;
+}
+
+const QUIET_ROUTES = /^\/(health|metrics)(\/|\?|$)/;
+const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The trace id of a request: the caller's `x-request-id` when sane, else a new UUID. */
+export function traceIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && TRACE_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * The one logger and metrics set-up of every app: JSON logs (pretty only in development)
+ * with `service` and `trace_id`, credentials redacted, health/metrics requests not logged,
+ * successful requests logged only at debug level (the ingest path runs thousands a second);
+ * Prometheus default metrics under /metrics with a `service` label.
+ */
+@Module({})
+export class ObservabilityModule {
+  static forRoot(options: ObservabilityOptions): DynamicModule {
+    return {
+      module: ObservabilityModule,
+      imports: [
+        LoggerModule.forRootAsync({
+          inject: [ServiceEnv],
+          useFactory: (env: ServiceEnv) => ({
+            pinoHttp: {
+              level: env.LOG_LEVEL,
+              base: { service: options.service, version: options.version ?? '0.0.0', pid: process.pid },
+              messageKey: 'msg',
+              formatters: { level: (label: string) => ({ level: label }) },
+              timestamp: () => `,"time":"${new Date().toISOString()}"`,
+              redact: {
+                paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.headers["x-internal-token"]'],
+                censor: '[redacted]',
+              },
+              // The Fastify adapter has already set req.id (see createService).
+              genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? traceIdOf(req),
+              customProps: (req: IncomingMessage) => ({ trace_id: (req as IncomingMessage & { id?: string }).id }),
+              autoLogging: { ignore: (req: IncomingMessage) => QUIET_ROUTES.test(req.url ?? '') },
+              customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
+                error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
+              serializers: {
+                req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+                res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+                // pino-http turns every 5xx into an Error with a stack pointing at itself;
+                // real exceptions are logged with their stack by HttpErrorFilter.
+                err: (err: Error & { type?: string }) => ({ type: err.type ?? err.name, message: err.message }),
+              },
+              transport:
+                env.NODE_ENV === 'development'
+                  ? { target: 'pino-pretty', options: { singleLine: true, colorize: true } }
+                  : undefined,
+            },
+          }),
+        }),
+        PrometheusModule.register({
+          path: '/metrics',
+          defaultMetrics: { enabled: true },
+          defaultLabels: { service: options.service },
+        }),
+      ],
+      exports: [LoggerModule, PrometheusModule],
+    };
+  }
+}

@@ -1,0 +1,4 @@
+export * from './lib/errors';
+export * from './lib/validation';
+export * from './lib/secrets';
+export * from './lib/bootstrap';

@@ -1,0 +1,85 @@
+import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ServiceEnv } from '@md/config';
+import { defineScripts, type MdRedis } from './scripts';
+import { RedisKeys } from './redis-keys';
+import { RealtimePublisher } from './realtime-publisher';
+import { REDIS } from './tokens';
+
+
+/**
+ * Options of a command connection that fails fast: when Redis is away, commands reject at
+ * once (no offline queue) or after REDIS_COMMAND_TIMEOUT_MS, so callers can answer 503
+ * instead of hanging. Reconnection goes on in the background.
+ */
+export function failFastOptions(env: ServiceEnv): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: env.REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeout: 5_000,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 2_000),
+  };
+}
+
+export function createRedis(env: ServiceEnv, name: string, overrides: RedisOptions = {}): Redis {
+  const client = new Redis(env.REDIS_URL, { connectionName: `md-${name}`, ...failFastOptions(env), ...overrides });
+  // Connection errors surface through readiness and the commands that fail; an 'error'
+  // listener keeps them from crashing the process as unhandled events.
+  const logger = new Logger(`redis:${name}`);
+  let lastLogged = 0;
+  client.on('error', (error: Error) => {
+    const now = Date.now();
+    if (now - lastLogged > 5_000) {
+      lastLogged = now;
+      logger.warn(`redis connection problem: ${error.message}`);
+    }
+  });
+  return client;
+}
+
+/**
+ * Resolves when the client is ready, or after `ms` whatever its state: a service boots and
+ * reports not-ready rather than refusing to start while Redis is away.
+ */
+export function readyOrTimeout(client: Redis, ms = 3_000): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    client.once('ready', done);
+    function done() {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    }
+  });
+}
+
+@Injectable()
+class RedisCloser implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: MdRedis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+@Global()
+@Module({
+  providers: [
+    RedisKeys,
+    {
+      provide: REDIS,
+      inject: [ServiceEnv],
+      useFactory: async (env: ServiceEnv): Promise<MdRedis> => {
+        const client = defineScripts(createRedis(env, 'commands'));
+        await readyOrTimeout(client);
+        return client;
+      },
+    },
+    RedisCloser,
+    RealtimePublisher,
+  ],
+  exports: [REDIS, RedisKeys, RealtimePublisher],
+})
+export class RedisModule {}

@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+/**
+ * `npm run demo`: builds what changed, starts every service of the system that exists so far
+ * in production mode from its built output, waits until each is ready, and prints where to go.
+ * Ctrl-C stops everything it started (each service gets SIGTERM and shuts down cleanly).
+ *
+ * Configuration: the environment wins; otherwise `.env.local` (git-ignored), which the first
+ * run writes with generated demo credentials. Never production secrets.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ensureRedis } from './services.mjs';
+
+const ENV_FILE = '.env.local';
+const color = (code) => (text) => (process.stdout.isTTY ? `\x1b[${code}m${text}\x1b[0m` : text);
+const [bold, dim, green, red, yellow, cyan] = [1, 2, 32, 31, 33, 36].map(color);
+
+/** The services, in start order. Each later issue adds its app here. */
+const SERVICES = [
+  { name: 'orchestrator-api', main: 'dist/apps/orchestrator-api/main.js', port: 3000, paint: cyan },
+];
+
+function loadLocalEnv() {
+  if (!existsSync(ENV_FILE)) {
+    const secret = (n) => randomBytes(n).toString('base64url');
+    writeFileSync(
+      ENV_FILE,
+      [
+        '# Demo settings written by `npm run demo` (git-ignored). Edit or delete to regenerate.',
+        'INGEST_USERNAME=demo',
+        `INGEST_PASSWORD=${secret(12)}`,
+        `API_KEY=${secret(24)}`,
+        '',
+      ].join('\n'),
+    );
+    console.log(dim(`demo: wrote ${ENV_FILE} with generated demo credentials`));
+  }
+  const env = {};
+  for (const line of readFileSync(ENV_FILE, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
+    if (match) env[match[1]] = match[2];
+  }
+  return env;
+}
+
+const LEVEL = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+/** One service's output, line by line, prefixed with its name; JSON logs made readable. */
+function pipeLogs(stream, service) {
+  let buffer = '';
+  stream.on('data', (chunk) => {
+    buffer += chunk;
+    const lines = buffer.split('\n');
+    buffer = lines.pop();
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      let text = line;
+      try {
+        const log = JSON.parse(line);
+        const level = String(typeof log.level === 'number' ? LEVEL[log.level] : log.level).toUpperCase();
+        const paint = level === 'ERROR' || level === 'FATAL' ? red : level === 'WARN' ? yellow : (s) => s;
+        const context = log.context ? dim(` (${log.context})`) : '';
+        const extra = log.err ? ` ${typeof log.err === 'string' ? log.err : log.err.message}` : '';
+        text = `${dim((log.time ?? '').slice(11, 23))} ${paint(level.padEnd(5))} ${log.msg ?? ''}${extra}${context}`;
+      } catch {
+        // not JSON: print as is
+      }
+      process.stdout.write(`${service.paint(service.name.padEnd(18))}| ${text}\n`);
+    }
+  });
+}
+
+async function waitReady(service, ms = 30_000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (service.child.exitCode !== null) throw new Error(`${service.name} exited with code ${service.child.exitCode}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${service.port}/health/readiness`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${service.name} was not ready within ${ms / 1000}s`);
+}
+
+async function main() {
+  const env = { NODE_ENV: 'production', LOG_LEVEL: 'info', ...loadLocalEnv(), ...process.env };
+  process.env.REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  console.log(dim(`demo: redis ${await ensureRedis()} at ${process.env.REDIS_URL}`));
+
+  console.log(dim('demo: building (Nx rebuilds only what changed)…'));
+  const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false' },
+  });
+  if (build.status !== 0) throw new Error('build failed (run `npx nx run-many -t build` to see why)');
+
+  const running = [];
+  let stopping = false;
+  const stop = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(dim('\ndemo: stopping (SIGTERM to every service)…'));
+    await Promise.all(
+      running.map(
+        (service) =>
+          new Promise((resolve) => {
+            if (service.child.exitCode !== null) return resolve();
+            const killer = setTimeout(() => service.child.kill('SIGKILL'), 30_000);
+            service.child.once('exit', () => {
+              clearTimeout(killer);
+              resolve();
+            });
+            service.child.kill('SIGTERM');
+          }),
+      ),
+    );
+    console.log(dim('demo: stopped'));
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  for (const service of SERVICES) {
+    const child = spawn(process.execPath, [service.main], {
+      env: { ...env, PORT: String(service.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    service.child = child;
+    running.push(service);
+    pipeLogs(child.stdout.setEncoding('utf8'), service);
+    pipeLogs(child.stderr.setEncoding('utf8'), service);
+    child.on('exit', (code, signal) => {
+      if (!stopping) {
+        console.error(red(`demo: ${service.name} exited (${signal ?? code}); stopping the rest`));
+        void stop(1);
+      }
+    });
+  }
+  await Promise.all(running.map((service) => waitReady(service)));
+
+  const api = 'http://localhost:3000';
+  const auth = `${env.INGEST_USERNAME}:${env.INGEST_PASSWORD}`;
+  console.log(`
+${green(bold('ready'))} — ${SERVICES.map((s) => s.name).join(', ')}
+
+  Swagger UI      ${bold(`${api}/docs`)}
+  Health          ${api}/health/readiness
+  Metrics         ${api}/metrics
+  Ingest login    ${auth}   ${dim(`(from ${ENV_FILE})`)}
+  API key         ${env.API_KEY ?? dim('(not set)')}
+
+  Post a tick:
+    curl -u '${auth}' -H 'content-type: application/json' \\
+      -d '{"symbol":"BTCUSDT","price":64250.5,"volume":0.25,"source":"demo","ts":'$(date +%s%3N)',"event_id":"'$(cat /proc/sys/kernel/random/uuid)'"}' \\
+      ${api}/ingest/tick
+
+Ctrl-C stops everything.
+`);
+}
+
+main().catch((error) => {
+  console.error(red(`demo: ${error.message}`));
+  process.exit(1);
+});

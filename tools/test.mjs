@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: every test of the workspace, in the order that fails fastest.
+ *   1. Redis and PostgreSQL up (started if they are local and down);
+ *   2. lint (module boundaries included) and type checks of every project, through Nx;
+ *   3. unit tests of every project (one Jest run over all projects);
+ *   4. integration tests against the real servers, one file at a time.
+ * Ends with one line "N passed, N failed" over all Jest tests, and a non-zero exit on any failure.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { ensurePostgres, ensureRedis } from './services.mjs';
+
+const env = { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', TZ: 'UTC', FORCE_COLOR: process.env.CI ? '0' : '1' };
+const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
+
+console.log(`services: redis ${await ensureRedis()}, postgres ${await ensurePostgres()}`);
+
+mkdirSync('tmp', { recursive: true });
+const steps = [
+  ['lint and type checks', 'npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', '--outputStyle=static']],
+  ['unit tests', 'npx', ['jest', '-c', 'jest.config.cjs', '--json', '--outputFile=tmp/jest-unit.json']],
+  ['integration tests', 'npx', ['jest', '-c', 'jest.integration.config.cjs', '--runInBand', '--json', '--outputFile=tmp/jest-integration.json']],
+];
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+for (const [name, cmd, args] of steps) {
+  console.log(`\n=== ${name} ===`);
+  const file = args.find((a) => a.startsWith('--outputFile='))?.slice('--outputFile='.length);
+  if (file) rmSync(file, { force: true });
+  const status = run(cmd, args);
+  if (file) {
+    try {
+      const report = JSON.parse(readFileSync(file, 'utf8'));
+      passed += report.numPassedTests;
+      failed += report.numFailedTests;
+    } catch {
+      // No report: the runner itself failed; the status says so.
+    }
+  }
+  if (status !== 0) failures.push(name);
+}
+
+console.log(`\n${failures.length ? `failed steps: ${failures.join(', ')}` : 'all steps green'}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failures.length ? 1 : 0);
