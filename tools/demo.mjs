@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ensureRedis } from './services.mjs';
 
 const ENV_FILE = '.env.local';
@@ -19,27 +19,32 @@ const [bold, dim, green, red, yellow, cyan] = [1, 2, 32, 31, 33, 36].map(color);
 /** The services, in start order. Each later issue adds its app here. */
 const SERVICES = [
   { name: 'orchestrator-api', main: 'dist/apps/orchestrator-api/main.js', port: 3000, paint: cyan },
+  { name: 'consumers', main: 'dist/apps/consumers/main.js', port: 3002, paint: yellow },
 ];
+
+/** Demo secrets: generated once into .env.local; a variable added later is appended. */
+const GENERATED = {
+  INGEST_USERNAME: () => 'demo',
+  INGEST_PASSWORD: () => secret(12),
+  API_KEY: () => secret(24),
+  INTERNAL_TOKEN: () => secret(24),
+};
+const secret = (n) => randomBytes(n).toString('base64url');
 
 function loadLocalEnv() {
   if (!existsSync(ENV_FILE)) {
-    const secret = (n) => randomBytes(n).toString('base64url');
-    writeFileSync(
-      ENV_FILE,
-      [
-        '# Demo settings written by `npm run demo` (git-ignored). Edit or delete to regenerate.',
-        'INGEST_USERNAME=demo',
-        `INGEST_PASSWORD=${secret(12)}`,
-        `API_KEY=${secret(24)}`,
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(ENV_FILE, '# Demo settings written by `npm run demo` (git-ignored). Edit or delete to regenerate.\n');
     console.log(dim(`demo: wrote ${ENV_FILE} with generated demo credentials`));
   }
   const env = {};
   for (const line of readFileSync(ENV_FILE, 'utf8').split('\n')) {
     const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
     if (match) env[match[1]] = match[2];
+  }
+  const missing = Object.keys(GENERATED).filter((key) => !env[key]);
+  if (missing.length > 0) {
+    for (const key of missing) env[key] = GENERATED[key]();
+    appendFileSync(ENV_FILE, missing.map((key) => `${key}=${env[key]}\n`).join(''));
   }
   return env;
 }
@@ -126,7 +131,7 @@ async function main() {
 
   for (const service of SERVICES) {
     const child = spawn(process.execPath, [service.main], {
-      env: { ...env, PORT: String(service.port) },
+      env: { ...env, PORT: String(service.port), ORCHESTRATOR_URL: 'http://127.0.0.1:3000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     service.child = child;
@@ -151,12 +156,16 @@ ${green(bold('ready'))} — ${SERVICES.map((s) => s.name).join(', ')}
   Health          ${api}/health/readiness
   Metrics         ${api}/metrics
   Ingest login    ${auth}   ${dim(`(from ${ENV_FILE})`)}
-  API key         ${env.API_KEY ?? dim('(not set)')}
+  API key         ${env.API_KEY}
+  Consumers       http://localhost:3002/health/readiness, http://localhost:3002/metrics
 
   Post a tick:
     curl -u '${auth}' -H 'content-type: application/json' \\
       -d '{"symbol":"BTCUSDT","price":64250.5,"volume":0.25,"source":"demo","ts":'$(date +%s%3N)',"event_id":"'$(cat /proc/sys/kernel/random/uuid)'"}' \\
       ${api}/ingest/tick
+
+  Then read the view it produced:
+    curl -H 'x-api-key: ${env.API_KEY}' ${api}/symbols/BTCUSDT
 
 Ctrl-C stops everything.
 `);

@@ -4,7 +4,8 @@
  *   1. Redis and PostgreSQL up (started if they are local and down);
  *   2. lint (module boundaries included) and type checks of every project, through Nx;
  *   3. unit tests of every project (one Jest run over all projects);
- *   4. integration tests against the real servers, one file at a time.
+ *   4. build of every app (some integration tests run them as processes);
+ *   5. integration tests against the real servers, one file at a time.
  * Ends with one line "N passed, N failed" over all Jest tests, and a non-zero exit on any failure.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,6 +21,8 @@ mkdirSync('tmp', { recursive: true });
 const steps = [
   ['lint and type checks', 'npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', '--outputStyle=static']],
   ['unit tests', 'npx', ['jest', '-c', 'jest.config.cjs', '--json', '--outputFile=tmp/jest-unit.json']],
+  // Integration tests that need real processes start the built apps.
+  ['build', 'npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static']],
   ['integration tests', 'npx', ['jest', '-c', 'jest.integration.config.cjs', '--runInBand', '--json', '--outputFile=tmp/jest-integration.json']],
 ];
 

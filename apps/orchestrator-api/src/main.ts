@@ -1,6 +1,7 @@
 /**
- * orchestrator-api: the ingest path (Redis only: dedupe, enqueue, fast-path publish).
- * The read API, the consumers' view updates and the flush to Postgres arrive with their issues.
+ * orchestrator-api: the ingest path (Redis only: dedupe, enqueue, fast-path publish), the
+ * consumers' view updates (/internal/agg-update) and the read API of those views.
+ * The flush to Postgres arrives with its issue.
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';

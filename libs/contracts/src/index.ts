@@ -2,3 +2,4 @@ export * from './lib/names';
 export * from './lib/tick';
 export * from './lib/messages';
 export * from './lib/ingest';
+export * from './lib/view';

@@ -2,3 +2,4 @@ export * from './lib/errors';
 export * from './lib/validation';
 export * from './lib/secrets';
 export * from './lib/bootstrap';
+export * from './lib/api-key.guard';

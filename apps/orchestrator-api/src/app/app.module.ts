@@ -7,6 +7,8 @@ import { ObservabilityModule } from '@md/observability';
 import { createValidationPipe, HttpErrorFilter } from '@md/platform';
 import { RedisModule } from '@md/redis';
 import { IngestModule } from '../ingest/ingest.module';
+import { InternalModule } from '../internal/internal.module';
+import { SymbolsModule } from '../symbols/symbols.module';
 
 export const SERVICE = 'orchestrator-api';
 
@@ -23,6 +25,8 @@ export class AppModule {
         RedisModule,
         HealthModule.register({ indicators: [RedisIndicator] }),
         IngestModule,
+        SymbolsModule,
+        InternalModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -16,11 +16,13 @@ export async function createApi(env: OrchestratorApiEnv): Promise<NestFastifyApp
     new DocumentBuilder()
       .setTitle('Market data orchestrator API')
       .setDescription(
-        'Ingest of market ticks (Basic Auth). An accepted tick is stored in Redis: queued for the ' +
-          'consumers (BullMQ) and published on the realtime channel; the api never touches Postgres on this path.',
+        'Ingest of market ticks (Basic Auth) and the read API of the latest per-symbol views (x-api-key). ' +
+          'An accepted tick is stored in Redis: queued for the consumers (BullMQ) and published on the realtime ' +
+          'channel; the api never touches Postgres on this path.',
       )
       .setVersion('1.0')
       .addBasicAuth({ type: 'http', scheme: 'basic', description: 'INGEST_USERNAME / INGEST_PASSWORD' }, 'ingest')
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'API_KEY (required when set)' }, 'apiKey')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -1,4 +1,4 @@
-import { freePort, get, post, startApi, ThrowawayRedis, tick, waitUntil, type RunningApi } from '../support/harness';
+import { get, post, startApi, ThrowawayRedis, tick, waitUntil, type RunningApi } from '../support/harness';
 
 /**
  * Redis goes away under a running api: ingest must answer 503 with Retry-After (never a
@@ -10,7 +10,7 @@ describe('ingest while Redis is unreachable', () => {
   let api: RunningApi;
 
   beforeAll(async () => {
-    redis = new ThrowawayRedis(await freePort());
+    redis = await ThrowawayRedis.create();
     await redis.start();
     api = await startApi({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' });
   });

@@ -39,8 +39,8 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
 {{- end -}}
 
-{{/* Secrets (INGEST_USERNAME, INGEST_PASSWORD, API_KEY, PG_URL, REDIS_URL) from the existing Secret. */}}
+{{/* Secrets (INGEST_USERNAME, INGEST_PASSWORD, API_KEY, PG_URL, REDIS_URL, INTERNAL_TOKEN) from the existing Secret. */}}
 {{- define "market-data.envFrom" -}}
 - secretRef:
-    name: {{ required "existingSecret is required: a Secret holding INGEST_USERNAME, INGEST_PASSWORD, API_KEY, PG_URL, REDIS_URL" .root.Values.existingSecret }}
+    name: {{ required "existingSecret is required: a Secret holding INGEST_USERNAME, INGEST_PASSWORD, API_KEY, PG_URL, REDIS_URL, INTERNAL_TOKEN" .root.Values.existingSecret }}
 {{- end -}}

@@ -1,8 +1,9 @@
 import { ConfigError, envKeysOf, validateEnv } from './validate-env';
 import { OrchestratorApiEnv } from './schemas/orchestrator-api.env';
 import { ServiceEnv } from './schemas/service.env';
+import { ConsumersEnv } from './schemas/consumers.env';
 
-const required = { INGEST_USERNAME: 'feeder', INGEST_PASSWORD: 's3cret-password' };
+const required = { INGEST_USERNAME: 'feeder', INGEST_PASSWORD: 's3cret-password', INTERNAL_TOKEN: 'internal-token-0123' };
 
 function problemsOf(source: Record<string, string>): string[] {
   try {
@@ -31,7 +32,7 @@ describe('validateEnv', () => {
   });
 
   it('names every missing required variable', () => {
-    expect(problemsOf({})).toEqual(['INGEST_USERNAME: is required', 'INGEST_PASSWORD: is required']);
+    expect(problemsOf({})).toEqual(['INGEST_USERNAME: is required', 'INGEST_PASSWORD: is required', 'INTERNAL_TOKEN: is required']);
   });
 
   it('treats an empty value as unset', () => {
@@ -73,5 +74,38 @@ describe('envKeysOf', () => {
   it('lists the declared variables, inherited ones included', () => {
     const keys = envKeysOf(OrchestratorApiEnv);
     expect(keys).toEqual(expect.arrayContaining([...envKeysOf(ServiceEnv), 'INGEST_USERNAME', 'API_KEY', 'DEDUPE_TTL_S']));
+  });
+});
+
+describe('ConsumersEnv', () => {
+  const token = { INTERNAL_TOKEN: 'internal-token-0123' };
+
+  it('runs both roles by default, on port 3002', () => {
+    const env = validateEnv(ConsumersEnv, token);
+    expect(env.CONSUMER_ROLES).toEqual(['calc-a', 'calc-b']);
+    expect(env.PORT).toBe(3002);
+    expect(env.VIEW_QUEUE_NAME).toBe('views.compute');
+  });
+
+  it('reads CONSUMER_ROLES as a comma-separated list', () => {
+    expect(validateEnv(ConsumersEnv, { ...token, CONSUMER_ROLES: ' calc-b ' }).CONSUMER_ROLES).toEqual(['calc-b']);
+  });
+
+  it.each([
+    ['an unknown role', 'calc-a,calc-c', 'CONSUMER_ROLES: must be a comma-separated list of calc-a, calc-b'],
+    ['no role', ',', 'CONSUMER_ROLES: must name at least one role'],
+  ])('names %s', (_name, value, problem) => {
+    expect(() => validateEnv(ConsumersEnv, { ...token, CONSUMER_ROLES: value })).toThrow(problem);
+  });
+
+  it('reads a bare host:port ORCHESTRATOR_URL as http://host:port', () => {
+    expect(validateEnv(ConsumersEnv, { ...token, ORCHESTRATOR_URL: 'orchestrator-api-x1y2:10000' }).ORCHESTRATOR_URL).toBe(
+      'http://orchestrator-api-x1y2:10000',
+    );
+  });
+
+  it('requires the internal token and an http(s) ORCHESTRATOR_URL', () => {
+    expect(() => validateEnv(ConsumersEnv, {})).toThrow('INTERNAL_TOKEN: is required');
+    expect(() => validateEnv(ConsumersEnv, { ...token, ORCHESTRATOR_URL: 'ftp://x' })).toThrow('ORCHESTRATOR_URL: must be a http/https:// URL');
   });
 });

@@ -1,5 +1,6 @@
 import type { ReceivedTick } from './tick';
 import { MessageType } from './names';
+import type { SymbolUpdatedMessage } from './view';
 
 /**
  * Messages on the realtime channel. Every published message carries `seq`, the id of its
@@ -11,7 +12,7 @@ export interface TickReceivedMessage extends ReceivedTick {
   seq?: string;
 }
 
-export type RealtimeMessage = TickReceivedMessage;
+export type RealtimeMessage = TickReceivedMessage | SymbolUpdatedMessage;
 
 export function tickReceivedMessage(tick: ReceivedTick): TickReceivedMessage {
   return { type: MessageType.TickReceived, ...tick };

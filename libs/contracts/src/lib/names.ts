@@ -5,10 +5,13 @@
  */
 export const DEFAULT_QUEUE_NAME = 'ticks.received';
 export const DEFAULT_PUBSUB_CHANNEL = 'realtime:updates';
+/** calc-b's queue: calc-a hands it a window summary per tick. */
+export const DEFAULT_VIEW_QUEUE_NAME = 'views.compute';
 
 /** BullMQ job names. */
 export const JobName = {
   Tick: 'tick',
+  View: 'view',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 

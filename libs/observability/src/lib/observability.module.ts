@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { ServiceEnv } from '@md/config';
+import { BaseEnv } from '@md/config';
 
 export interface ObservabilityOptions {
   /** The service name on every log line and metric. */
@@ -33,8 +33,8 @@ export class ObservabilityModule {
       module: ObservabilityModule,
       imports: [
         LoggerModule.forRootAsync({
-          inject: [ServiceEnv],
-          useFactory: (env: ServiceEnv) => ({
+          inject: [BaseEnv],
+          useFactory: (env: BaseEnv) => ({
             pinoHttp: {
               level: env.LOG_LEVEL,
               base: { service: options.service, version: options.version ?? '0.0.0', pid: process.pid },

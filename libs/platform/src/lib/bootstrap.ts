@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { installHttpMetrics, traceIdOf } from '@md/observability';
-import type { ServiceEnv } from '@md/config';
+import type { BaseEnv } from '@md/config';
 
 export interface ServiceOptions {
   /** Largest accepted request body in bytes (Fastify answers 413 above it). */
@@ -56,7 +56,7 @@ export async function createService(module: Type<unknown> | ReturnType<typeof Ob
   return app;
 }
 
-export async function listen(app: INestApplication, env: ServiceEnv): Promise<string> {
+export async function listen(app: INestApplication, env: BaseEnv): Promise<string> {
   await app.listen(env.PORT, env.HOST);
   return app.getUrl();
 }

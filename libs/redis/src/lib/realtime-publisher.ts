@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ServiceEnv } from '@md/config';
 import { REDIS } from './tokens';
 import { RedisKeys } from './redis-keys';
+import { symbolUpdatedMessage, type SymbolView } from '@md/contracts';
 import type { MdPipeline, MdRedis } from './scripts';
 
 /**
@@ -23,6 +24,25 @@ export class RealtimePublisher {
   /** Adds the publish to a pipeline or MULTI that the caller executes. */
   queue(pipeline: MdPipeline, message: object): void {
     pipeline.mdPublish(this.keys.history(), this.keys.channel, this.maxLen, JSON.stringify(message));
+  }
+
+  /**
+   * Stores a symbol's view and publishes `symbol.updated`, atomically, unless a view of the
+   * same or a higher tickCount is stored already. Resolves to whether it was stored.
+   */
+  async storeView(view: SymbolView): Promise<boolean> {
+    const stored = await this.redis.mdStoreView(
+      this.keys.views(),
+      this.keys.viewVersions(),
+      this.keys.history(),
+      view.symbol,
+      view.tickCount,
+      JSON.stringify(view),
+      this.keys.channel,
+      this.maxLen,
+      JSON.stringify(symbolUpdatedMessage(view)),
+    );
+    return stored === 1;
   }
 
   /** Publishes now; resolves to the message's seq. */

@@ -27,4 +27,22 @@ export class RedisKeys {
   history(): string {
     return `${this.prefix}:history:${this.channel}`;
   }
+
+  /** Latest view W of every symbol (hash: symbol → JSON), and their versions (symbol → tickCount). */
+  views(): string {
+    return `${this.prefix}:views`;
+  }
+
+  viewVersions(): string {
+    return `${this.prefix}:views:version`;
+  }
+
+  /**
+   * calc-a's state of a symbol: a hash (count, newest, running sums) and three sorted sets
+   * (last 10, window by ts, window by price). The {symbol} hash tag keeps them in one slot.
+   */
+  calc(symbol: string): { state: string; last: string; window: string; prices: string } {
+    const base = `${this.prefix}:calc:{${symbol}}`;
+    return { state: `${base}:state`, last: `${base}:last`, window: `${base}:win`, prices: `${base}:px` };
+  }
 }

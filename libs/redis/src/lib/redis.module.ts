@@ -22,6 +22,22 @@ export function failFastOptions(env: ServiceEnv): RedisOptions {
   };
 }
 
+/**
+ * ioredis options for REDIS_URL, for libraries that create and close their own connections
+ * from options (BullMQ workers): redis[s]://[user[:password]@]host[:port][/db].
+ */
+export function redisOptionsFromUrl(redisUrl: string): RedisOptions {
+  const url = new URL(redisUrl);
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port || 6379),
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    db: Number(url.pathname.slice(1) || 0),
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+  };
+}
+
 export function createRedis(env: ServiceEnv, name: string, overrides: RedisOptions = {}): Redis {
   const client = new Redis(env.REDIS_URL, { connectionName: `md-${name}`, ...failFastOptions(env), ...overrides });
   // Connection errors surface through readiness and the commands that fail; an 'error'

@@ -18,6 +18,10 @@ export class OrchestratorApiEnv extends ServiceEnv {
   @EnvString({ max: 128 })
   QUEUE_NAME: string = DEFAULT_QUEUE_NAME;
 
+  /** Shared secret of POST /internal/agg-update (calc-b sends it in x-internal-token). */
+  @EnvString({ min: 16, max: 256 })
+  INTERNAL_TOKEN: string;
+
   /** How long an accepted event_id is remembered for dedupe. */
   @EnvInt(1, 30 * 86_400)
   DEDUPE_TTL_S: number = 86_400;

@@ -5,10 +5,10 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const NODE_ENVS = ['production', 'development', 'test'] as const;
 
 /**
- * What every service reads. Subclasses add their own variables and override defaults
- * (each app has its own PORT default). Nothing outside the config lib reads process.env.
+ * What every process reads. Subclasses add their own variables and override defaults (each
+ * app has its own PORT default). Nothing outside the config lib reads process.env.
  */
-export class ServiceEnv {
+export class BaseEnv {
   @EnvOneOf(NODE_ENVS)
   NODE_ENV: (typeof NODE_ENVS)[number] = 'production';
 
@@ -20,7 +20,10 @@ export class ServiceEnv {
 
   @EnvPort()
   PORT: number = 3000;
+}
 
+/** What every service of the pipeline reads: BaseEnv plus Redis and the realtime channel. */
+export class ServiceEnv extends BaseEnv {
   @EnvUrl(['redis', 'rediss'])
   REDIS_URL: string = 'redis://127.0.0.1:6379';
 

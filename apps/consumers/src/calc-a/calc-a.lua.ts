@@ -1,0 +1,103 @@
+/**
+ * calc-a in Redis: applies one tick to its symbol's state, atomically, so any number of
+ * consumer replicas and any concurrency never race. This is WindowState
+ * (libs/market-calc/src/lib/window-state.ts) step for step; the property tests prove that
+ * algorithm against the reference, the integration tests prove this script against it too.
+ *
+ * KEYS: 1 dedupe key of the event (the api's: '1' accepted, '2' counted here), 2 state hash,
+ *       3 last-N zset, 4 window zset (score ts), 5 window prices zset (score price).
+ * ARGV: 1 event_id, 2 ts, 3 price, 4 volume, 5 source, 6 dedupe TTL s, 7 window ms, 8 N,
+ *       9 exact-below (window size under which sums are always recomputed).
+ * Numbers travel as strings (JS shortest round-trip form in, %.17g out), so no precision is
+ * lost crossing the Lua boundary. Members are "event_id\0price[\0volume]": for equal scores a
+ * sorted set orders members by bytes, and "\0" sorts before every character of an event_id,
+ * so equal-ts ticks sort by event_id exactly as compareTicks does.
+ *
+ * Returns: fresh (1/0), count, newest ts, id, price, source, Σv, Σpv, window count,
+ *          high, low, open price, then the last-N prices oldest first.
+ */
+export const CALC_A_LUA = `
+local function num(x) return string.format('%.17g', x) end
+-- Byte order, like sorted sets; Lua's own < on strings follows the locale.
+local function less(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local function fields(member)
+  local id, p, v = string.match(member, '^(.-)%z([^%z]*)%z?([^%z]*)$')
+  return id, tonumber(p), tonumber(v)
+end
+
+local state, last, win, px = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, tsText, priceText, volText = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local windowMs, lastN, exactBelow = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+
+local mark = redis.call('GET', KEYS[1])
+local fresh = 0
+if mark ~= '2' then
+  fresh = 1
+  if mark then redis.call('SET', KEYS[1], '2', 'KEEPTTL') else redis.call('SET', KEYS[1], '2', 'EX', ARGV[6]) end
+  local ts, price, vol = tonumber(tsText), tonumber(priceText), tonumber(volText)
+  redis.call('HINCRBY', state, 'count', 1)
+
+  redis.call('ZADD', last, ts, id .. '\\0' .. priceText)
+  local n = redis.call('ZCARD', last)
+  if n > lastN then redis.call('ZREMRANGEBYRANK', last, 0, n - lastN - 1) end
+
+  local s = redis.call('HMGET', state, 'nts', 'nid', 'vol', 'pv', 'evicted', 'nzv')
+  local nts = tonumber(s[1])
+  if (not nts) or ts > nts or (ts == nts and less(s[2], id)) then
+    redis.call('HSET', state, 'nts', tsText, 'nid', id, 'nprice', priceText, 'nsource', ARGV[5])
+    nts = ts
+  end
+  local sumV, sumPV, evicted, nzv = tonumber(s[3]) or 0, tonumber(s[4]) or 0, tonumber(s[5]) or 0, tonumber(s[6]) or 0
+  local cutoff = nts - windowMs
+  if ts > cutoff then
+    redis.call('ZADD', win, ts, id .. '\\0' .. priceText .. '\\0' .. volText)
+    redis.call('ZADD', px, price, id)
+    sumV = sumV + vol
+    sumPV = sumPV + price * vol
+    if vol > 0 then nzv = nzv + 1 end
+  end
+  local old = redis.call('ZRANGEBYSCORE', win, '-inf', cutoff)
+  if #old > 0 then
+    for _, member in ipairs(old) do
+      local oid, p, v = fields(member)
+      sumV = sumV - v
+      sumPV = sumPV - p * v
+      if v > 0 then nzv = nzv - 1 end
+      redis.call('ZREM', px, oid)
+    end
+    redis.call('ZREMRANGEBYSCORE', win, '-inf', cutoff)
+    evicted = evicted + #old
+  end
+  local size = redis.call('ZCARD', win)
+  if evicted > size or size < exactBelow then
+    sumV, sumPV, evicted = 0, 0, 0
+    for _, member in ipairs(redis.call('ZRANGE', win, 0, -1)) do
+      local _, p, v = fields(member)
+      sumV = sumV + v
+      sumPV = sumPV + p * v
+    end
+  end
+  -- Exactly 0 while no tick of the window has a volume (running sums may hold ±ε).
+  if nzv == 0 then sumV, sumPV = 0, 0 end
+  redis.call('HSET', state, 'vol', num(sumV), 'pv', num(sumPV), 'evicted', evicted, 'nzv', nzv)
+end
+
+local s = redis.call('HMGET', state, 'count', 'nts', 'nid', 'nprice', 'nsource', 'vol', 'pv')
+local size = redis.call('ZCARD', win)
+local low = redis.call('ZRANGE', px, 0, 0, 'WITHSCORES')
+local high = redis.call('ZRANGE', px, -1, -1, 'WITHSCORES')
+local open = redis.call('ZRANGE', win, 0, 0)
+local _, openPrice = fields(open[1])
+local out = { fresh, s[1], s[2], s[3], s[4], s[5], s[6], s[7], size, high[2], low[2], num(openPrice) }
+for _, member in ipairs(redis.call('ZRANGE', last, 0, -1)) do
+  local _, p = fields(member)
+  out[#out + 1] = num(p)
+end
+return out`;

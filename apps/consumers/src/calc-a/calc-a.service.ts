@@ -1,0 +1,71 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { ConsumersEnv } from '@md/config';
+import { LAST_N, WINDOW_MS, type Tick } from '@md/contracts';
+import { WindowState, type WindowSummary } from '@md/market-calc';
+import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
+import { CALC_A_LUA } from './calc-a.lua';
+
+export interface CalcAResult {
+  /** false when the tick's event_id was counted before (a redelivery or a retry). */
+  fresh: boolean;
+  summary: WindowSummary;
+}
+
+type CalcARedis = MdRedis & { mdCalcA(...args: (string | number)[]): Promise<(string | number)[]> };
+
+/** calc-a: applies a tick to its symbol's windows in Redis (one atomic script call). */
+@Injectable()
+export class CalcAService implements OnModuleInit {
+  constructor(
+    @Inject(REDIS) private readonly redis: MdRedis,
+    private readonly keys: RedisKeys,
+    private readonly env: ConsumersEnv,
+  ) {}
+
+  onModuleInit(): void {
+    this.redis.defineCommand('mdCalcA', { lua: CALC_A_LUA, numberOfKeys: 5 });
+  }
+
+  async apply(tick: Tick): Promise<CalcAResult> {
+    const calc = this.keys.calc(tick.symbol);
+    const reply = await (this.redis as CalcARedis).mdCalcA(
+      this.keys.dedupe(tick.event_id),
+      calc.state,
+      calc.last,
+      calc.window,
+      calc.prices,
+      tick.event_id,
+      String(tick.ts),
+      String(tick.price),
+      String(tick.volume),
+      tick.source,
+      this.env.DEDUPE_TTL_S,
+      WINDOW_MS,
+      LAST_N,
+      WindowState.EXACT_BELOW,
+    );
+    return parseCalcAReply(tick.symbol, reply);
+  }
+}
+
+/** Decodes the script's reply (see calc-a.lua.ts for its layout). */
+export function parseCalcAReply(symbol: string, reply: (string | number)[]): CalcAResult {
+  const [fresh, count, ts, eventId, price, source, volume, pv, size, high, low, open, ...last] = reply;
+  return {
+    fresh: Number(fresh) === 1,
+    summary: {
+      symbol,
+      tickCount: Number(count),
+      newest: { ts: Number(ts), eventId: String(eventId), price: Number(price), source: String(source) },
+      last10: last.map(Number),
+      window: {
+        count: Number(size),
+        volume: Number(volume),
+        pv: Number(pv),
+        high: Number(high),
+        low: Number(low),
+        open: Number(open),
+      },
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { WorkerHost } from '@nestjs/bullmq';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Job } from 'bullmq';
+import type { Counter, Histogram } from 'prom-client';
+import { buildView } from '@md/market-calc';
+import { JOB_DURATION, JOBS, TICK_TO_VIEW } from '../app/consumer.metrics';
+import type { ViewJob } from '../queues/queues';
+import { ViewPoster } from './calc-b.service';
+
+/**
+ * calc-b on the views queue: merges calc-a's summary with the tick into the view W and posts
+ * it to the api. A failed post is retried by BullMQ (attempts with backoff); a retry only
+ * re-posts a view, it never touches calc-a's state, so nothing is counted twice.
+ * The @Processor decorator is applied in CalcBModule.register.
+ */
+export class CalcBProcessor extends WorkerHost {
+  constructor(
+    private readonly poster: ViewPoster,
+    @InjectMetric(JOBS) private readonly jobs: Counter<string>,
+    @InjectMetric(JOB_DURATION) private readonly duration: Histogram<string>,
+    @InjectMetric(TICK_TO_VIEW) private readonly tickToView: Histogram<string>,
+  ) {
+    super();
+  }
+
+  async process(job: Job<ViewJob>): Promise<{ stored: boolean; tickCount: number }> {
+    const stop = this.duration.startTimer({ processor: 'calc-b' });
+    try {
+      const view = buildView(job.data.summary, Date.now());
+      const { stored } = await this.poster.post(view, job.data.receivedAt);
+      if (job.data.receivedAt) this.tickToView.observe((Date.now() - job.data.receivedAt) / 1000);
+      this.jobs.inc({ processor: 'calc-b', outcome: 'processed' });
+      return { stored, tickCount: view.tickCount };
+    } catch (error) {
+      this.jobs.inc({ processor: 'calc-b', outcome: 'failed' });
+      throw error;
+    } finally {
+      stop();
+    }
+  }
+}

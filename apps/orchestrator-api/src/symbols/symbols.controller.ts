@@ -1,0 +1,60 @@
+import { Controller, Get, HttpStatus, NotFoundException, Param, UseGuards } from '@nestjs/common';
+import {
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiSecurity,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { TickRules, type SymbolSummary, type SymbolView } from '@md/contracts';
+import { ApiKeyGuard, FieldsException, UnavailableException } from '@md/platform';
+import { ErrorBodyDto } from '../ingest/dto/ingest-ack.dto';
+import { SymbolSummaryDto } from './dto/symbol-summary.dto';
+import { SymbolViewDto } from './dto/symbol-view.dto';
+import { SymbolsService } from './symbols.service';
+
+/** Reads a symbol id from the path: case-insensitive, validated like a tick's symbol. */
+function symbolOf(id: string): string {
+  if (!TickRules.symbolPattern.test(id)) {
+    throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', [
+      { field: 'id', reason: 'id must be 1–32 characters of A-Z a-z 0-9 . _ : / -' },
+    ]);
+  }
+  return id.toUpperCase();
+}
+
+const unavailable = (error: Error) => {
+  throw new UnavailableException(`views unavailable: ${error.message}`);
+};
+
+@ApiTags('symbols')
+@ApiSecurity('apiKey')
+@ApiUnauthorizedResponse({ description: 'API_KEY is set and x-api-key is missing or wrong', type: ErrorBodyDto })
+@ApiServiceUnavailableResponse({ description: 'Redis unavailable', type: ErrorBodyDto })
+@Controller('symbols')
+@UseGuards(ApiKeyGuard)
+export class SymbolsController {
+  constructor(private readonly symbols: SymbolsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Symbols seen, with their latest price and 1-minute change', description: 'Sorted by symbol.' })
+  @ApiOkResponse({ type: [SymbolSummaryDto] })
+  list(): Promise<SymbolSummary[]> {
+    return this.symbols.list().catch(unavailable);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'The latest view W of a symbol', description: 'The id is case-insensitive.' })
+  @ApiParam({ name: 'id', example: 'BTCUSDT' })
+  @ApiOkResponse({ type: SymbolViewDto })
+  @ApiNotFoundResponse({ description: 'No view for this symbol yet', type: ErrorBodyDto })
+  async get(@Param('id') id: string): Promise<SymbolView> {
+    const symbol = symbolOf(id);
+    const view = await this.symbols.get(symbol).catch(unavailable);
+    if (!view) throw new NotFoundException(`no view for symbol ${symbol}`);
+    return view;
+  }
+}

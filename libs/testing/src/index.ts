@@ -1,0 +1,4 @@
+export * from './lib/http';
+export * from './lib/ports';
+export * from './lib/redis';
+export * from './lib/services';

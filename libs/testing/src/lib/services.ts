@@ -1,0 +1,80 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitUntil } from './http';
+import { freePort } from './ports';
+
+const ROOT = join(__dirname, '../../../..');
+
+/**
+ * A built service (dist/apps/<app>/main.js) running as its own process, as in production:
+ * for tests that kill processes or run several replicas. npm test builds before the
+ * integration tier; run `npx nx run-many -t build` first when running such a test alone.
+ */
+export class ServiceProcess {
+  readonly output: string[] = [];
+  private child?: ChildProcess;
+
+  private constructor(
+    readonly app: string,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async start(app: string, env: Record<string, string>): Promise<ServiceProcess> {
+    const service = new ServiceProcess(app, await freePort(), env);
+    await service.restart();
+    return service;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** (Re)starts the process and waits until its readiness answers 200. */
+  async restart(): Promise<void> {
+    const main = join(ROOT, 'dist/apps', this.app, 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx nx run-many -t build)`);
+    const child = spawn(process.execPath, [main], {
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const keep = (chunk: Buffer) => {
+      this.output.push(chunk.toString());
+      if (this.output.length > 200) this.output.shift();
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    await waitUntil(async () => {
+      if (child.exitCode !== null) throw new Error(`${this.app} exited (${child.exitCode}): ${this.output.join('')}`);
+      try {
+        return (await fetch(`${this.url}/health/readiness`)).ok;
+      } catch {
+        return false;
+      }
+    }, `${this.app} to be ready`, 30_000);
+  }
+
+  /** Resolves with the exit code once the process has ended by itself. */
+  exited(): Promise<number | null> {
+    const child = this.child;
+    if (!child) return Promise.resolve(null);
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+    return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** Sends a signal and waits for the exit; SIGKILL is the crash of a process. */
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    return new Promise((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.kill(signal);
+    });
+  }
+}
