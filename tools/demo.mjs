@@ -20,6 +20,8 @@ const [bold, dim, green, red, yellow, cyan] = [1, 2, 32, 31, 33, 36].map(color);
 const SERVICES = [
   { name: 'orchestrator-api', main: 'dist/apps/orchestrator-api/main.js', port: 3000, paint: cyan },
   { name: 'consumers', main: 'dist/apps/consumers/main.js', port: 3002, paint: yellow },
+  // Started last, once the api is ready: it begins sending at once.
+  { name: 'feeder', main: 'dist/apps/feeder/main.js', port: 3003, paint: green, env: { TPS: '25' } },
 ];
 
 /** Demo secrets: generated once into .env.local; a variable added later is appended. */
@@ -66,7 +68,8 @@ function pipeLogs(stream, service) {
         const level = String(typeof log.level === 'number' ? LEVEL[log.level] : log.level).toUpperCase();
         const paint = level === 'ERROR' || level === 'FATAL' ? red : level === 'WARN' ? yellow : (s) => s;
         const context = log.context ? dim(` (${log.context})`) : '';
-        const extra = log.err ? ` ${typeof log.err === 'string' ? log.err : log.err.message}` : '';
+        const err = log.err ? ` ${typeof log.err === 'string' ? log.err : log.err.message}` : '';
+        const extra = err + (log.progress ? ` ${JSON.stringify(log.progress)}` : '');
         text = `${dim((log.time ?? '').slice(11, 23))} ${paint(level.padEnd(5))} ${log.msg ?? ''}${extra}${context}`;
       } catch {
         // not JSON: print as is
@@ -130,8 +133,15 @@ async function main() {
   process.on('SIGTERM', () => void stop(0));
 
   for (const service of SERVICES) {
+    if (service.name === 'feeder') await Promise.all(running.map((s) => waitReady(s)));
     const child = spawn(process.execPath, [service.main], {
-      env: { ...env, PORT: String(service.port), ORCHESTRATOR_URL: 'http://127.0.0.1:3000' },
+      env: {
+        ...service.env,
+        ...env,
+        PORT: String(service.port),
+        ORCHESTRATOR_URL: 'http://127.0.0.1:3000',
+        TARGET_URL: 'http://127.0.0.1:3000/ingest/tick',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     service.child = child;
@@ -158,8 +168,9 @@ ${green(bold('ready'))} — ${SERVICES.map((s) => s.name).join(', ')}
   Ingest login    ${auth}   ${dim(`(from ${ENV_FILE})`)}
   API key         ${env.API_KEY}
   Consumers       http://localhost:3002/health/readiness, http://localhost:3002/metrics
+  Feeder          ${env.TPS ?? 25} ticks/s to the api; http://localhost:3003/metrics
 
-  Post a tick:
+  Post a tick of your own:
     curl -u '${auth}' -H 'content-type: application/json' \\
       -d '{"symbol":"BTCUSDT","price":64250.5,"volume":0.25,"source":"demo","ts":'$(date +%s%3N)',"event_id":"'$(cat /proc/sys/kernel/random/uuid)'"}' \\
       ${api}/ingest/tick

@@ -11,6 +11,11 @@ import { basicAuth, dropKeys, get, isolated, post, REDIS_URL, ServiceProcess, wa
  * the reference computed from the set of unique ticks, whatever the arrival order, the
  * duplicates, the late ticks, the number of replicas, or a replica killed mid-stream.
  */
+// Hang guards, not performance claims: these tests move 10,000+ ticks through real processes
+// on a 2-core machine that may be busy with other work.
+jest.setTimeout(300_000);
+const CONVERGE_TIMEOUT_MS = 240_000;
+
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XAUUSD', 'EURUSD'];
 const AUTH = { user: 'feeder', password: 'integration-secret' };
 
@@ -82,7 +87,7 @@ async function drained(queues: Queue[]): Promise<boolean> {
 }
 
 /** Every symbol's view has counted every unique tick and the queues are empty. */
-async function converge(apiUrl: string, ticks: Tick[], queues: Queue[], timeoutMs = 120_000) {
+async function converge(apiUrl: string, ticks: Tick[], queues: Queue[], timeoutMs = CONVERGE_TIMEOUT_MS) {
   const expected = new Map(SYMBOLS.map((s) => [s, ticks.filter((t) => t.symbol === s)]));
   await waitUntil(
     async () => {

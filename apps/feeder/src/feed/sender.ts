@@ -1,0 +1,130 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Histogram } from 'prom-client';
+import { FeederEnv } from '@md/config';
+import type { BatchAck, Tick } from '@md/contracts';
+import { FEED_ACK, FEED_RETRIES, FEED_TICKS } from './feed.metrics';
+import { Progress } from './progress';
+
+export type Delivery = 'accepted' | 'duplicate' | 'rejected' | 'failed';
+
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_CAP_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Delivers ticks to the api. Network errors, timeouts, 429 and 5xx are retried with
+ * exponential backoff and full jitter (at least Retry-After when the api sends one), always
+ * with the same event_id, so a retry of a tick the api did store is answered `duplicate`.
+ * Other 4xx are logged and counted as rejected, never retried. A tick is given up (failed)
+ * only after MAX_RETRIES retries.
+ */
+@Injectable()
+export class TickSender {
+  private readonly logger = new Logger('feeder');
+  private readonly url: string;
+  private readonly auth: string;
+  /** Consecutive requests that got no answer or a 5xx: readiness turns down past a few. */
+  consecutiveFailures = 0;
+  progress = new Progress(Date.now());
+
+  constructor(
+    private readonly env: FeederEnv,
+    @InjectMetric(FEED_TICKS) private readonly ticks: Counter<string>,
+    @InjectMetric(FEED_RETRIES) private readonly retries: Counter<string>,
+    @InjectMetric(FEED_ACK) private readonly ack: Histogram<string>,
+  ) {
+    const url = new URL(env.TARGET_URL);
+    if (env.BATCH_SIZE > 1 && url.pathname.endsWith('/ingest/tick')) url.pathname += 's';
+    this.url = url.toString();
+    this.auth = `Basic ${Buffer.from(`${env.INGEST_USERNAME}:${env.INGEST_PASSWORD}`).toString('base64')}`;
+  }
+
+  get target(): string {
+    return this.url;
+  }
+
+  /** Delivers the ticks (one request, or one batch request), retrying as needed. */
+  async deliver(batch: Tick[]): Promise<Delivery[]> {
+    const result = new Array<Delivery>(batch.length);
+    let pending = batch.map((_, i) => i);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > this.env.MAX_RETRIES) {
+        pending.forEach((i) => (result[i] = 'failed'));
+        this.logger.warn({ event_ids: pending.map((i) => batch[i].event_id) }, `gave up after ${this.env.MAX_RETRIES} retries`);
+        break;
+      }
+      const { retry, retryAfterS } = await this.attempt(pending.map((i) => batch[i]), (k, outcome) => (result[pending[k]] = outcome));
+      pending = retry.map((k) => pending[k]);
+      if (pending.length > 0 && attempt < this.env.MAX_RETRIES) {
+        this.retries.inc();
+        this.progress.count('retries');
+        const jitter = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+        await sleep(Math.max(jitter, (retryAfterS ?? 0) * 1000));
+      }
+    }
+    for (const outcome of result) {
+      this.ticks.inc({ outcome });
+      this.progress.count(outcome);
+    }
+    return result;
+  }
+
+  /** One request; `settle(k, outcome)` for every tick it settled; returns the indexes to retry. */
+  private async attempt(ticks: Tick[], settle: (k: number, outcome: Delivery) => void): Promise<{ retry: number[]; retryAfterS?: number }> {
+    const all = ticks.map((_, k) => k);
+    const started = performance.now();
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: this.auth },
+        body: JSON.stringify(this.env.BATCH_SIZE > 1 ? ticks : ticks[0]),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      text = await response.text();
+    } catch (error) {
+      this.consecutiveFailures += 1;
+      this.logger.debug({ err: (error as Error).message }, 'request failed; will retry');
+      return { retry: all };
+    }
+    const elapsed = performance.now() - started;
+    const retryAfterS = Number(response.headers.get('retry-after')) || undefined;
+    if (response.status >= 500 && response.status !== 503) this.consecutiveFailures += 1;
+    else this.consecutiveFailures = 0;
+
+    if (this.env.BATCH_SIZE > 1 && (response.status === 200 || response.status === 503) && text.startsWith('{"errors"')) {
+      this.observe(elapsed);
+      const ack = JSON.parse(text) as BatchAck;
+      const retry: number[] = [];
+      for (const item of ack.items) {
+        if (item.status === 'accepted' || item.status === 'duplicate') settle(item.index, item.status);
+        else if (item.status === 'unavailable') retry.push(item.index);
+        else if (item.status === 'invalid') {
+          settle(item.index, 'rejected');
+          this.logger.warn({ event_id: ticks[item.index].event_id, errors: item.errors }, 'tick rejected');
+        }
+      }
+      return { retry, retryAfterS };
+    }
+    if (response.status === 200) {
+      this.observe(elapsed);
+      const status = (JSON.parse(text) as { status: 'accepted' | 'duplicate' }).status;
+      all.forEach((k) => settle(k, status));
+      return { retry: [] };
+    }
+    if (response.status === 429 || response.status >= 500) return { retry: all, retryAfterS };
+    this.observe(elapsed);
+    all.forEach((k) => settle(k, 'rejected'));
+    this.logger.warn({ status: response.status, body: text.slice(0, 500), event_ids: ticks.map((t) => t.event_id) }, 'ticks rejected');
+    return { retry: [] };
+  }
+
+  private observe(ms: number): void {
+    this.ack.observe(ms / 1000);
+    this.progress.ack(ms);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
