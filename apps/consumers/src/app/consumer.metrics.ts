@@ -26,7 +26,7 @@ export function consumerMetricProviders(queueNames: string[]) {
     }),
     makeHistogramProvider({
       name: TICK_TO_VIEW,
-      help: "From the tick's arrival at the api (receivedAt) to its view being stored and published",
+      help: "From the tick's arrival at the api (receivedAt) to the api's answer to its view (stored, or superseded by a newer one)",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     }),
     makeGaugeProvider({
@@ -48,7 +48,8 @@ export function consumerMetricProviders(queueNames: string[]) {
       inject: queueTokens,
       async collect(this: Gauge<string>, ...queues: Queue[]) {
         for (const queue of queues) {
-          const [oldest] = await queue.getWaiting(-1, -1).catch(() => []);
+          // Ascending order explicitly: index 0 is then the oldest waiting job.
+          const [oldest] = await queue.getJobs(['waiting'], 0, 0, true).catch(() => []);
           this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
         }
       },

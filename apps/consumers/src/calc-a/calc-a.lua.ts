@@ -7,7 +7,8 @@
  * KEYS: 1 dedupe key of the event (the api's: '1' accepted, '2' counted here), 2 state hash,
  *       3 last-N zset, 4 window zset (score ts), 5 window prices zset (score price).
  * ARGV: 1 event_id, 2 ts, 3 price, 4 volume, 5 source, 6 dedupe TTL s, 7 window ms, 8 N,
- *       9 exact-below (window size under which sums are always recomputed).
+ *       9 exact-below (window size under which sums are always recomputed), 10 the relative
+ *       error bound past which the running sums are recomputed.
  * Numbers travel as strings (JS shortest round-trip form in, %.17g out), so no precision is
  * lost crossing the Lua boundary. Members are "event_id\0price[\0volume]": for equal scores a
  * sorted set orders members by bytes, and "\0" sorts before every character of an event_id,
@@ -34,7 +35,8 @@ end
 
 local state, last, win, px = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, tsText, priceText, volText = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local windowMs, lastN, exactBelow = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local windowMs, lastN, exactBelow, tolerance = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local EPSILON = 2 ^ -53
 
 local mark = redis.call('GET', KEYS[1])
 local fresh = 0
@@ -48,36 +50,41 @@ if mark ~= '2' then
   local n = redis.call('ZCARD', last)
   if n > lastN then redis.call('ZREMRANGEBYRANK', last, 0, n - lastN - 1) end
 
-  local s = redis.call('HMGET', state, 'nts', 'nid', 'vol', 'pv', 'evicted', 'nzv')
+  local s = redis.call('HMGET', state, 'nts', 'nid', 'vol', 'pv', 'verr', 'pverr', 'nzv')
   local nts = tonumber(s[1])
   if (not nts) or ts > nts or (ts == nts and less(s[2], id)) then
     redis.call('HSET', state, 'nts', tsText, 'nid', id, 'nprice', priceText, 'nsource', ARGV[5])
     nts = ts
   end
-  local sumV, sumPV, evicted, nzv = tonumber(s[3]) or 0, tonumber(s[4]) or 0, tonumber(s[5]) or 0, tonumber(s[6]) or 0
+  local sumV, sumPV, errV, errPV, nzv = tonumber(s[3]) or 0, tonumber(s[4]) or 0, tonumber(s[5]) or 0, tonumber(s[6]) or 0, tonumber(s[7]) or 0
+  -- Running sums with a bound on their rounding error (see WindowState.addToSums).
+  local function add(p, v, sign)
+    local product = p * v
+    sumV = sumV + sign * v
+    sumPV = sumPV + sign * product
+    errV = errV + EPSILON * math.abs(sumV)
+    errPV = errPV + EPSILON * (math.abs(sumPV) + math.abs(product))
+  end
   local cutoff = nts - windowMs
   if ts > cutoff then
     redis.call('ZADD', win, ts, id .. '\\0' .. priceText .. '\\0' .. volText)
     redis.call('ZADD', px, price, id)
-    sumV = sumV + vol
-    sumPV = sumPV + price * vol
+    add(price, vol, 1)
     if vol > 0 then nzv = nzv + 1 end
   end
   local old = redis.call('ZRANGEBYSCORE', win, '-inf', cutoff)
   if #old > 0 then
     for _, member in ipairs(old) do
       local oid, p, v = fields(member)
-      sumV = sumV - v
-      sumPV = sumPV - p * v
+      add(p, v, -1)
       if v > 0 then nzv = nzv - 1 end
       redis.call('ZREM', px, oid)
     end
     redis.call('ZREMRANGEBYSCORE', win, '-inf', cutoff)
-    evicted = evicted + #old
   end
   local size = redis.call('ZCARD', win)
-  if evicted > size or size < exactBelow then
-    sumV, sumPV, evicted = 0, 0, 0
+  if size < exactBelow or errV > tolerance * math.abs(sumV) or errPV > tolerance * math.abs(sumPV) then
+    sumV, sumPV, errV, errPV = 0, 0, 0, 0
     for _, member in ipairs(redis.call('ZRANGE', win, 0, -1)) do
       local _, p, v = fields(member)
       sumV = sumV + v
@@ -86,7 +93,7 @@ if mark ~= '2' then
   end
   -- Exactly 0 while no tick of the window has a volume (running sums may hold ±ε).
   if nzv == 0 then sumV, sumPV = 0, 0 end
-  redis.call('HSET', state, 'vol', num(sumV), 'pv', num(sumPV), 'evicted', evicted, 'nzv', nzv)
+  redis.call('HSET', state, 'vol', num(sumV), 'pv', num(sumPV), 'verr', num(errV), 'pverr', num(errPV), 'nzv', nzv)
 end
 
 local s = redis.call('HMGET', state, 'count', 'nts', 'nid', 'nprice', 'nsource', 'vol', 'pv')

@@ -1,4 +1,4 @@
-import { WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Job, Queue } from 'bullmq';
@@ -41,5 +41,11 @@ export class CalcAProcessor extends WorkerHost {
     } finally {
       stop();
     }
+  }
+
+  /** A failed attempt (it is retried while attempts remain): logged, as the job's data allows. */
+  @OnWorkerEvent('failed')
+  onFailed(job: Job | undefined, error: Error): void {
+    this.logger.warn({ job_id: job?.id, attempts: job?.attemptsMade, err: error.message }, 'calc-a job failed');
   }
 }

@@ -43,6 +43,7 @@ export class CalcAService implements OnModuleInit {
       WINDOW_MS,
       LAST_N,
       WindowState.EXACT_BELOW,
+      WindowState.RELATIVE_ERROR,
     );
     return parseCalcAReply(tick.symbol, reply);
   }

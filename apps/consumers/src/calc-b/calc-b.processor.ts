@@ -1,4 +1,5 @@
-import { WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Job } from 'bullmq';
 import type { Counter, Histogram } from 'prom-client';
@@ -14,6 +15,7 @@ import { ViewPoster } from './calc-b.service';
  * The @Processor decorator is applied in CalcBModule.register.
  */
 export class CalcBProcessor extends WorkerHost {
+  private readonly logger = new Logger('calc-b');
   constructor(
     private readonly poster: ViewPoster,
     @InjectMetric(JOBS) private readonly jobs: Counter<string>,
@@ -37,5 +39,11 @@ export class CalcBProcessor extends WorkerHost {
     } finally {
       stop();
     }
+  }
+
+  /** A failed attempt (it is retried while attempts remain): logged, as the job's data allows. */
+  @OnWorkerEvent('failed')
+  onFailed(job: Job | undefined, error: Error): void {
+    this.logger.warn({ job_id: job?.id, attempts: job?.attemptsMade, err: error.message }, 'calc-b job failed');
   }
 }

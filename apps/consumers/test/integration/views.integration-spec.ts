@@ -26,6 +26,7 @@ function environment() {
     INGEST_USERNAME: AUTH.user,
     INGEST_PASSWORD: AUTH.password,
     INTERNAL_TOKEN: `internal-${randomUUID()}`,
+    FLUSH_ENABLED: 'false',
   };
 }
 

@@ -11,10 +11,13 @@ import type { WindowSummary } from './summary';
  *  - last10: insert in (ts, event_id) order, keep the LAST_N greatest;
  *  - newest: the greatest (ts, event_id) so far;
  *  - window: insert if ts > newest.ts − WINDOW_MS, then evict every tick with
- *    ts ≤ newest.ts − WINDOW_MS; running Σv and Σp·v. Running sums drift as ticks come
- *    and go, so they are recomputed from the window when more ticks were evicted since the
- *    last recompute than the window holds (amortised O(1)) or when the window is small, and
- *    are exactly 0 while no tick in the window has a volume (so vwap is null, not 0/ε).
+ *    ts ≤ newest.ts − WINDOW_MS; running Σv and Σp·v. Running sums drift as ticks come and
+ *    go (a huge volume leaving a window of small ones leaves its rounding error behind), so
+ *    each keeps a bound on its accumulated error (every add or subtract adds at most ε·|result|,
+ *    a product ε·|p·v|), and is recomputed exactly from the window, in (ts, event_id) order
+ *    like the reference, as soon as that bound could pass RELATIVE_ERROR of the sum; also
+ *    when the window is small. The sums are exactly 0 while no tick in the window has a
+ *    volume (so vwap is null, not 0/ε).
  *
  * Tests fold ticks through this in any order and compare with `summarize`.
  */
@@ -26,11 +29,16 @@ export class WindowState {
   private readonly window: Tick[] = [];
   private volume = 0;
   private pv = 0;
-  private evictedSinceRecompute = 0;
+  /** Bounds on the absolute error of the running sums since the last exact recompute. */
+  private volumeError = 0;
+  private pvError = 0;
   /** Ticks in the window with volume > 0, counted exactly. */
   private withVolume = 0;
 
+  /** Windows smaller than this are always summed exactly. */
   static readonly EXACT_BELOW = 32;
+  /** The running sums are recomputed before their error bound could pass this share of them. */
+  static readonly RELATIVE_ERROR = 1e-12;
 
   /** Applies a tick; false if its event_id was seen before (nothing changed). */
   apply(tick: Tick): boolean {
@@ -45,20 +53,20 @@ export class WindowState {
     const cutoff = this.newest.ts - WINDOW_MS;
     if (tick.ts > cutoff) {
       insertSorted(this.window, tick);
-      this.volume += tick.volume;
-      this.pv += tick.price * tick.volume;
+      this.addToSums(tick, 1);
       if (tick.volume > 0) this.withVolume += 1;
     }
-    let evicted = 0;
     while (this.window.length > 0 && this.window[0].ts <= cutoff) {
       const old = this.window.shift() as Tick;
-      this.volume -= old.volume;
-      this.pv -= old.price * old.volume;
+      this.addToSums(old, -1);
       if (old.volume > 0) this.withVolume -= 1;
-      evicted += 1;
     }
-    this.evictedSinceRecompute += evicted;
-    if (this.evictedSinceRecompute > this.window.length || this.window.length < WindowState.EXACT_BELOW) {
+    const tolerance = WindowState.RELATIVE_ERROR;
+    if (
+      this.window.length < WindowState.EXACT_BELOW ||
+      this.volumeError > tolerance * Math.abs(this.volume) ||
+      this.pvError > tolerance * Math.abs(this.pv)
+    ) {
       this.recompute();
     }
     if (this.withVolume === 0) {
@@ -68,6 +76,14 @@ export class WindowState {
     return true;
   }
 
+  private addToSums(tick: Tick, sign: 1 | -1): void {
+    const product = tick.price * tick.volume;
+    this.volume += sign * tick.volume;
+    this.pv += sign * product;
+    this.volumeError += EPSILON * Math.abs(this.volume);
+    this.pvError += EPSILON * (Math.abs(this.pv) + Math.abs(product));
+  }
+
   private recompute(): void {
     this.volume = 0;
     this.pv = 0;
@@ -75,7 +91,8 @@ export class WindowState {
       this.volume += t.volume;
       this.pv += t.price * t.volume;
     }
-    this.evictedSinceRecompute = 0;
+    this.volumeError = 0;
+    this.pvError = 0;
   }
 
   summary(): WindowSummary {
@@ -98,6 +115,9 @@ export class WindowState {
     };
   }
 }
+
+/** Unit round-off of doubles: a rounded operation errs by at most EPSILON times its result. */
+const EPSILON = 2 ** -53;
 
 function insertSorted(list: Tick[], tick: Tick): void {
   let lo = 0;

@@ -1,0 +1,107 @@
+import { Redis } from 'ioredis';
+import fc from 'fast-check';
+import { LAST_N, WINDOW_MS, type Tick } from '@md/contracts';
+import { buildView, referenceView, viewMismatch, WindowState } from '@md/market-calc';
+import { dropKeys, isolated, REDIS_URL } from '@md/testing';
+import { CALC_A_LUA } from '../../src/calc-a/calc-a.lua';
+import { parseCalcAReply } from '../../src/calc-a/calc-a.service';
+
+/**
+ * The calc-a Lua script in the real Redis against the reference: the script is a
+ * transliteration of WindowState, and this proves the two agree on the data that matters
+ * (ties, window edges, late ticks, duplicates, a giant volume leaving a large window).
+ */
+jest.setTimeout(120_000);
+
+const T0 = Date.UTC(2026, 0, 1);
+const prefix = isolated().REDIS_PREFIX;
+const redis = new Redis(REDIS_URL) as Redis & { mdCalcA(...args: (string | number)[]): Promise<(string | number)[]> };
+redis.defineCommand('mdCalcA', { lua: CALC_A_LUA, numberOfKeys: 5 });
+
+let run = 0;
+/** Applies the ticks, in order, through the script under fresh keys; returns the last view. */
+async function throughScript(ticks: Tick[]) {
+  const base = `${prefix}:run${run++}`;
+  let last;
+  for (const t of ticks) {
+    const reply = await redis.mdCalcA(
+      `${base}:dedupe:${t.event_id}`,
+      `${base}:state`,
+      `${base}:last`,
+      `${base}:win`,
+      `${base}:px`,
+      t.event_id,
+      String(t.ts),
+      String(t.price),
+      String(t.volume),
+      t.source,
+      60,
+      WINDOW_MS,
+      LAST_N,
+      WindowState.EXACT_BELOW,
+      WindowState.RELATIVE_ERROR,
+    );
+    last = parseCalcAReply(t.symbol, reply);
+  }
+  return last as ReturnType<typeof parseCalcAReply>;
+}
+
+const tick = (ts: number, price: number, volume: number, event_id: string): Tick => ({
+  symbol: 'BTCUSDT',
+  price,
+  volume,
+  source: 'test',
+  ts,
+  event_id,
+});
+
+afterAll(async () => {
+  await dropKeys(REDIS_URL, prefix);
+  await redis.quit();
+});
+
+describe('calc-a Lua script (real Redis) against the reference', () => {
+  it('forgets the rounding error of a giant volume that has left a large window', async () => {
+    const ticks = [
+      tick(T0, 250, 1e12, 'giant'),
+      ...Array.from({ length: 40 }, (_, i) => tick(T0 + 1000 + 100 * i, 100 + i, 0.001, `a${String(i).padStart(2, '0')}`)),
+      tick(T0 + 60_001, 99, 0.001, 'last'),
+    ];
+    const { summary } = await throughScript(ticks);
+    expect(viewMismatch(buildView(summary, 0), referenceView(ticks))).toBeUndefined();
+  });
+
+  it('counts a repeated event_id once and reports it as not fresh', async () => {
+    const a = tick(T0, 1, 1, 'a');
+    const result = await throughScript([a, tick(T0 + 1, 2, 1, 'b'), a]);
+    expect(result.fresh).toBe(false);
+    expect(result.summary.tickCount).toBe(2);
+  });
+
+  it('equals the reference over random arrival orders with duplicates', async () => {
+    const record = fc.record({
+      ts: fc.oneof(
+        fc.integer({ min: 0, max: 4 }).map((k) => T0 + 30_000 * k),
+        fc.integer({ min: 0, max: 240 }).map((s) => T0 + 1000 * s),
+        fc.integer({ min: 0, max: 240_000 }).map((ms) => T0 + ms),
+      ),
+      price: fc.double({ min: 0.0001, max: 100_000, noNaN: true }),
+      volume: fc.oneof(
+        { weight: 2, arbitrary: fc.constant(0) },
+        { weight: 10, arbitrary: fc.double({ min: 1e-6, max: 1_000, noNaN: true }) },
+        { weight: 1, arbitrary: fc.double({ min: 1e6, max: 1e12, noNaN: true }) },
+      ),
+      event_id: fc.stringMatching(/^[0-9A-Za-z:~%-]{1,12}$/),
+    });
+    const sets = fc.sample(fc.uniqueArray(record, { minLength: 1, maxLength: 200, selector: (r) => r.event_id, size: 'max' }), {
+      numRuns: 15,
+      seed: 20261124,
+    });
+    for (const records of sets) {
+      const ticks = records.map((r) => tick(r.ts, r.price, r.volume, r.event_id));
+      const arrival = [...ticks, ...ticks.slice(0, 10)].sort(() => Math.random() - 0.5);
+      const { summary } = await throughScript(arrival);
+      expect(viewMismatch(buildView(summary, 0), referenceView(ticks))).toBeUndefined();
+    }
+  });
+});
