@@ -10,7 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { ensureRedis } from './services.mjs';
+import { ensureDatabase, ensurePostgres, ensureRedis } from './services.mjs';
 
 const ENV_FILE = '.env.local';
 const color = (code) => (text) => (process.stdout.isTTY ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -98,6 +98,9 @@ async function main() {
   const env = { NODE_ENV: 'production', LOG_LEVEL: 'info', ...loadLocalEnv(), ...process.env };
   process.env.REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   console.log(dim(`demo: redis ${await ensureRedis()} at ${process.env.REDIS_URL}`));
+  env.PG_URL ??= 'postgres://postgres@127.0.0.1:5432/market';
+  process.env.PG_URL = env.PG_URL;
+  console.log(dim(`demo: postgres ${await ensurePostgres()}, database ${await ensureDatabase(env.PG_URL)}`));
 
   console.log(dim('demo: building (Nx rebuilds only what changed)…'));
   const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], {

@@ -71,6 +71,23 @@ export async function ensurePostgres() {
   return 'started';
 }
 
+/** Creates the database named in `pgUrl` if it does not exist yet (connecting to `postgres`). */
+export async function ensureDatabase(pgUrl) {
+  const { Client } = await import('pg');
+  const url = new URL(pgUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const client = new Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    return rowCount ? 'exists' : 'created';
+  } finally {
+    await client.end();
+  }
+}
+
 function fail(message) {
   console.error(`services: ${message}`);
   process.exit(1);

@@ -2,3 +2,4 @@ export * from './lib/http';
 export * from './lib/ports';
 export * from './lib/redis';
 export * from './lib/services';
+export * from './lib/postgres';

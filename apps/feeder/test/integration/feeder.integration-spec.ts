@@ -13,7 +13,7 @@ import { dropKeys, isolated, REDIS_URL, ServiceProcess } from '@md/testing';
 const AUTH = { INGEST_USERNAME: 'feeder', INGEST_PASSWORD: 'integration-secret' };
 
 async function startApi(env: Record<string, string>) {
-  return ServiceProcess.start('orchestrator-api', { ...env, REDIS_URL, INTERNAL_TOKEN: 'integration-internal-token', ...AUTH });
+  return ServiceProcess.start('orchestrator-api', { ...env, REDIS_URL, INTERNAL_TOKEN: 'integration-internal-token', FLUSH_ENABLED: 'false', ...AUTH });
 }
 
 /** Waiting jobs, all distinct ids: no consumer runs in these tests, so jobs stay in the queue. */

@@ -9,6 +9,8 @@ import { RedisModule } from '@md/redis';
 import { IngestModule } from '../ingest/ingest.module';
 import { InternalModule } from '../internal/internal.module';
 import { SymbolsModule } from '../symbols/symbols.module';
+import { FlushIndicator } from '../flush/flush.indicator';
+import { FlushModule } from '../flush/flush.module';
 
 export const SERVICE = 'orchestrator-api';
 
@@ -23,7 +25,8 @@ export class AppModule {
         ObservabilityModule.forRoot({ service: SERVICE }),
         EventEmitterModule.forRoot(),
         RedisModule,
-        HealthModule.register({ indicators: [RedisIndicator] }),
+        FlushModule,
+        HealthModule.register({ imports: [FlushModule], indicators: [RedisIndicator, FlushIndicator] }),
         IngestModule,
         SymbolsModule,
         InternalModule,

@@ -15,6 +15,9 @@ export type TickOutcome =
 /** Waits before re-checking an event_id another request is committing right now. */
 const PENDING_WAITS_MS = [10, 40, 150, 300];
 
+/** Commands queued per tick in the commit MULTI: enqueue, buffer, publish, dedupe commit. */
+const COMMANDS_PER_TICK = 4;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -23,7 +26,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Two round trips per request, whatever the batch size:
  *  1. mdClaim: SET NX a short lease on each event_id's dedupe key (one script call);
  *  2. one MULTI with, per claimed tick, the BullMQ enqueue (jobId from event_id), the
- *     fast-path publish (history stream + PUBLISH) and the dedupe commit (SET '1' EX ttl).
+ *     append to the flush buffer (XADD), the fast-path publish (history stream + PUBLISH)
+ *     and the dedupe commit (SET '1' EX ttl).
  * A tick is accepted exactly when its enqueue is confirmed (see commit). If EXEC fails, the
  * leases are dropped and the caller gets 503; a retry with the same event_id is accepted. Concurrent requests for one event_id:
  * one claims, the others wait for its commit and answer `duplicate`.
@@ -111,6 +115,8 @@ export class IngestService {
     const multi = client.multi() as MdPipeline;
     for (const tick of ticks) {
       queueTickJob(this.queue, multi, tick);
+      // The durable buffer the FlushModule writes to Postgres from (never trimmed here).
+      multi.xadd(this.keys.buffer(), '*', 't', JSON.stringify(tick));
       this.publisher.queue(multi, tickReceivedMessage(tick));
       multi.set(this.keys.dedupe(tick.event_id), '1', 'EX', this.ttlS);
     }
@@ -126,7 +132,7 @@ export class IngestService {
     }
     // BullMQ's add script reports some failures as negative codes rather than errors.
     const stored = ticks.map((_, k) => {
-      const [error, result] = results[3 * k];
+      const [error, result] = results[COMMANDS_PER_TICK * k];
       return !error && !(typeof result === 'number' && result < 0);
     });
     const failed = ticks.filter((_, k) => !stored[k]);

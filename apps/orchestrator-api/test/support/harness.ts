@@ -27,6 +27,8 @@ export async function startApi(overrides: Record<string, string> = {}): Promise<
     INTERNAL_TOKEN,
     REDIS_URL,
     LOG_LEVEL: 'silent',
+    // Tests of other parts leave Postgres alone; the flush tests turn it on with their own database.
+    FLUSH_ENABLED: 'false',
     ...isolated(),
     ...overrides,
   });

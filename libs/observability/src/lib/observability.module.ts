@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
 import { BaseEnv } from '@md/config';
 
 export interface ObservabilityOptions {
@@ -67,7 +68,8 @@ export class ObservabilityModule {
         }),
         PrometheusModule.register({
           path: '/metrics',
-          defaultMetrics: { enabled: true },
+          // Once per process: a second app in the same process (tests) reuses them.
+          defaultMetrics: { enabled: !register.getSingleMetric('process_cpu_user_seconds_total') },
           defaultLabels: { service: options.service },
         }),
       ],

@@ -28,6 +28,11 @@ export class RedisKeys {
     return `${this.prefix}:history:${this.channel}`;
   }
 
+  /** Durable buffer of accepted ticks on their way to Postgres (a stream read by the flushers' group). */
+  buffer(): string {
+    return `${this.prefix}:buffer:ticks`;
+  }
+
   /** Latest view W of every symbol (hash: symbol → JSON), and their versions (symbol → tickCount). */
   views(): string {
     return `${this.prefix}:views`;

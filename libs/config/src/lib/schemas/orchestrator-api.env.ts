@@ -1,5 +1,5 @@
 import { DEFAULT_QUEUE_NAME } from '@md/contracts';
-import { EnvInt, EnvOptionalString, EnvString } from '../decorators';
+import { EnvBool, EnvInt, EnvOptionalString, EnvString, EnvUrl } from '../decorators';
 import { ServiceEnv } from './service.env';
 
 export class OrchestratorApiEnv extends ServiceEnv {
@@ -21,6 +21,33 @@ export class OrchestratorApiEnv extends ServiceEnv {
   /** Shared secret of POST /internal/agg-update (calc-b sends it in x-internal-token). */
   @EnvString({ min: 16, max: 256 })
   INTERNAL_TOKEN: string;
+
+  /** PostgreSQL of the tick history (md_ticks). Ingest never waits for it. */
+  @EnvUrl(['postgres', 'postgresql'])
+  PG_URL: string = 'postgres://postgres@127.0.0.1:5432/market';
+
+  /** Whether this process flushes the Redis buffer to Postgres (several replicas may). */
+  @EnvBool()
+  FLUSH_ENABLED: boolean = true;
+
+  /** A flush runs at least this often… */
+  @EnvInt(50, 60_000)
+  FLUSH_INTERVAL_MS: number = 1_000;
+
+  /** …and as soon as this many ticks wait; also the largest batch (one transaction). */
+  @EnvInt(1, 100_000)
+  FLUSH_MAX_BATCH: number = 5_000;
+
+  /** A buffered batch claimed by a flusher that stopped acknowledging for this long is taken over. */
+  @EnvInt(1_000, 3_600_000)
+  FLUSH_CLAIM_IDLE_MS: number = 30_000;
+
+  /**
+   * Fault injection for the durability tests only: the process kills itself right before
+   * or right after the COMMIT of its first batch. Never set in a deployment.
+   */
+  @EnvOptionalString({ max: 32 })
+  FLUSH_FAULT?: 'crash-before-commit' | 'crash-after-commit';
 
   /** How long an accepted event_id is remembered for dedupe. */
   @EnvInt(1, 30 * 86_400)

@@ -1,0 +1,103 @@
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { OrchestratorApiEnv } from '@md/config';
+import { CreateMdTicks1795400000000 } from './migrations/1795400000000-create-md-ticks';
+
+export const MIGRATIONS = [CreateMdTicks1795400000000];
+/** Serialises migrations across replicas starting together (pg_advisory_lock key). */
+const MIGRATION_LOCK = 7_302_114_001;
+
+export function createDataSource(env: OrchestratorApiEnv): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: env.PG_URL,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'md_migrations',
+    synchronize: false,
+    logging: false,
+    extra: { max: 4, connectionTimeoutMillis: 3_000, statement_timeout: 30_000 },
+  });
+}
+
+/** Runs the migrations that are due, one replica at a time. */
+export async function migrate(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const ran = await dataSource.runMigrations({ transaction: 'each' });
+    return ran.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+/**
+ * The api's Postgres (TypeORM DataSource). It connects, and migrates, in the background with
+ * backoff: the ingest path never waits for Postgres, so the api starts and serves while the
+ * database is away, and the flusher catches up when it comes.
+ */
+@Injectable()
+export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('database');
+  readonly dataSource: DataSource;
+  private ready?: Promise<void>;
+  private stopped = false;
+  lastError?: string;
+
+  constructor(private readonly env: OrchestratorApiEnv) {
+    this.dataSource = createDataSource(env);
+  }
+
+  /** A flushing api connects at once; one that only reads connects on its first read. */
+  onModuleInit(): void {
+    if (this.env.FLUSH_ENABLED) void this.connected().catch(() => undefined);
+  }
+
+  /** Resolves once connected and migrated; retries forever (until shutdown) with backoff. */
+  connected(): Promise<void> {
+    this.ready ??= (async () => {
+      for (let attempt = 0; !this.stopped; attempt++) {
+        try {
+          if (!this.dataSource.isInitialized) await this.dataSource.initialize();
+          const ran = await migrate(this.dataSource);
+          if (ran.length) this.logger.log(`migrations applied: ${ran.join(', ')}`);
+          this.lastError = undefined;
+          return;
+        } catch (error) {
+          this.lastError = (error as Error).message;
+          if (attempt % 10 === 0) this.logger.warn({ err: this.lastError }, 'Postgres not reachable yet; retrying');
+          await sleep(Math.min(250 * 2 ** Math.min(attempt, 5), 5_000));
+        }
+      }
+      throw new Error('shut down before Postgres was reachable');
+    })();
+    return this.ready;
+  }
+
+  get isConnected(): boolean {
+    return this.dataSource.isInitialized && this.lastError === undefined;
+  }
+
+  /** For a request: the connection, or an error after `ms` (the caller answers 503). */
+  async connectedWithin(ms: number): Promise<DataSource> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Postgres unavailable: ${this.lastError ?? 'connecting'}`)), ms);
+    });
+    try {
+      await Promise.race([this.connected(), timeout]);
+      return this.dataSource;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

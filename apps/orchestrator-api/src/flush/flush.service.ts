@@ -1,0 +1,231 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { QueryRunner } from 'typeorm';
+import { OrchestratorApiEnv } from '@md/config';
+import type { ReceivedTick } from '@md/contracts';
+import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
+import { DatabaseService } from '../database/database.service';
+import {
+  BUFFER_DEPTH,
+  BUFFER_OLDEST,
+  FLUSH_BATCH,
+  FLUSH_DURATION,
+  FLUSH_FAILURES,
+  FLUSH_ROWS,
+  INGEST_TO_ROW,
+} from './flush.metrics';
+import { columns, INSERT_TICKS, parseEntries, type BufferedTick } from './tick-rows';
+
+const GROUP = 'flushers';
+const POLL_MS = 50;
+
+/**
+ * FlushModule: moves accepted ticks from the Redis buffer (a stream, read through the
+ * consumer group `flushers`) to Postgres. Never on the ingest path.
+ *
+ * A batch is written in ONE transaction (INSERT … SELECT FROM unnest … ON CONFLICT
+ * (event_id) DO NOTHING) and acknowledged (XACK + XDEL) only after COMMIT. Hence:
+ *  - a flusher that dies before COMMIT leaves its batch pending in the group: it re-reads it
+ *    on restart, or another replica claims it after FLUSH_CLAIM_IDLE_MS (XAUTOCLAIM);
+ *  - a flusher that dies between COMMIT and acknowledgement causes a re-write that the
+ *    primary key turns into a no-op;
+ *  - several replicas share the stream through the group: each entry goes to one of them.
+ * Postgres away: nothing is acknowledged, the buffer holds, flushes retry with backoff. A row
+ * Postgres refuses is isolated (savepoints) into md_ticks_dead_letter; the rest commits.
+ */
+@Injectable()
+export class FlushService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('flush');
+  private readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private running = false;
+  private loop?: Promise<void>;
+  private failures = 0;
+  lastError?: string;
+  lastFlushAt?: number;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: MdRedis,
+    private readonly keys: RedisKeys,
+    private readonly database: DatabaseService,
+    private readonly env: OrchestratorApiEnv,
+    @InjectMetric(FLUSH_ROWS) private readonly rows: Counter<string>,
+    @InjectMetric(FLUSH_FAILURES) private readonly failuresTotal: Counter<string>,
+    @InjectMetric(FLUSH_BATCH) private readonly batchSize: Histogram<string>,
+    @InjectMetric(FLUSH_DURATION) private readonly duration: Histogram<string>,
+    @InjectMetric(INGEST_TO_ROW) private readonly ingestToRow: Histogram<string>,
+    @InjectMetric(BUFFER_DEPTH) private readonly depth: Gauge<string>,
+    @InjectMetric(BUFFER_OLDEST) private readonly oldest: Gauge<string>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.env.FLUSH_ENABLED) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** SIGTERM: stop the loop, then a final flush of what is buffered (bounded in time). */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.loop;
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      const flushed = await this.flushOnce().catch(() => -1);
+      if (flushed <= 0) break;
+    }
+  }
+
+  private async run(): Promise<void> {
+    await this.ensureGroup();
+    let last = Date.now();
+    while (this.running) {
+      await sleep(POLL_MS);
+      const waiting = await this.redis.xlen(this.keys.buffer()).catch(() => 0);
+      if (Date.now() - last < this.env.FLUSH_INTERVAL_MS && waiting < this.env.FLUSH_MAX_BATCH) continue;
+      last = Date.now();
+      try {
+        // Keep going while full batches wait (a backlog after an outage drains at full speed).
+        while (this.running && (await this.flushOnce()) >= this.env.FLUSH_MAX_BATCH);
+        this.failures = 0;
+        this.lastError = undefined;
+      } catch (error) {
+        this.failures += 1;
+        this.failuresTotal.inc();
+        this.lastError = (error as Error).message;
+        if (this.failures === 1 || this.failures % 20 === 0) this.logger.warn({ err: this.lastError, failures: this.failures }, 'flush failed; retrying');
+        await sleep(Math.min(100 * 2 ** Math.min(this.failures, 6), 5_000));
+      }
+    }
+  }
+
+  private async ensureGroup(): Promise<void> {
+    for (;;) {
+      try {
+        await this.redis.xgroup('CREATE', this.keys.buffer(), GROUP, '0', 'MKSTREAM');
+        return;
+      } catch (error) {
+        if ((error as Error).message.includes('BUSYGROUP')) return;
+        await sleep(500);
+      }
+    }
+  }
+
+  /**
+   * One batch: this consumer's own unacknowledged entries first (a flush that failed), then
+   * entries a dead flusher left (idle past FLUSH_CLAIM_IDLE_MS), then new ones. Resolves to
+   * the number of entries handled.
+   */
+  async flushOnce(): Promise<number> {
+    const started = performance.now();
+    const entries = await this.read();
+    await this.observeBuffer();
+    if (entries.length === 0) return 0;
+    // Never wait here for a connection (a shutdown would wait behind it): the database
+    // service reconnects in the background; until then the batch stays pending.
+    if (!this.database.isConnected) throw new Error(`Postgres not connected: ${this.database.lastError ?? 'connecting'}`);
+    const written = await this.write(entries);
+    await this.acknowledge(entries.map((e) => e.id));
+    this.lastFlushAt = Date.now();
+    this.batchSize.observe(entries.length);
+    this.duration.observe((performance.now() - started) / 1000);
+    this.rows.inc({ result: 'written' }, written.inserted);
+    this.rows.inc({ result: 'existing' }, written.existing);
+    if (written.deadLetters) this.rows.inc({ result: 'dead_letter' }, written.deadLetters);
+    return entries.length;
+  }
+
+  private async read(): Promise<BufferedTick[]> {
+    const max = this.env.FLUSH_MAX_BATCH;
+    const stream = this.keys.buffer();
+    type Read = [string, [string, string[]][]][] | null;
+    const own = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', max, 'STREAMS', stream, '0')) as Read;
+    if (own?.[0]?.[1].length) return parseEntries(own[0][1]);
+    const [, claimed] = (await this.redis.xautoclaim(stream, GROUP, this.consumer, this.env.FLUSH_CLAIM_IDLE_MS, '0-0', 'COUNT', max)) as [
+      string,
+      [string, string[]][],
+    ];
+    const live = claimed.filter((entry) => entry !== null);
+    if (live.length) return parseEntries(live);
+    const fresh = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', max, 'STREAMS', stream, '>')) as Read;
+    return parseEntries(fresh?.[0]?.[1] ?? []);
+  }
+
+  private async write(entries: BufferedTick[]): Promise<{ inserted: number; existing: number; deadLetters: number }> {
+    const runner = this.database.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      const readable = entries.filter((e) => e.tick).map((e) => e.tick as ReceivedTick);
+      const unreadable = entries.filter((e) => !e.tick);
+      for (const bad of unreadable) await this.deadLetter(runner, undefined, bad.raw, 'unreadable buffer entry');
+      let refused = 0;
+      let inserted: number;
+      try {
+        await runner.query('SAVEPOINT batch');
+        inserted = await this.insert(runner, readable);
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        // A poison row: roll the batch back to the savepoint and write row by row, each under
+        // its own savepoint, so only the refused rows go to the dead-letter table.
+        await runner.query('ROLLBACK TO SAVEPOINT batch');
+        inserted = 0;
+        for (const tick of readable) {
+          await runner.query('SAVEPOINT row');
+          try {
+            inserted += await this.insert(runner, [tick]);
+          } catch (rowError) {
+            if (!isDataError(rowError)) throw rowError;
+            await runner.query('ROLLBACK TO SAVEPOINT row');
+            await this.deadLetter(runner, tick.event_id, JSON.stringify(tick), (rowError as Error).message);
+            refused += 1;
+          }
+        }
+      }
+      if (this.env.FLUSH_FAULT === 'crash-before-commit') process.kill(process.pid, 'SIGKILL');
+      await runner.commitTransaction();
+      if (this.env.FLUSH_FAULT === 'crash-after-commit') process.kill(process.pid, 'SIGKILL');
+      const now = Date.now();
+      for (const tick of readable) this.ingestToRow.observe((now - tick.receivedAt) / 1000);
+      return { inserted, existing: readable.length - inserted - refused, deadLetters: unreadable.length + refused };
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async insert(runner: QueryRunner, ticks: ReceivedTick[]): Promise<number> {
+    if (ticks.length === 0) return 0;
+    const result = (await runner.query(INSERT_TICKS, columns(ticks), true)) as { affected?: number };
+    return result.affected ?? 0;
+  }
+
+  private deadLetter(runner: QueryRunner, eventId: string | undefined, payload: string, error: string): Promise<unknown> {
+    return runner.query('INSERT INTO md_ticks_dead_letter (event_id, payload, error) VALUES ($1, $2, $3)', [eventId ?? null, payload, error]);
+  }
+
+  /** After COMMIT only. If this fails, the entries stay pending and their re-write is a no-op. */
+  private async acknowledge(ids: string[]): Promise<void> {
+    await this.redis.multi().xack(this.keys.buffer(), GROUP, ...ids).xdel(this.keys.buffer(), ...ids).exec();
+  }
+
+  private async observeBuffer(): Promise<void> {
+    const stream = this.keys.buffer();
+    const [length, first] = await Promise.all([this.redis.xlen(stream), this.redis.xrange(stream, '-', '+', 'COUNT', 1)]);
+    this.depth.set(length);
+    const firstMs = first[0] ? Number(first[0][0].split('-')[0]) : undefined;
+    this.oldest.set(firstMs ? Math.max(0, (Date.now() - firstMs) / 1000) : 0);
+  }
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity) except unique_violation: the row's fault. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (error as { code?: string }).code;
+  return typeof code === 'string' && (code.startsWith('22') || (code.startsWith('23') && code !== '23505'));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
