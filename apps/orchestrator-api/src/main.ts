@@ -8,18 +8,21 @@ import { Logger } from '@nestjs/common';
 import { loadEnvOrExit, OrchestratorApiEnv } from '@md/config';
 import { listen } from '@md/platform';
 import { createApi } from './app/create-api';
-import { createDataSource, migrate } from './database/database.service';
+import { migrateCreatingDatabase } from './database/database.service';
 import { SERVICE } from './app/app.module';
 
 async function main(): Promise<void> {
   const env = loadEnvOrExit(OrchestratorApiEnv, SERVICE);
   if (process.argv[2] === 'migrate') {
-    // `npm run migrate`: apply the due migrations and exit (the api also does it at start-up).
-    const dataSource = createDataSource(env);
-    await dataSource.initialize();
-    const ran = await migrate(dataSource);
-    await dataSource.destroy();
-    process.stdout.write(`${JSON.stringify({ level: 'info', service: SERVICE, msg: 'migrations applied', migrations: ran })}\n`);
+    // `npm run migrate`: create the database if needed, apply the due migrations, exit
+    // (the api also migrates at start-up, once its database exists).
+    try {
+      const ran = await migrateCreatingDatabase(env);
+      process.stdout.write(`${JSON.stringify({ level: 'info', service: SERVICE, msg: 'migrations applied', migrations: ran })}\n`);
+    } catch (error) {
+      process.stderr.write(`${JSON.stringify({ level: 'fatal', service: SERVICE, msg: `migrate failed: ${(error as Error).message}` })}\n`);
+      process.exitCode = 1;
+    }
     return;
   }
   const app = await createApi(env);

@@ -11,6 +11,7 @@ import { InternalModule } from '../internal/internal.module';
 import { SymbolsModule } from '../symbols/symbols.module';
 import { FlushIndicator } from '../flush/flush.indicator';
 import { FlushModule } from '../flush/flush.module';
+import { HistoryModule } from '../history/history.module';
 
 export const SERVICE = 'orchestrator-api';
 
@@ -29,6 +30,7 @@ export class AppModule {
         HealthModule.register({ imports: [FlushModule], indicators: [RedisIndicator, FlushIndicator] }),
         IngestModule,
         SymbolsModule,
+        HistoryModule,
         InternalModule,
       ],
       providers: [

@@ -19,6 +19,31 @@ export function createDataSource(env: OrchestratorApiEnv): DataSource {
   });
 }
 
+/**
+ * For `npm run migrate`: creates the database PG_URL names when it does not exist yet (through
+ * the server's `postgres` database), then applies the due migrations.
+ */
+export async function migrateCreatingDatabase(env: OrchestratorApiEnv): Promise<string[]> {
+  const url = new URL(env.PG_URL);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const admin = new DataSource({ type: 'postgres', url: url.toString() });
+  await admin.initialize();
+  try {
+    const found = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])) as unknown[];
+    if (found.length === 0) await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await admin.destroy();
+  }
+  const dataSource = createDataSource(env);
+  await dataSource.initialize();
+  try {
+    return await migrate(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
 /** Runs the migrations that are due, one replica at a time. */
 export async function migrate(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
@@ -44,6 +69,8 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
   readonly dataSource: DataSource;
   private ready?: Promise<void>;
   private stopped = false;
+  /** True once connected AND migrated: before that, md_ticks may not exist yet. */
+  private migrated = false;
   lastError?: string;
 
   constructor(private readonly env: OrchestratorApiEnv) {
@@ -64,6 +91,7 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
           const ran = await migrate(this.dataSource);
           if (ran.length) this.logger.log(`migrations applied: ${ran.join(', ')}`);
           this.lastError = undefined;
+          this.migrated = true;
           return;
         } catch (error) {
           this.lastError = (error as Error).message;
@@ -77,7 +105,7 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
   }
 
   get isConnected(): boolean {
-    return this.dataSource.isInitialized && this.lastError === undefined;
+    return this.migrated && this.dataSource.isInitialized && this.lastError === undefined;
   }
 
   /** For a request: the connection, or an error after `ms` (the caller answers 503). */

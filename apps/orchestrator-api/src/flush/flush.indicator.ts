@@ -19,7 +19,7 @@ export class FlushIndicator implements ReadinessIndicator {
 
   async check() {
     return this.indicator.check('flush').up({
-      postgres: this.database.isConnected ? 'up' : 'unreachable',
+      postgres: !this.database.isConnected ? 'unreachable' : this.flush.lastError ? 'failing' : 'up',
       lastError: this.flush.lastError ?? this.database.lastError ?? null,
       lastFlushAt: this.flush.lastFlushAt ?? null,
     });

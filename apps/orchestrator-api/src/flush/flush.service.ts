@@ -28,8 +28,9 @@ const POLL_MS = 50;
  *
  * A batch is written in ONE transaction (INSERT … SELECT FROM unnest … ON CONFLICT
  * (event_id) DO NOTHING) and acknowledged (XACK + XDEL) only after COMMIT. Hence:
- *  - a flusher that dies before COMMIT leaves its batch pending in the group: it re-reads it
- *    on restart, or another replica claims it after FLUSH_CLAIM_IDLE_MS (XAUTOCLAIM);
+ *  - a flusher that dies before COMMIT leaves its batch pending in the group, under its own
+ *    consumer name (one per process): any flusher, a replica or the restarted process,
+ *    claims it once it has been idle FLUSH_CLAIM_IDLE_MS (XAUTOCLAIM);
  *  - a flusher that dies between COMMIT and acknowledgement causes a re-write that the
  *    primary key turns into a no-op;
  *  - several replicas share the stream through the group: each entry goes to one of them.
@@ -95,6 +96,8 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
         this.failures += 1;
         this.failuresTotal.inc();
         this.lastError = (error as Error).message;
+        // Redis lost the stream and its group (a restart without persistence): recreate them.
+        if (this.lastError.includes('NOGROUP')) await this.ensureGroup();
         if (this.failures === 1 || this.failures % 20 === 0) this.logger.warn({ err: this.lastError, failures: this.failures }, 'flush failed; retrying');
         await sleep(Math.min(100 * 2 ** Math.min(this.failures, 6), 5_000));
       }
@@ -102,7 +105,7 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async ensureGroup(): Promise<void> {
-    for (;;) {
+    while (this.running) {
       try {
         await this.redis.xgroup('CREATE', this.keys.buffer(), GROUP, '0', 'MKSTREAM');
         return;
@@ -205,7 +208,12 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private deadLetter(runner: QueryRunner, eventId: string | undefined, payload: string, error: string): Promise<unknown> {
-    return runner.query('INSERT INTO md_ticks_dead_letter (event_id, payload, error) VALUES ($1, $2, $3)', [eventId ?? null, payload, error]);
+    // A re-written batch (crash between COMMIT and acknowledgement) adds no second dead letter.
+    return runner.query(
+      `INSERT INTO md_ticks_dead_letter (event_id, payload, error) VALUES ($1, $2, $3)
+       ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING`,
+      [eventId ?? null, payload, error],
+    );
   }
 
   /** After COMMIT only. If this fails, the entries stay pending and their re-write is a no-op. */

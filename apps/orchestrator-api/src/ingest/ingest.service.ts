@@ -130,10 +130,12 @@ export class IngestService {
       await this.redis.mdRelease(keys.length, ...keys).catch(() => undefined);
       throw error;
     }
-    // BullMQ's add script reports some failures as negative codes rather than errors.
+    // Stored = queued (BullMQ's add script reports some failures as negative codes rather
+    // than errors) and buffered for Postgres; a failed publish alone does not fail the tick.
     const stored = ticks.map((_, k) => {
       const [error, result] = results[COMMANDS_PER_TICK * k];
-      return !error && !(typeof result === 'number' && result < 0);
+      const [bufferError] = results[COMMANDS_PER_TICK * k + 1];
+      return !error && !bufferError && !(typeof result === 'number' && result < 0);
     });
     const failed = ticks.filter((_, k) => !stored[k]);
     if (failed.length > 0) {

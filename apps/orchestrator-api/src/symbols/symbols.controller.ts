@@ -1,4 +1,4 @@
-import { Controller, Get, HttpStatus, NotFoundException, Param, UseGuards } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Param, UseGuards } from '@nestjs/common';
 import {
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -9,22 +9,13 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { TickRules, type SymbolSummary, type SymbolView } from '@md/contracts';
-import { ApiKeyGuard, FieldsException, UnavailableException } from '@md/platform';
+import type { SymbolSummary, SymbolView } from '@md/contracts';
+import { ApiKeyGuard, UnavailableException } from '@md/platform';
 import { ErrorBodyDto } from '../ingest/dto/ingest-ack.dto';
 import { SymbolSummaryDto } from './dto/symbol-summary.dto';
 import { SymbolViewDto } from './dto/symbol-view.dto';
 import { SymbolsService } from './symbols.service';
-
-/** Reads a symbol id from the path: case-insensitive, validated like a tick's symbol. */
-function symbolOf(id: string): string {
-  if (!TickRules.symbolPattern.test(id)) {
-    throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', [
-      { field: 'id', reason: 'id must be 1–32 characters of A-Z a-z 0-9 . _ : / -' },
-    ]);
-  }
-  return id.toUpperCase();
-}
+import { symbolOf } from './symbol-param';
 
 const unavailable = (error: Error) => {
   throw new UnavailableException(`views unavailable: ${error.message}`);

@@ -1,6 +1,5 @@
+import { readApiAuthProviders } from './read-api-auth';
 import { Module } from '@nestjs/common';
-import { OrchestratorApiEnv } from '@md/config';
-import { API_KEY, ApiKeyGuard } from '@md/platform';
 import { SymbolsController } from './symbols.controller';
 import { SymbolsService } from './symbols.service';
 
@@ -9,8 +8,7 @@ import { SymbolsService } from './symbols.service';
   controllers: [SymbolsController],
   providers: [
     SymbolsService,
-    ApiKeyGuard,
-    { provide: API_KEY, inject: [OrchestratorApiEnv], useFactory: (env: OrchestratorApiEnv) => env.API_KEY },
+    ...readApiAuthProviders,
   ],
 })
 export class SymbolsModule {}

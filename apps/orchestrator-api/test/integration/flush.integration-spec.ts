@@ -153,18 +153,20 @@ describe('flush: Redis buffer → Postgres (real Redis, real Postgres)', () => {
       prefixes.push(prefix.REDIS_PREFIX);
       const env = environment(db.url, prefix);
       const faulty = await ServiceProcess.start('orchestrator-api', { ...env, FLUSH_FAULT: fault });
-      const ids = await ingestAll(faulty.url, 300);
-
-      expect(await faulty.exited()).toBeNull(); // killed by its own SIGKILL at the fault point
-      expect((await rows(db)).total).toBe(rowsAfterCrash);
-      expect(await bufferLength(prefix.REDIS_PREFIX)).toBe(300);
-
-      const next = await ServiceProcess.start('orchestrator-api', env);
+      let next: ServiceProcess | undefined;
       try {
-        await waitUntil(async () => (await bufferLength(prefix.REDIS_PREFIX)) === 0, 'the taken-over batch to be written');
+        const ids = await ingestAll(faulty.url, 300);
+
+        expect(await faulty.exited()).toBeNull(); // killed by its own SIGKILL at the fault point
+        expect((await rows(db)).total).toBe(rowsAfterCrash);
+        expect(await bufferLength(prefix.REDIS_PREFIX)).toBe(300);
+
+        next = await ServiceProcess.start('orchestrator-api', env);
+        await waitUntil(async () => (await bufferLength(prefix.REDIS_PREFIX)) === 0, 'the taken-over batch to be written', 60_000);
         expect(await rows(db)).toEqual({ total: ids.length, distinct: ids.length });
       } finally {
-        await next.kill();
+        await faulty.kill('SIGKILL');
+        await next?.kill();
       }
     });
 
@@ -172,11 +174,15 @@ describe('flush: Redis buffer → Postgres (real Redis, real Postgres)', () => {
       const prefix = isolated();
       prefixes.push(prefix.REDIS_PREFIX);
       const api = await ServiceProcess.start('orchestrator-api', { ...environment(db.url, prefix), FLUSH_INTERVAL_MS: '60000' });
-      await waitUntil(async () => (await get(`${api.url}/health/readiness`)).body.details?.flush?.postgres === 'up', 'the database');
-      await ingestAll(api.url, 400);
-      expect((await rows(db)).total).toBe(0);
+      try {
+        await waitUntil(async () => (await get(`${api.url}/health/readiness`)).body.details?.flush?.postgres === 'up', 'the database', 60_000);
+        await ingestAll(api.url, 400);
+        expect((await rows(db)).total).toBe(0);
 
-      await api.kill('SIGTERM'); // Nest shuts down cleanly, then re-raises the signal
+        await api.kill('SIGTERM'); // Nest shuts down cleanly, then re-raises the signal
+      } finally {
+        await api.kill('SIGKILL');
+      }
 
       expect(await rows(db)).toEqual({ total: 400, distinct: 400 });
       expect(await bufferLength(prefix.REDIS_PREFIX)).toBe(0);

@@ -28,6 +28,7 @@ export class CreateMdTicks1795400000000 implements MigrationInterface {
         error     text        NOT NULL,
         failed_at timestamptz NOT NULL DEFAULT now()
       )`);
+    await runner.query('CREATE UNIQUE INDEX md_ticks_dead_letter_event_id ON md_ticks_dead_letter (event_id) WHERE event_id IS NOT NULL');
   }
 
   async down(runner: QueryRunner): Promise<void> {

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { ArrayNotEmpty, IsNumber, IsOptional, Matches, Max, Min } from 'class-validator';
+import { ArrayNotEmpty, ArrayUnique, IsNumber, IsOptional, Matches, Max, Min } from 'class-validator';
 import { TickRules } from '@md/contracts';
 import { EnvInt, EnvOptionalString, EnvString, EnvUrl } from '../decorators';
 import { BaseEnv } from './service.env';
@@ -22,6 +22,7 @@ export class FeederEnv extends BaseEnv {
   INGEST_PASSWORD: string;
 
   @Transform(list)
+  @ArrayUnique((symbol: string) => symbol.toUpperCase(), { message: 'must not name a symbol twice' })
   @ArrayNotEmpty({ message: 'must name at least one symbol' })
   @Matches(TickRules.symbolPattern, { each: true, message: 'must be a comma-separated list of symbols (A-Z a-z 0-9 . _ : / -)' })
   SYMBOLS: string[] = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XAUUSD', 'EURUSD'];
@@ -47,7 +48,10 @@ export class FeederEnv extends BaseEnv {
   @EnvInt(1, 1_000_000_000)
   COUNT?: number;
 
-  /** Same seed → same sequence of symbols, prices, volumes and sources. Unset: a random one (logged). */
+  /**
+   * Same seed → same symbols, volumes and sources in the same order, and the same price path
+   * for the same timing (prices step by the real time between ticks). Unset: random (logged).
+   */
   @EnvOptionalString({ max: 128 })
   SEED?: string;
 

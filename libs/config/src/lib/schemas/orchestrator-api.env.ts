@@ -1,3 +1,4 @@
+import { IsIn, IsOptional } from 'class-validator';
 import { DEFAULT_QUEUE_NAME } from '@md/contracts';
 import { EnvBool, EnvInt, EnvOptionalString, EnvString, EnvUrl } from '../decorators';
 import { ServiceEnv } from './service.env';
@@ -46,7 +47,8 @@ export class OrchestratorApiEnv extends ServiceEnv {
    * Fault injection for the durability tests only: the process kills itself right before
    * or right after the COMMIT of its first batch. Never set in a deployment.
    */
-  @EnvOptionalString({ max: 32 })
+  @IsOptional()
+  @IsIn(['crash-before-commit', 'crash-after-commit'], { message: 'must be crash-before-commit or crash-after-commit (a test hook)' })
   FLUSH_FAULT?: 'crash-before-commit' | 'crash-after-commit';
 
   /** How long an accepted event_id is remembered for dedupe. */

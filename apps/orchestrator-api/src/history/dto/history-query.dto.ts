@@ -1,0 +1,31 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+
+export const CANDLE_INTERVALS = { '1s': 1_000, '5s': 5_000, '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
+export type CandleInterval = keyof typeof CANDLE_INTERVALS;
+
+export class HistoryQueryDto {
+  @ApiPropertyOptional({ description: 'Ticks to return, newest first', minimum: 1, maximum: 5000, default: 100 })
+  @IsOptional()
+  @Max(5000, { message: 'limit must be an integer from 1 to 5000' })
+  @Min(1, { message: 'limit must be an integer from 1 to 5000' })
+  @IsInt({ message: 'limit must be an integer from 1 to 5000' })
+  @Type(() => Number)
+  limit: number = 100;
+}
+
+export class CandlesQueryDto {
+  @ApiPropertyOptional({ enum: Object.keys(CANDLE_INTERVALS), default: '1m' })
+  @IsOptional()
+  @IsIn(Object.keys(CANDLE_INTERVALS), { message: `interval must be one of ${Object.keys(CANDLE_INTERVALS).join(', ')}` })
+  interval: CandleInterval = '1m';
+
+  @ApiPropertyOptional({ description: 'Bars to return (the newest ones), oldest first', minimum: 1, maximum: 5000, default: 300 })
+  @IsOptional()
+  @Max(5000, { message: 'limit must be an integer from 1 to 5000' })
+  @Min(1, { message: 'limit must be an integer from 1 to 5000' })
+  @IsInt({ message: 'limit must be an integer from 1 to 5000' })
+  @Type(() => Number)
+  limit: number = 300;
+}
