@@ -20,7 +20,8 @@ export class Progress {
   take(now: number, inFlight: number) {
     const seconds = Math.max(0.001, (now - this.since) / 1000);
     const sorted = [...this.latencies].sort((a, b) => a - b);
-    const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null);
+    const pct = (p: number) =>
+      sorted.length ? Number(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)].toFixed(2)) : null;
     const line = {
       rate: Number((this.counts.sent / seconds).toFixed(2)),
       ack_p50_ms: pct(50),

@@ -1,13 +1,13 @@
-import { DEFAULT_QUEUE_NAME, DEFAULT_VIEW_QUEUE_NAME } from '@md/contracts';
+import { DEFAULT_VIEW_QUEUE_NAME } from '@md/contracts';
 import { Transform } from 'class-transformer';
 import { ArrayNotEmpty, IsIn } from 'class-validator';
 import { EnvInt, EnvString, EnvUrl } from '../decorators';
-import { ServiceEnv } from './service.env';
+import { PipelineEnv } from './pipeline.env';
 
 export const CONSUMER_ROLES = ['calc-a', 'calc-b'] as const;
 export type ConsumerRole = (typeof CONSUMER_ROLES)[number];
 
-export class ConsumersEnv extends ServiceEnv {
+export class ConsumersEnv extends PipelineEnv {
   override PORT: number = 3002;
 
   /** Which processors this process runs, so calc-a and calc-b can be deployed apart. */
@@ -15,9 +15,6 @@ export class ConsumersEnv extends ServiceEnv {
   @ArrayNotEmpty({ message: 'must name at least one role' })
   @IsIn(CONSUMER_ROLES as unknown as string[], { each: true, message: `must be a comma-separated list of ${CONSUMER_ROLES.join(', ')}` })
   CONSUMER_ROLES: ConsumerRole[] = ['calc-a', 'calc-b'];
-
-  @EnvString({ max: 128 })
-  QUEUE_NAME: string = DEFAULT_QUEUE_NAME;
 
   @EnvString({ max: 128 })
   VIEW_QUEUE_NAME: string = DEFAULT_VIEW_QUEUE_NAME;
@@ -42,12 +39,4 @@ export class ConsumersEnv extends ServiceEnv {
   @Transform(({ value }) => (typeof value === 'string' && /^[^/:]+:\d+$/.test(value) ? `http://${value}` : value))
   @EnvUrl(['http', 'https'])
   ORCHESTRATOR_URL: string = 'http://127.0.0.1:3000';
-
-  /** Shared secret for POST /internal/agg-update; the api must have the same. */
-  @EnvString({ min: 16, max: 256 })
-  INTERNAL_TOKEN: string;
-
-  /** How long calc-a remembers a counted event_id; keep it equal to the api's. */
-  @EnvInt(1, 30 * 86_400)
-  DEDUPE_TTL_S: number = 86_400;
 }

@@ -1,9 +1,8 @@
 import { IsIn, IsOptional } from 'class-validator';
-import { DEFAULT_QUEUE_NAME } from '@md/contracts';
 import { EnvBool, EnvInt, EnvOptionalString, EnvString, EnvUrl } from '../decorators';
-import { ServiceEnv } from './service.env';
+import { PipelineEnv } from './pipeline.env';
 
-export class OrchestratorApiEnv extends ServiceEnv {
+export class OrchestratorApiEnv extends PipelineEnv {
   override PORT: number = 3000;
 
   @EnvString({ max: 128 })
@@ -15,13 +14,6 @@ export class OrchestratorApiEnv extends ServiceEnv {
   /** When set, the read API requires it in `x-api-key`. */
   @EnvOptionalString({ min: 16, max: 256 })
   API_KEY?: string;
-
-  @EnvString({ max: 128 })
-  QUEUE_NAME: string = DEFAULT_QUEUE_NAME;
-
-  /** Shared secret of POST /internal/agg-update (calc-b sends it in x-internal-token). */
-  @EnvString({ min: 16, max: 256 })
-  INTERNAL_TOKEN: string;
 
   /** PostgreSQL of the tick history (md_ticks). Ingest never waits for it. */
   @EnvUrl(['postgres', 'postgresql'])
@@ -50,8 +42,4 @@ export class OrchestratorApiEnv extends ServiceEnv {
   @IsOptional()
   @IsIn(['crash-before-commit', 'crash-after-commit'], { message: 'must be crash-before-commit or crash-after-commit (a test hook)' })
   FLUSH_FAULT?: 'crash-before-commit' | 'crash-after-commit';
-
-  /** How long an accepted event_id is remembered for dedupe. */
-  @EnvInt(1, 30 * 86_400)
-  DEDUPE_TTL_S: number = 86_400;
 }
