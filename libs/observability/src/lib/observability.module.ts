@@ -57,7 +57,9 @@ export class ObservabilityModule {
                 res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
                 // pino-http turns every 5xx into an Error with a stack pointing at itself;
                 // real exceptions are logged with their stack by HttpErrorFilter.
-                err: (err: Error & { type?: string }) => ({ type: err.type ?? err.name, message: err.message }),
+                // Call sites may log `err` as a message string; keep it as it is.
+                err: (err: (Error & { type?: string }) | string) =>
+                  typeof err === 'string' ? err : { type: err.type ?? err.name, message: err.message },
               },
               transport:
                 env.NODE_ENV === 'development'
