@@ -2,12 +2,12 @@ import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { ConsumersEnv } from '@md/config';
 import { redisOptionsFromUrl, RedisKeys } from '@md/redis';
-import { TICKS_QUEUE, VIEWS_QUEUE } from './queues';
+import { VIEWS_QUEUE } from './queues';
 
 /**
  * The queues the consumers read (ticks) and write and read (views), registered under their
  * names from env (the worker of a @Processor consumes the queue its name designates), with
- * fixed-token aliases for injection. BullMQ creates (and closes) its connections from these
+ * a fixed-token alias for the views queue, which calc-a injects. BullMQ creates (and closes) its connections from these
  * options; workers wait for Redis rather than fail fast (maxRetriesPerRequest: null, as
  * BullMQ requires for blocking commands).
  */
@@ -28,10 +28,9 @@ export class QueuesModule {
         BullModule.registerQueue({ name: env.QUEUE_NAME }, { name: env.VIEW_QUEUE_NAME }),
       ],
       providers: [
-        { provide: TICKS_QUEUE, useExisting: getQueueToken(env.QUEUE_NAME) },
         { provide: VIEWS_QUEUE, useExisting: getQueueToken(env.VIEW_QUEUE_NAME) },
       ],
-      exports: [BullModule, TICKS_QUEUE, VIEWS_QUEUE],
+      exports: [BullModule, VIEWS_QUEUE],
     };
   }
 }

@@ -1,8 +1,7 @@
 import type { ConsumersEnv } from '@md/config';
 import type { WindowSummary } from '@md/market-calc';
 
-/** Injection tokens of the two queues, whatever their names in Redis (from env). */
-export const TICKS_QUEUE = Symbol('TICKS_QUEUE');
+/** Injection token of calc-b's queue (calc-a adds to it), whatever its name in Redis (from env). */
 export const VIEWS_QUEUE = Symbol('VIEWS_QUEUE');
 
 /** calc-a → calc-b. */

@@ -12,7 +12,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BatchAck, BatchItemResult, IngestAck, ReceivedTick } from '@md/contracts';
 import { TickRules } from '@md/contracts';
-import { FieldsException, UnavailableException } from '@md/platform';
+import { FieldsException, notAnObject, UnavailableException } from '@md/platform';
 import { BasicAuthGuard } from './basic-auth.guard';
 import { BatchAckDto, ErrorBodyDto, IngestAckDto } from './dto/ingest-ack.dto';
 import { TickDto } from './dto/tick.dto';
@@ -50,9 +50,7 @@ export class IngestController {
     // single ticks and batch items follow one code path and every refusal is counted.
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       this.ingest.countInvalid(1);
-      throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', [
-        { field: 'body', reason: 'body must be a JSON object' },
-      ]);
+      throw notAnObject();
     }
     const result = validateTickItem(body);
     if ('errors' in result) {

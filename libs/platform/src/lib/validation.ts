@@ -23,6 +23,11 @@ export const VALIDATOR_OPTIONS = {
   stopAtFirstError: true,
 } as const;
 
+/** The 400 of a body that is not a JSON object where one is expected. */
+export function notAnObject(): FieldsException {
+  return new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', [{ field: 'body', reason: 'body must be a JSON object' }]);
+}
+
 /**
  * ValidationPipe that first refuses a body that is not a JSON object where a DTO is
  * expected (an array or a scalar would otherwise be reported field by field).
@@ -31,9 +36,7 @@ class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const expectsDto = metadata.type === 'body' && metadata.metatype && this.toValidate(metadata);
     if (expectsDto && (value === null || typeof value !== 'object' || Array.isArray(value))) {
-      throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', [
-        { field: 'body', reason: 'body must be a JSON object' },
-      ]);
+      throw notAnObject();
     }
     return super.transform(value, metadata);
   }

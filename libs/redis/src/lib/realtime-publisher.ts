@@ -44,9 +44,4 @@ export class RealtimePublisher {
     );
     return stored === 1;
   }
-
-  /** Publishes now; resolves to the message's seq. */
-  publish(message: object): Promise<string> {
-    return this.redis.mdPublish(this.keys.history(), this.keys.channel, this.maxLen, JSON.stringify(message));
-  }
 }

@@ -1,0 +1,65 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { UnrecoverableError } from 'bullmq';
+import { ConsumersEnv, validateEnv } from '@md/config';
+import { referenceView } from '@md/market-calc';
+import { ViewPoster } from './calc-b.service';
+
+/**
+ * How calc-b treats the api's answers, against a real HTTP server on loopback: retryable
+ * failures throw plain errors (BullMQ retries with backoff), other 4xx throw
+ * UnrecoverableError (retrying the same view cannot help).
+ */
+describe('ViewPoster', () => {
+  let server: Server;
+  let status = 200;
+  let seen: { headers: IncomingHttpHeaders; body: string } | undefined;
+  let poster: ViewPoster;
+  const view = referenceView([{ symbol: 'BTCUSDT', price: 1, volume: 1, source: 's', ts: Date.UTC(2026, 0, 1), event_id: 'e' }], 1);
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => {
+        seen = { headers: req.headers, body };
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status === 200 ? { stored: true } : { statusCode: status }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const env = validateEnv(ConsumersEnv, {
+      INTERNAL_TOKEN: 'internal-token-for-the-test',
+      ORCHESTRATOR_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    });
+    poster = new ViewPoster(env);
+  });
+
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('posts the view with the internal token and resolves on 200', async () => {
+    status = 200;
+    await expect(poster.post(view, 123)).resolves.toEqual({ stored: true });
+    expect(seen?.headers['x-internal-token']).toBe('internal-token-for-the-test');
+    expect(JSON.parse(seen?.body ?? '{}')).toMatchObject({ symbol: 'BTCUSDT', view, receivedAt: 123 });
+  });
+
+  it.each([500, 503, 429, 408])('throws a retryable error on %i', async (code) => {
+    status = code;
+    const error = await poster.post(view).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(UnrecoverableError);
+  });
+
+  it.each([400, 401, 404])('throws UnrecoverableError on %i', async (code) => {
+    status = code;
+    await expect(poster.post(view)).rejects.toBeInstanceOf(UnrecoverableError);
+  });
+
+  it('throws a retryable error when nothing answers', async () => {
+    const env = validateEnv(ConsumersEnv, { INTERNAL_TOKEN: 'internal-token-for-the-test', ORCHESTRATOR_URL: 'http://127.0.0.1:1' });
+    const error = await new ViewPoster(env).post(view).catch((e: Error) => e);
+    // fetch's TypeError comes from Node's realm, not Jest's, so it is checked by name.
+    expect(error).toMatchObject({ name: 'TypeError', message: 'fetch failed' });
+    expect(error).not.toBeInstanceOf(UnrecoverableError);
+  });
+});
