@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm run demo`: builds what changed, starts every service of the system that exists so far
- * in production mode from its built output, waits until each is ready, and prints where to go.
+ * `npm run demo`: builds what changed, starts every service of the system (api, gateway,
+ * consumers, dashboard, feeder) in production mode from its built output, waits until each is ready, and prints where to go.
  * Ctrl-C stops everything it started (each service gets SIGTERM and shuts down cleanly).
  *
  * Configuration: the environment wins; otherwise `.env.local` (git-ignored), which the first
@@ -14,13 +14,17 @@ import { ensureDatabase, ensureRedis, listening } from './services.mjs';
 
 const ENV_FILE = '.env.local';
 const color = (code) => (text) => (process.stdout.isTTY ? `\x1b[${code}m${text}\x1b[0m` : text);
-const [bold, dim, green, red, yellow, cyan] = [1, 2, 32, 31, 33, 36].map(color);
+const [bold, dim, green, red, yellow, cyan, magenta, blue] = [1, 2, 32, 31, 33, 36, 35, 34].map(color);
 
-/** The services, in start order. Each later issue adds its app here. */
+/** The services, in start order. */
+const DASHBOARD = 'http://localhost:5173';
 const SERVICES = [
   { name: 'orchestrator-api', main: 'dist/apps/orchestrator-api/main.js', port: 3000, paint: cyan },
+  { name: 'realtime-gateway', main: 'dist/apps/realtime-gateway/main.js', port: 3001, paint: magenta, env: { CORS_ORIGINS: `${DASHBOARD},http://127.0.0.1:5173` } },
   { name: 'consumers', main: 'dist/apps/consumers/main.js', port: 3002, paint: yellow },
-  // Started last, once the api is ready: it begins sending at once.
+  // The dashboard's own server: the built app, and proxies to the api and gateway that add the API key.
+  { name: 'dashboard', main: 'apps/dashboard/server/serve.mjs', port: 5173, paint: blue },
+  // Started last, once the others are ready: it begins sending at once.
   { name: 'feeder', main: 'dist/apps/feeder/main.js', port: 3003, paint: green, env: { TPS: '25' } },
 ];
 
@@ -30,6 +34,8 @@ const GENERATED = {
   INGEST_PASSWORD: () => secret(12),
   API_KEY: () => secret(24),
   INTERNAL_TOKEN: () => secret(24),
+  ADMIN_USERNAME: () => 'admin',
+  ADMIN_PASSWORD: () => secret(12),
 };
 const secret = (n) => randomBytes(n).toString('base64url');
 
@@ -175,6 +181,10 @@ async function main() {
         PORT: String(service.port),
         ORCHESTRATOR_URL: 'http://127.0.0.1:3000',
         TARGET_URL: 'http://127.0.0.1:3000/ingest/tick',
+        API_URL: 'http://127.0.0.1:3000',
+        GATEWAY_URL: 'http://127.0.0.1:3001',
+        CONSUMERS_URL: 'http://127.0.0.1:3002',
+        FEEDER_URL: 'http://127.0.0.1:3003',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -196,7 +206,10 @@ async function main() {
   console.log(`
 ${green(bold('ready'))} — ${SERVICES.map((s) => s.name).join(', ')}
 
-  Swagger UI      ${bold(`${api}/docs`)}
+  Dashboard       ${bold(DASHBOARD)}
+  Swagger UI      ${bold(`${api}/docs`)}   ${dim('(gateway: http://localhost:3001/docs)')}
+  Queue admin     ${bold(`${api}/admin/queues`)}   ${dim(`login ${env.ADMIN_USERNAME}:${env.ADMIN_PASSWORD}`)}
+  Live stream     curl -N -H 'x-api-key: ${env.API_KEY}' http://localhost:3001/stream
   Health          ${api}/health/readiness
   Metrics         ${api}/metrics
   Ingest login    ${auth}   ${dim(`(from ${ENV_FILE})`)}

@@ -2,28 +2,37 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getMetadataStorage } from 'class-validator';
 import { parse } from 'yaml';
-import { BaseEnv, ConsumersEnv, envKeysOf, FeederEnv, OrchestratorApiEnv } from '@md/config';
+import { BaseEnv, ConsumersEnv, envKeysOf, FeederEnv, GatewayEnv, OrchestratorApiEnv, PipelineEnv, ServiceEnv } from '@md/config';
 
 /**
  * The deployment files tell the same story as the code (house style rule 13). No Docker
  * engine, Kubernetes or Render runs here, so this reads the files and fails when they drift:
  * every app has a Dockerfile and a service in compose, Render, Helm and the CI image matrix;
- * every variable an app's config schema requires is set there; ports and probe paths match.
+ * every variable an app's config requires is set there, and every variable set there is one
+ * it reads; ports and probe paths match; the apps that must share a value (the realtime
+ * channel's keys, the Redis, the API key) are wired to the same source.
  * (helm is not installable from this machine's registries, so `helm lint` does not run.)
  */
 const ROOT = join(__dirname, '../..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const yaml = (path: string) => parse(read(path)) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** The schema of each deployable app. A new app under apps/ without an entry fails the first test. */
+/** The schema of each deployable Nest app. A new app under apps/ without an entry fails the first test. */
 const SCHEMAS: Record<string, new () => BaseEnv> = {
   'orchestrator-api': OrchestratorApiEnv,
+  'realtime-gateway': GatewayEnv,
   consumers: ConsumersEnv,
   feeder: FeederEnv,
 };
-/** Browser apps are deployed as static files; they are checked elsewhere. */
+/**
+ * Not Nest apps, so without a class-validator schema: the dashboard is a Vite build served by
+ * a dependency-free Node server (apps/dashboard/server/serve.mjs), whose variables are read
+ * from its SCHEMA object below. They get the deployment checks too, and their own.
+ */
 const NOT_NEST = new Set(['dashboard']);
 const APPS = readdirSync(join(ROOT, 'apps')).filter((name) => existsSync(join(ROOT, 'apps', name, 'project.json')) && !NOT_NEST.has(name));
+/** Every app a deployment runs: the Nest apps and the dashboard. */
+const DEPLOYABLES = [...APPS, ...NOT_NEST];
 
 /** Variables without a default that are not optional: a deployment must set them. */
 function requiredVars(schema: new () => BaseEnv): string[] {
@@ -32,7 +41,53 @@ function requiredVars(schema: new () => BaseEnv): string[] {
   const optional = new Set(metadata.filter((m) => m.type === 'conditionalValidation').map((m) => m.propertyName));
   return envKeysOf(schema).filter((key) => instance[key] === undefined && !optional.has(key));
 }
-const portOf = (app: string) => new SCHEMAS[app]().PORT;
+
+/**
+ * The dashboard server's variables and their defaults (undefined: none), from the `SCHEMA`
+ * object of serve.mjs: an ES module with no class schema, which this CommonJS test cannot import.
+ */
+function dashboardVars(): Record<string, string | undefined> {
+  const block = /^const SCHEMA = \{([\s\S]*?)^\};/m.exec(read('apps/dashboard/server/serve.mjs'))?.[1] ?? '';
+  const vars: Record<string, string | undefined> = {};
+  for (const [, key, value] of block.matchAll(/^ {2}([A-Z][A-Z0-9_]*): \{\s*default: (?:'([^']*)'|undefined)/gm)) vars[key] = value;
+  return vars;
+}
+const DASHBOARD = dashboardVars();
+
+/** What each deployable reads: the variables it knows, those a deployment must set, its default port. */
+const knownVars = (app: string): string[] => (app in SCHEMAS ? envKeysOf(SCHEMAS[app]) : Object.keys(DASHBOARD));
+const requiredOf = (app: string): string[] => (app in SCHEMAS ? requiredVars(SCHEMAS[app]) : []);
+const portOf = (app: string): number => (app in SCHEMAS ? new SCHEMAS[app]().PORT : Number(DASHBOARD.PORT));
+
+/** Secret-like names: never given a default in compose. */
+const SECRET = /PASSWORD|TOKEN|API_KEY/;
+const appsOf = (base: typeof BaseEnv) => APPS.filter((app) => new SCHEMAS[app]() instanceof base).sort();
+/**
+ * Values several apps must hold alike, with the apps that read them. The gateway reads
+ * <prefix>:views and <prefix>:history:<channel> as the api and the consumers write them, and
+ * STREAM_HISTORY bounds its resume; the api reports on the queues the consumers work, and both
+ * keep the dedupe window.
+ */
+const SHARED: { keys: string[]; apps: string[] }[] = [
+  { keys: ['REDIS_PREFIX', 'PUBSUB_CHANNEL', 'STREAM_HISTORY'], apps: appsOf(ServiceEnv) },
+  { keys: ['QUEUE_NAME', 'VIEW_QUEUE_NAME', 'DEDUPE_TTL_S'], apps: appsOf(PipelineEnv) },
+];
+const defaultOf = (app: string, key: string) => String((new SCHEMAS[app]() as unknown as Record<string, unknown>)[key]);
+/** Fails naming each app and key whose value (as `effective` reads it from one file) is not the api's. */
+function expectSharedAlike(effective: (app: string, key: string) => string) {
+  for (const { keys, apps } of SHARED) {
+    for (const app of apps) {
+      for (const key of keys) expect({ app, key, value: effective(app, key) }).toEqual({ app, key, value: effective('orchestrator-api', key) });
+    }
+  }
+}
+/** The dashboard server's upstreams: the variable and the app it must point at. */
+const UPSTREAMS: Record<string, string> = {
+  API_URL: 'orchestrator-api',
+  GATEWAY_URL: 'realtime-gateway',
+  CONSUMERS_URL: 'consumers',
+  FEEDER_URL: 'feeder',
+};
 
 describe('deployment files agree with the code', () => {
   it('knows the config schema of every app', () => {
@@ -43,6 +98,14 @@ describe('deployment files agree with the code', () => {
     expect(requiredVars(OrchestratorApiEnv).sort()).toEqual(['INGEST_PASSWORD', 'INGEST_USERNAME', 'INTERNAL_TOKEN']);
     expect(requiredVars(ConsumersEnv)).toEqual(['INTERNAL_TOKEN']);
     expect(requiredVars(FeederEnv).sort()).toEqual(['INGEST_PASSWORD', 'INGEST_USERNAME']);
+    expect(requiredVars(GatewayEnv)).toEqual([]);
+    expect(SHARED.map(({ apps }) => apps)).toEqual([['consumers', 'orchestrator-api', 'realtime-gateway'], ['consumers', 'orchestrator-api']]);
+  });
+
+  it("reads the dashboard server's variables from serve.mjs (the check itself works)", () => {
+    expect(Object.keys(DASHBOARD)).toEqual(expect.arrayContaining(['PORT', 'API_KEY', 'GATEWAY_PUBLIC_URL', 'API_PUBLIC_URL', ...Object.keys(UPSTREAMS)]));
+    expect(DASHBOARD.API_KEY).toBeUndefined();
+    expect(portOf('dashboard')).toBe(5173);
   });
 
   it.each(APPS)('%s: Dockerfile with npm install, a non-root user, its port and a liveness HEALTHCHECK', (app) => {
@@ -55,18 +118,38 @@ describe('deployment files agree with the code', () => {
     expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/liveness/);
   });
 
+  // Written by the dashboard's owner; until it exists this shows as skipped, not passed.
+  (existsSync(join(ROOT, 'apps/dashboard/Dockerfile')) ? it : it.skip)('dashboard: Dockerfile with a non-root user, its port, the server and a HEALTHCHECK', () => {
+    const dockerfile = read('apps/dashboard/Dockerfile');
+    expect(dockerfile).not.toMatch(/RUN npm ci\b/);
+    expect(dockerfile).toMatch(/^USER (?!root)\S+/m);
+    expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${portOf('dashboard')}$`, 'm'));
+    expect(dockerfile).toMatch(/serve\.mjs/);
+    expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/(liveness|readiness)/);
+  });
+
   describe('docker-compose.yml', () => {
     const compose = yaml('docker-compose.yml');
 
-    it.each(APPS)('%s: a service with every required variable, healthy dependencies, dropped capabilities', (app) => {
+    const environmentOf = (app: string) => compose.services[app].environment as Record<string, unknown>;
+    /** The value a ServiceEnv app runs with: set in compose, else its schema's default. */
+    const effective = (app: string, key: string) => String(environmentOf(app)[key] ?? defaultOf(app, key));
+    /** `${API_KEY:?…}` → API_KEY: which shell variable a compose value comes from. */
+    const sourceOf = (value: unknown) => /^\$\{([A-Z_]+)[:}?-]/.exec(String(value))?.[1] ?? value;
+
+    it.each(DEPLOYABLES)('%s: a service with every required variable, only known ones, healthy dependencies, dropped capabilities', (app) => {
       const service = compose.services[app];
       expect(service).toBeDefined();
       expect(service.build.dockerfile).toBe(`apps/${app}/Dockerfile`);
       const environment = service.environment as Record<string, unknown>;
-      for (const key of requiredVars(SCHEMAS[app])) expect({ app, key, set: key in environment }).toEqual({ app, key, set: true });
+      for (const key of requiredOf(app)) expect({ app, key, set: key in environment }).toEqual({ app, key, set: true });
+      const known = knownVars(app);
+      for (const key of Object.keys(environment)) expect({ app, key, known: known.includes(key) }).toEqual({ app, key, known: true });
       for (const [key, value] of Object.entries(environment)) {
-        // A required secret is never given a default in compose: ${VAR:?message}.
-        if (/PASSWORD|TOKEN|API_KEY/.test(key) && typeof value === 'string' && value.startsWith('${')) expect(value).toMatch(/^\$\{[A-Z_]+:\?/);
+        // A secret is never given a default in compose: ${VAR:?message} when required; an
+        // optional one may also be ${VAR:-} (empty counts as unset), never a made-up value.
+        if (!SECRET.test(key) || typeof value !== 'string' || !value.startsWith('${')) continue;
+        expect({ key, value }).toEqual({ key, value: requiredOf(app).includes(key) ? expect.stringMatching(/^\$\{[A-Z_]+:\?/) : expect.stringMatching(/^\$\{[A-Z_]+(:\?.*|:-)\}$/) });
       }
       for (const dependency of Object.values(service.depends_on ?? {}) as { condition: string }[]) {
         expect(dependency.condition).toBe('service_healthy');
@@ -74,6 +157,28 @@ describe('deployment files agree with the code', () => {
       expect(service.cap_drop).toEqual(['ALL']);
       expect(JSON.stringify(service.healthcheck.test)).toMatch(/\/health\/(readiness|liveness)/);
       expect(JSON.stringify(service.healthcheck.test)).toContain(String(environment.PORT ?? portOf(app)));
+    });
+
+    it("the realtime channel's keys, the queues and the dedupe window of the api wherever they are read", () => {
+      expectSharedAlike(effective);
+    });
+
+    it('realtime-gateway: the Redis and the API key of the api', () => {
+      expect(environmentOf('realtime-gateway').REDIS_URL).toBe(environmentOf('orchestrator-api').REDIS_URL);
+      expect(sourceOf(environmentOf('realtime-gateway').API_KEY)).toBe(sourceOf(environmentOf('orchestrator-api').API_KEY));
+    });
+
+    it("dashboard: the api's key, upstreams at the services' ports, up after the api and the gateway", () => {
+      const service = compose.services.dashboard;
+      const environment = environmentOf('dashboard');
+      expect(environment.API_KEY).toBeDefined();
+      expect(sourceOf(environment.API_KEY)).toBe(sourceOf(environmentOf('orchestrator-api').API_KEY));
+      for (const [key, upstream] of Object.entries(UPSTREAMS)) {
+        const port = environmentOf(upstream).PORT ?? portOf(upstream);
+        expect({ key, url: environment[key] }).toEqual({ key, url: `http://${upstream}:${port}` });
+      }
+      expect(Object.keys(service.depends_on)).toEqual(expect.arrayContaining(['orchestrator-api', 'realtime-gateway']));
+      expect(service.ports).toContain(`${portOf('dashboard')}:${environment.PORT ?? portOf('dashboard')}`);
     });
 
     it('keeps Redis durable (appendonly) and Postgres healthchecked', () => {
@@ -86,17 +191,69 @@ describe('deployment files agree with the code', () => {
     const render = yaml('render.yaml');
     const services = [...(render.services ?? [])];
 
-    it.each(APPS)('%s: a service with every required variable and a health path where Render checks one', (app) => {
-      const service = services.find((s) => s.name === app);
+    type EnvVar = { key?: string; value?: unknown; fromGroup?: string; fromService?: Record<string, string>; [other: string]: unknown };
+    const serviceOf = (app: string) => services.find((s) => s.name === app);
+    /** Where a service's variable comes from: its own entry, or `{ group }` when an env group it reads holds it. */
+    const entryOf = (app: string, key: string): EnvVar | { group: string } | undefined => {
+      const envVars: EnvVar[] = serviceOf(app).envVars ?? [];
+      const own = envVars.find((v) => v.key === key);
+      if (own) return own;
+      const groups = envVars.filter((v) => v.fromGroup).map((v) => v.fromGroup);
+      const group = (render.envVarGroups ?? []).find((g: { name: string; envVars: EnvVar[] }) => groups.includes(g.name) && g.envVars.some((v) => v.key === key));
+      return group ? { group: group.name } : undefined;
+    };
+    /**
+     * The same value for both: `app` reads it from the api's env, or both read the same group or
+     * the same resource. Two `generateValue` (or `sync: false`) entries are two different values.
+     */
+    const sharedWithApi = (app: string, key: string) => {
+      const mine = entryOf(app, key);
+      const api = entryOf('orchestrator-api', key);
+      if (mine === undefined || api === undefined) return false;
+      if ('fromService' in mine && mine.fromService?.name === 'orchestrator-api' && mine.fromService.envVarKey === key) return true;
+      const fixed = 'group' in mine || 'fromService' in mine || 'fromDatabase' in mine || 'value' in mine;
+      return fixed && JSON.stringify(mine) === JSON.stringify(api);
+    };
+    /** The value a ServiceEnv app runs with, for a plain `value`; else where it comes from. */
+    const effective = (app: string, key: string) => {
+      const entry = entryOf(app, key);
+      if (entry === undefined) return defaultOf(app, key);
+      return 'value' in entry ? String(entry.value) : JSON.stringify(entry);
+    };
+
+    it.each(DEPLOYABLES)('%s: a service with every required variable, only known ones, and a health path where Render checks one', (app) => {
+      const service = serviceOf(app);
       expect(service).toBeDefined();
       expect(service.dockerfilePath).toBe(`./apps/${app}/Dockerfile`);
-      const keys = new Set<string>((service.envVars ?? []).map((v: { key?: string }) => v.key).filter(Boolean));
-      const groups = (service.envVars ?? []).filter((v: { fromGroup?: string }) => v.fromGroup).map((v: { fromGroup: string }) => v.fromGroup);
+      const own: string[] = (service.envVars ?? []).map((v: EnvVar) => v.key).filter(Boolean);
+      const keys = new Set(own);
+      const groups = (service.envVars ?? []).filter((v: EnvVar) => v.fromGroup).map((v: EnvVar) => v.fromGroup);
       for (const group of render.envVarGroups ?? []) {
         if (groups.includes(group.name)) for (const v of group.envVars) keys.add(v.key);
       }
-      for (const key of requiredVars(SCHEMAS[app])) expect({ app, key, set: keys.has(key) }).toEqual({ app, key, set: true });
+      for (const key of requiredOf(app)) expect({ app, key, set: keys.has(key) }).toEqual({ app, key, set: true });
+      const known = knownVars(app);
+      for (const key of keys) expect({ app, key, known: known.includes(key) }).toEqual({ app, key, known: true });
       if (service.type === 'web') expect(service.healthCheckPath).toMatch(/^\/health\/(readiness|liveness)$/);
+    });
+
+    it("the realtime channel's keys, the queues and the dedupe window of the api wherever they are read", () => {
+      expectSharedAlike(effective);
+    });
+
+    it('realtime-gateway: a web service with the Redis and the API key of the api', () => {
+      expect(serviceOf('realtime-gateway').type).toBe('web');
+      expect(sharedWithApi('realtime-gateway', 'REDIS_URL')).toBe(true);
+      expect(sharedWithApi('realtime-gateway', 'API_KEY')).toBe(true);
+    });
+
+    it("dashboard: a web service with the api's key and the api's and the gateway's private addresses", () => {
+      expect(serviceOf('dashboard').type).toBe('web');
+      expect(sharedWithApi('dashboard', 'API_KEY')).toBe(true);
+      // A bare host:port (Render's hostport), which the dashboard server reads as http://host:port.
+      for (const key of ['API_URL', 'GATEWAY_URL']) {
+        expect(entryOf('dashboard', key)).toEqual({ key, fromService: { type: 'web', name: UPSTREAMS[key], property: 'hostport' } });
+      }
     });
   });
 
@@ -109,17 +266,54 @@ describe('deployment files agree with the code', () => {
       expect(read('deploy/helm/market-data/values.yaml').toLowerCase()).toContain('next phase');
     });
 
-    it.each(APPS)('%s: values and a template with its port and both probes', (app) => {
+    /** The value a ServiceEnv app runs with: its own env, else the shared env, else its schema's default. */
+    const effective = (app: string, key: string) => String(values.apps[app].env?.[key] ?? values.env?.[key] ?? defaultOf(app, key));
+    const template = (app: string) => read(`deploy/helm/market-data/templates/${app}.yaml`);
+    /** A secretKeyRef to `key` in the Secret of `existingSecret` (the app's, defaulting to the shared one). */
+    const secretKeyRef = (key: string) => new RegExp(`secretKeyRef:\\s+name: \\{\\{ \\$secret \\}\\}\\s+key: ${key}\\b`);
+
+    it.each(DEPLOYABLES)('%s: values and a template with its port, both probes and only known variables', (app) => {
       expect(values.apps[app]).toBeDefined();
-      const template = read(`deploy/helm/market-data/templates/${app}.yaml`);
-      expect(template).toContain('/health/liveness');
-      expect(template).toContain('/health/readiness');
+      expect(template(app)).toContain('/health/liveness');
+      expect(template(app)).toContain('/health/readiness');
       const port = values.apps[app].port ?? values.apps[app].service?.port ?? values.apps[app].containerPort;
       expect({ app, port }).toEqual({ app, port: portOf(app) });
+      const known = knownVars(app);
+      for (const key of Object.keys(values.apps[app].env ?? {})) expect({ app, key, known: known.includes(key) }).toEqual({ app, key, known: true });
+    });
+
+    it("the realtime channel's keys, the queues and the dedupe window of the api wherever they are read", () => {
+      expectSharedAlike(effective);
+    });
+
+    it("realtime-gateway: Redis and the API key from the api's Secret, an HPA and a PDB", () => {
+      const gateway = values.apps['realtime-gateway'];
+      expect(template('realtime-gateway')).toMatch(secretKeyRef('REDIS_URL'));
+      expect(template('realtime-gateway')).toMatch(secretKeyRef('API_KEY'));
+      expect(template('realtime-gateway')).toMatch(/\$secret := required [^\n]*\(\$app\.existingSecret \| default \.Values\.existingSecret\)/);
+      expect([undefined, '', values.existingSecret]).toContain(gateway.existingSecret);
+      expect(template('realtime-gateway')).toContain('kind: HorizontalPodAutoscaler');
+      expect(gateway.autoscaling).toMatchObject({ enabled: true, minReplicas: expect.any(Number), maxReplicas: expect.any(Number) });
+      expect(gateway.autoscaling.minReplicas).toBeGreaterThanOrEqual(2);
+      expect(gateway.pdb).toMatchObject({ enabled: true });
+    });
+
+    it("dashboard: the api's key from the api's Secret, and a PDB", () => {
+      const dashboard = values.apps.dashboard;
+      expect(template('dashboard')).toMatch(secretKeyRef('API_KEY'));
+      expect(template('dashboard')).toMatch(/\$secret := required [^\n]*\(\$app\.existingSecret \| default \.Values\.existingSecret\)/);
+      expect([undefined, '', values.existingSecret]).toContain(dashboard.existingSecret);
+      expect({ ...values.env, ...dashboard.env }).not.toHaveProperty('API_KEY');
+      expect(dashboard.pdb).toMatchObject({ enabled: true });
+    });
+
+    it('keeps the HPA of the consumers', () => {
+      expect(template('consumers')).toContain('kind: HorizontalPodAutoscaler');
+      expect(values.apps.consumers.autoscaling).toBeDefined();
     });
   });
 
-  it.each(APPS)('%s: built as an image by CI', (app) => {
+  it.each(DEPLOYABLES)('%s: built as an image by CI', (app) => {
     const workflow = yaml('.github/workflows/ci.yml');
     const matrix = JSON.stringify(workflow.jobs);
     expect(matrix).toContain(`"${app}"`);

@@ -6,3 +6,4 @@ export * from './lib/schemas/pipeline.env';
 export * from './lib/schemas/orchestrator-api.env';
 export * from './lib/schemas/consumers.env';
 export * from './lib/schemas/feeder.env';
+export * from './lib/schemas/gateway.env';

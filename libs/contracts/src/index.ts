@@ -3,3 +3,5 @@ export * from './lib/tick';
 export * from './lib/messages';
 export * from './lib/ingest';
 export * from './lib/view';
+export * from './lib/pipeline';
+export * from './lib/stream';

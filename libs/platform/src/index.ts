@@ -3,3 +3,4 @@ export * from './lib/validation';
 export * from './lib/secrets';
 export * from './lib/bootstrap';
 export * from './lib/api-key.guard';
+export * from './lib/rate-limit';

@@ -3,3 +3,4 @@ export * from './lib/ports';
 export * from './lib/redis';
 export * from './lib/services';
 export * from './lib/postgres';
+export * from './lib/sse';

@@ -4,7 +4,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { EnvModule, type OrchestratorApiEnv } from '@md/config';
 import { HealthModule, RedisIndicator } from '@md/health';
 import { ObservabilityModule } from '@md/observability';
-import { createValidationPipe, HttpErrorFilter } from '@md/platform';
+import { createValidationPipe, HttpErrorFilter, rateLimitModule } from '@md/platform';
 import { RedisModule } from '@md/redis';
 import { IngestModule } from '../ingest/ingest.module';
 import { InternalModule } from '../internal/internal.module';
@@ -12,6 +12,7 @@ import { SymbolsModule } from '../symbols/symbols.module';
 import { FlushIndicator } from '../flush/flush.indicator';
 import { FlushModule } from '../flush/flush.module';
 import { HistoryModule } from '../history/history.module';
+import { PipelineModule } from '../pipeline/pipeline.module';
 
 export const SERVICE = 'orchestrator-api';
 
@@ -26,12 +27,17 @@ export class AppModule {
         ObservabilityModule.forRoot({ service: SERVICE }),
         EventEmitterModule.forRoot(),
         RedisModule,
+        rateLimitModule(env.READ_RATE_LIMIT_PER_MIN),
         FlushModule,
         HealthModule.register({ imports: [FlushModule], indicators: [RedisIndicator, FlushIndicator] }),
         IngestModule,
         SymbolsModule,
         HistoryModule,
+        PipelineModule,
         InternalModule,
+        // The queue admin UI exists only with a password: no credentials, no route. Loaded only
+        // then: bull-board's Fastify adapter pulls an ESM-only package (Node's require(esm)).
+        ...(env.ADMIN_PASSWORD ? [import('../admin/admin.module').then(({ AdminModule }) => ({ module: AdminModule }))] : []),
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -20,6 +20,13 @@ import {
 import { columns, INSERT_TICKS, parseEntries, type BufferedTick } from './tick-rows';
 
 const GROUP = 'flushers';
+
+export interface BufferStats {
+  buffered: number;
+  pending: number;
+  oldestBufferedAgeMs: number;
+  lastFlushAt?: number;
+}
 const POLL_MS = 50;
 
 /**
@@ -219,6 +226,33 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
   /** After COMMIT only. If this fails, the entries stay pending and their re-write is a no-op. */
   private async acknowledge(ids: string[]): Promise<void> {
     await this.redis.multi().xack(this.keys.buffer(), GROUP, ...ids).xdel(this.keys.buffer(), ...ids).exec();
+  }
+
+  /**
+   * The buffer as GET /pipeline shows it: entries not yet acknowledged, how many of them a
+   * flusher holds (read, not yet committed), the age of the oldest (from its stream id) and
+   * this process's last committed flush. Works with FLUSH_ENABLED=false too (no group: 0 pending).
+   */
+  async bufferStats(): Promise<BufferStats> {
+    const stream = this.keys.buffer();
+    // One MULTI: a consistent snapshot. A command error (NOGROUP) does not abort the others.
+    const results = await this.redis.multi().xlen(stream).xrange(stream, '-', '+', 'COUNT', 1).xpending(stream, GROUP).exec();
+    if (!results) throw new Error('buffer stats: transaction aborted');
+    const [[lengthError, length], [rangeError, first], [pendingError, pending]] = results as [
+      [Error | null, number],
+      [Error | null, [string, string[]][]],
+      [Error | null, [number, ...unknown[]]],
+    ];
+    if (lengthError || rangeError) throw lengthError ?? rangeError;
+    // No group yet (no flusher has started on this prefix) means nothing pending, not a failure.
+    if (pendingError && !pendingError.message.includes('NOGROUP')) throw pendingError;
+    const firstMs = first[0] ? Number(first[0][0].split('-')[0]) : undefined;
+    return {
+      buffered: length,
+      pending: pendingError ? 0 : Number(pending[0] ?? 0),
+      oldestBufferedAgeMs: firstMs ? Math.max(0, Date.now() - firstMs) : 0,
+      lastFlushAt: this.lastFlushAt,
+    };
   }
 
   private async observeBuffer(): Promise<void> {

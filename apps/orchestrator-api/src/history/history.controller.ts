@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { ApiKeyGuard } from '@md/platform';
+import { ApiKeyGuard, KeyedThrottlerGuard } from '@md/platform';
 import { ErrorBodyDto } from '../ingest/dto/ingest-ack.dto';
 import { symbolOf } from '../symbols/symbol-param';
 import { CandlesQueryDto, HistoryQueryDto } from './dto/history-query.dto';
@@ -13,7 +13,8 @@ import { HistoryService } from './history.service';
 @ApiBadRequestResponse({ description: 'Bad id, limit or interval (the field is named)', type: ErrorBodyDto })
 @ApiServiceUnavailableResponse({ description: 'Postgres unavailable', type: ErrorBodyDto })
 @Controller('symbols')
-@UseGuards(ApiKeyGuard)
+// READ_RATE_LIMIT_PER_MIN per key or address (429 + Retry-After), then the key itself.
+@UseGuards(KeyedThrottlerGuard, ApiKeyGuard)
 export class HistoryController {
   constructor(private readonly history: HistoryService) {}
 

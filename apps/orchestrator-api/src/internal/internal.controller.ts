@@ -24,7 +24,7 @@ export class InternalController {
         { field: 'view.symbol', reason: 'view.symbol must equal symbol' },
       ]);
     }
-    const stored = await this.publisher.storeView(update.view).catch((error: Error) => {
+    const stored = await this.publisher.storeView(update.view, update.receivedAt).catch((error: Error) => {
       throw new UnavailableException(`view not stored: ${error.message}`);
     });
     return { symbol: update.symbol, tickCount: update.view.tickCount, stored };

@@ -5,30 +5,40 @@ import { OrchestratorApiEnv } from '@md/config';
 import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
 import { TICKS_QUEUE } from './ticks-queue';
 
+/** Injection name of calc-b's queue (VIEW_QUEUE_NAME): the api never adds to it, it only reports on it. */
+export const VIEWS_QUEUE = 'views';
+
 /**
  * BullMQ re-emits connection errors on the queue; without a listener it prints them raw to
- * the console on every reconnect. They are logged here, at most every 5 s; ingest requests
- * see the outage as their own command failures (503) and readiness reports it.
+ * the console on every reconnect. They are logged here, at most every 5 s per queue; ingest
+ * requests see the outage as their own command failures (503) and readiness reports it.
  */
 @Injectable()
 class QueueErrorLog implements OnModuleInit {
   private readonly logger = new Logger('queue');
-  private last = 0;
 
-  constructor(@InjectQueue(TICKS_QUEUE) private readonly queue: Queue) {}
+  constructor(
+    @InjectQueue(TICKS_QUEUE) private readonly ticks: Queue,
+    @InjectQueue(VIEWS_QUEUE) private readonly views: Queue,
+  ) {}
 
   onModuleInit(): void {
-    this.queue.on('error', (error: Error) => {
-      if (Date.now() - this.last < 5_000) return;
-      this.last = Date.now();
-      this.logger.warn(`queue ${this.queue.name}: ${error.message}`);
-    });
+    for (const queue of [this.ticks, this.views]) {
+      let last = 0;
+      queue.on('error', (error: Error) => {
+        if (Date.now() - last < 5_000) return;
+        last = Date.now();
+        this.logger.warn(`queue ${queue.name}: ${error.message}`);
+      });
+    }
   }
 }
 
 /**
- * The BullMQ queue the ingest path feeds (`QUEUE_NAME`, default ticks.received). It shares
- * the api's fail-fast command connection, so an enqueue can join the ingest MULTI.
+ * The BullMQ queues of the api: the one the ingest path feeds (`QUEUE_NAME`, default
+ * ticks.received) and calc-b's (`VIEW_QUEUE_NAME`, default views.compute), which the api
+ * only reads for GET /pipeline and the queue admin UI. Both share the api's fail-fast
+ * command connection, so an enqueue can join the ingest MULTI.
  */
 @Module({
   imports: [
@@ -36,11 +46,18 @@ class QueueErrorLog implements OnModuleInit {
       inject: [REDIS, RedisKeys],
       useFactory: (redis: MdRedis, keys: RedisKeys) => ({ connection: redis, prefix: keys.bullPrefix }),
     }),
-    BullModule.registerQueueAsync({
-      name: TICKS_QUEUE,
-      inject: [OrchestratorApiEnv],
-      useFactory: (env: OrchestratorApiEnv) => ({ name: env.QUEUE_NAME }),
-    }),
+    BullModule.registerQueueAsync(
+      {
+        name: TICKS_QUEUE,
+        inject: [OrchestratorApiEnv],
+        useFactory: (env: OrchestratorApiEnv) => ({ name: env.QUEUE_NAME }),
+      },
+      {
+        name: VIEWS_QUEUE,
+        inject: [OrchestratorApiEnv],
+        useFactory: (env: OrchestratorApiEnv) => ({ name: env.VIEW_QUEUE_NAME }),
+      },
+    ),
   ],
   providers: [QueueErrorLog],
   exports: [BullModule],

@@ -10,7 +10,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { SymbolSummary, SymbolView } from '@md/contracts';
-import { ApiKeyGuard, UnavailableException } from '@md/platform';
+import { ApiKeyGuard, KeyedThrottlerGuard, UnavailableException } from '@md/platform';
 import { ErrorBodyDto } from '../ingest/dto/ingest-ack.dto';
 import { SymbolSummaryDto } from './dto/symbol-summary.dto';
 import { SymbolViewDto } from './dto/symbol-view.dto';
@@ -26,7 +26,8 @@ const unavailable = (error: Error) => {
 @ApiUnauthorizedResponse({ description: 'API_KEY is set and x-api-key is missing or wrong', type: ErrorBodyDto })
 @ApiServiceUnavailableResponse({ description: 'Redis unavailable', type: ErrorBodyDto })
 @Controller('symbols')
-@UseGuards(ApiKeyGuard)
+// READ_RATE_LIMIT_PER_MIN per key or address (429 + Retry-After), then the key itself.
+@UseGuards(KeyedThrottlerGuard, ApiKeyGuard)
 export class SymbolsController {
   constructor(private readonly symbols: SymbolsService) {}
 

@@ -39,7 +39,12 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
 {{- end -}}
 
-{{/* Secrets (INGEST_USERNAME, INGEST_PASSWORD, API_KEY, PG_URL, REDIS_URL, INTERNAL_TOKEN) from the existing Secret. */}}
+{{/*
+Secrets (INGEST_USERNAME, INGEST_PASSWORD, API_KEY, PG_URL, REDIS_URL, INTERNAL_TOKEN; optionally
+ADMIN_USERNAME and ADMIN_PASSWORD for the api's queue admin UI) from the existing Secret, whole.
+Used by orchestrator-api and consumers; the feeder, realtime-gateway and the dashboard take only
+the keys they need (secretKeyRef).
+*/}}
 {{- define "market-data.envFrom" -}}
 - secretRef:
     name: {{ required "existingSecret is required: a Secret holding INGEST_USERNAME, INGEST_PASSWORD, API_KEY, PG_URL, REDIS_URL, INTERNAL_TOKEN" .root.Values.existingSecret }}

@@ -57,6 +57,11 @@ export const EnvOneOf = <T extends string>(values: readonly T[]) =>
 
 export const EnvBool = () =>
   applyDecorators(
-    Transform(({ value }) => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value)),
+    // From the raw string (`obj[key]`): `value` has already been through enableImplicitConversion,
+    // which makes every non-empty string, 'false' included, `true`.
+    Transform(({ obj, key }) => {
+      const raw = (obj as Record<string, unknown>)[key];
+      return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
+    }),
     IsBoolean({ message: 'must be true or false' }),
   );

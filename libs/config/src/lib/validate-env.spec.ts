@@ -25,6 +25,22 @@ describe('validateEnv', () => {
     expect(env.PUBSUB_CHANNEL).toBe('realtime:updates');
     expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379');
     expect(env.API_KEY).toBeUndefined();
+    expect(env.VIEW_QUEUE_NAME).toBe('views.compute');
+    expect(env.ADMIN_USERNAME).toBe('admin');
+    expect(env.ADMIN_PASSWORD).toBeUndefined();
+  });
+
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['true', true],
+    ['1', true],
+  ])('reads the boolean FLUSH_ENABLED=%s as %s', (value, expected) => {
+    expect(validateEnv(OrchestratorApiEnv, { ...required, FLUSH_ENABLED: value }).FLUSH_ENABLED).toBe(expected);
+  });
+
+  it('refuses a boolean that is not true/false/1/0', () => {
+    expect(problemsOf({ ...required, FLUSH_ENABLED: 'yes' })).toEqual(['FLUSH_ENABLED: must be true or false']);
   });
 
   it('gives each app its own PORT default', () => {
@@ -47,6 +63,7 @@ describe('validateEnv', () => {
     ['REDIS_PREFIX', 'a b', 'REDIS_PREFIX: must match letters, digits, _ . -'],
     ['INGEST_PASSWORD', 'short', 'INGEST_PASSWORD: must be at least 8 characters'],
     ['API_KEY', 'too-short', 'API_KEY: must be at least 16 characters when set'],
+    ['ADMIN_PASSWORD', 'elevenchars', 'ADMIN_PASSWORD: must be at least 12 characters when set'],
   ])('names a malformed %s=%s', (name, value, problem) => {
     expect(problemsOf({ ...required, [name]: value })).toEqual([problem]);
   });

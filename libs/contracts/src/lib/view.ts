@@ -47,7 +47,11 @@ export interface SymbolUpdatedMessage {
   type: typeof MessageType.SymbolUpdated;
   symbol: string;
   view: SymbolView;
+  /** When the api received the tick behind this view (epoch ms), for end-to-end latency. */
+  receivedAt?: number;
   seq?: string;
+  /** From the gateway, under conflation: how many newer-than-delivered views were replaced by this one. */
+  skipped?: number;
 }
 
 /** One row of GET /symbols. */
@@ -60,6 +64,6 @@ export interface SymbolSummary {
   updatedAt: number;
 }
 
-export function symbolUpdatedMessage(view: SymbolView): SymbolUpdatedMessage {
-  return { type: MessageType.SymbolUpdated, symbol: view.symbol, view };
+export function symbolUpdatedMessage(view: SymbolView, receivedAt?: number): SymbolUpdatedMessage {
+  return { type: MessageType.SymbolUpdated, symbol: view.symbol, view, ...(receivedAt ? { receivedAt } : {}) };
 }

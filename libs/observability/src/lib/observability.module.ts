@@ -53,7 +53,8 @@ export class ObservabilityModule {
               customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
                 error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
               serializers: {
-                req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+                // Stream tokens travel in the query string (EventSource cannot set headers).
+                req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url?.replace(/([?&]token=)[^&]*/g, '$1[redacted]') }),
                 res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
                 // pino-http turns every 5xx into an Error with a stack pointing at itself;
                 // real exceptions are logged with their stack by HttpErrorFilter.

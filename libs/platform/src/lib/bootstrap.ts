@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import helmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Logger } from 'nestjs-pino';
@@ -53,6 +54,10 @@ export async function createService(module: Type<unknown> | ReturnType<typeof Ob
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  // helmet's security headers on every answer (nosniff, frame denial, HSTS, no referrer…). No
+  // Content-Security-Policy: the apps answer JSON, and their HTML pages (Swagger UI, the
+  // queue admin) are third-party UIs that need inline code.
+  await app.register(helmet as unknown as Parameters<NestFastifyApplication['register']>[0], { contentSecurityPolicy: false });
   return app;
 }
 

@@ -30,7 +30,7 @@ export class RealtimePublisher {
    * Stores a symbol's view and publishes `symbol.updated`, atomically, unless a view of the
    * same or a higher tickCount is stored already. Resolves to whether it was stored.
    */
-  async storeView(view: SymbolView): Promise<boolean> {
+  async storeView(view: SymbolView, receivedAt?: number): Promise<boolean> {
     const stored = await this.redis.mdStoreView(
       this.keys.views(),
       this.keys.viewVersions(),
@@ -40,7 +40,7 @@ export class RealtimePublisher {
       JSON.stringify(view),
       this.keys.channel,
       this.maxLen,
-      JSON.stringify(symbolUpdatedMessage(view)),
+      JSON.stringify(symbolUpdatedMessage(view, receivedAt)),
     );
     return stored === 1;
   }

@@ -4,13 +4,13 @@ import { Client } from 'pg';
 
 export const PG_BASE_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** A database of one test run only; `drop` removes it (connections included). */
-export async function createDatabase(): Promise<{ name: string; url: string; query: Client['query']; drop(): Promise<void> }> {
+/** A database of one test run only (on the server of `baseUrl`); `drop` removes it (connections included). */
+export async function createDatabase(baseUrl = PG_BASE_URL): Promise<{ name: string; url: string; query: Client['query']; drop(): Promise<void> }> {
   const name = `it_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: PG_BASE_URL });
+  const admin = new Client({ connectionString: baseUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(PG_BASE_URL);
+  const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   const client = new Client({ connectionString: url.toString() });
   await client.connect();

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { waitUntil } from './http';
 import { freePort } from './ports';
@@ -33,14 +36,24 @@ export async function dropKeys(redisUrl: string, prefix: string): Promise<void> 
   await redis.quit();
 }
 
-/** A redis-server of one test only, on its own port, that the test may kill and restart. */
+/**
+ * A redis-server of one test only, on its own port, that the test may kill and restart. With
+ * `appendonly`, it keeps its data in an AOF (fsync on every write) in a temporary directory,
+ * so a restart keeps everything it acknowledged.
+ */
 export class ThrowawayRedis {
   private process?: ChildProcess;
+  private readonly dir?: string;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: { appendonly?: boolean },
+  ) {
+    if (options.appendonly) this.dir = mkdtempSync(join(tmpdir(), 'md-redis-'));
+  }
 
-  static async create(): Promise<ThrowawayRedis> {
-    return new ThrowawayRedis(await freePort());
+  static async create(options: { appendonly?: boolean } = {}): Promise<ThrowawayRedis> {
+    return new ThrowawayRedis(await freePort(), options);
   }
 
   get url(): string {
@@ -48,7 +61,10 @@ export class ThrowawayRedis {
   }
 
   async start(): Promise<void> {
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const persistence = this.options.appendonly
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir as string]
+      : ['--appendonly', 'no'];
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
       stdio: 'ignore',
     });
     await waitUntil(async () => {
@@ -64,12 +80,19 @@ export class ThrowawayRedis {
     }, 'throw-away redis-server to start');
   }
 
-  async kill(): Promise<void> {
+  /** SIGKILL by default (a crash); SIGTERM shuts down cleanly (the AOF is complete). */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+      child.kill(signal);
     });
+  }
+
+  /** Stops the server and removes its data directory. */
+  async destroy(): Promise<void> {
+    await this.kill();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -7,9 +7,10 @@ import { freePort } from './ports';
 const ROOT = join(__dirname, '../../../..');
 
 /**
- * A built service (dist/apps/<app>/main.js) running as its own process, as in production:
- * for tests that kill processes or run several replicas. npm test builds before the
- * integration tier; run `npx nx run-many -t build` first when running such a test alone.
+ * A built service (dist/apps/<app>/main.js, or `script` for one that is not a webpack bundle,
+ * such as the dashboard's server) running as its own process, as in production: for tests
+ * that kill processes or run several replicas. npm test builds before the integration tier;
+ * run `npx nx run-many -t build` first when running such a test alone.
  */
 export class ServiceProcess {
   readonly output: string[] = [];
@@ -19,10 +20,12 @@ export class ServiceProcess {
     readonly app: string,
     readonly port: number,
     private readonly env: Record<string, string>,
+    private readonly script: string,
   ) {}
 
-  static async start(app: string, env: Record<string, string>): Promise<ServiceProcess> {
-    const service = new ServiceProcess(app, await freePort(), env);
+  /** `options.script`: the entry point, relative to the workspace root (default dist/apps/<app>/main.js). */
+  static async start(app: string, env: Record<string, string>, options: { script?: string } = {}): Promise<ServiceProcess> {
+    const service = new ServiceProcess(app, await freePort(), env, options.script ?? join('dist/apps', app, 'main.js'));
     await service.restart();
     return service;
   }
@@ -35,9 +38,10 @@ export class ServiceProcess {
     return this.child?.pid;
   }
 
-  /** (Re)starts the process and waits until its readiness answers 200. */
-  async restart(): Promise<void> {
-    const main = join(ROOT, 'dist/apps', this.app, 'main.js');
+  /** (Re)starts the process, with `overrides` added to its env from now on, and waits until its readiness answers 200. */
+  async restart(overrides: Record<string, string> = {}): Promise<void> {
+    Object.assign(this.env, overrides);
+    const main = join(ROOT, this.script);
     if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx nx run-many -t build)`);
     const child = spawn(process.execPath, [main], {
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },

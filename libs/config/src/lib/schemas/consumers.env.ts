@@ -1,7 +1,6 @@
-import { DEFAULT_VIEW_QUEUE_NAME } from '@md/contracts';
 import { Transform } from 'class-transformer';
 import { ArrayNotEmpty, IsIn } from 'class-validator';
-import { EnvInt, EnvString, EnvUrl } from '../decorators';
+import { EnvInt, EnvUrl } from '../decorators';
 import { PipelineEnv } from './pipeline.env';
 
 export const CONSUMER_ROLES = ['calc-a', 'calc-b'] as const;
@@ -15,9 +14,6 @@ export class ConsumersEnv extends PipelineEnv {
   @ArrayNotEmpty({ message: 'must name at least one role' })
   @IsIn(CONSUMER_ROLES as unknown as string[], { each: true, message: `must be a comma-separated list of ${CONSUMER_ROLES.join(', ')}` })
   CONSUMER_ROLES: ConsumerRole[] = ['calc-a', 'calc-b'];
-
-  @EnvString({ max: 128 })
-  VIEW_QUEUE_NAME: string = DEFAULT_VIEW_QUEUE_NAME;
 
   @EnvInt(1, 1000)
   CALC_A_CONCURRENCY: number = 16;

@@ -15,6 +15,21 @@ export class OrchestratorApiEnv extends PipelineEnv {
   @EnvOptionalString({ min: 16, max: 256 })
   API_KEY?: string;
 
+  /**
+   * Read API requests per minute per API key (or client address without one); 0: no limit. Per
+   * replica. The dashboard server sends one key for all its users, so they share this budget.
+   */
+  @EnvInt(0, 1_000_000)
+  READ_RATE_LIMIT_PER_MIN: number = 6_000;
+
+  /** HTTP Basic user of the queue admin UI at /admin/queues. */
+  @EnvString({ max: 128 })
+  ADMIN_USERNAME: string = 'admin';
+
+  /** Password of the queue admin UI. Unset: the UI is not mounted at all (/admin/queues is 404). */
+  @EnvOptionalString({ min: 12, max: 256 })
+  ADMIN_PASSWORD?: string;
+
   /** PostgreSQL of the tick history (md_ticks). Ingest never waits for it. */
   @EnvUrl(['postgres', 'postgresql'])
   PG_URL: string = 'postgres://postgres@127.0.0.1:5432/market';

@@ -1,0 +1,505 @@
+#!/usr/bin/env node
+/**
+ * The dashboard's server (plain Node, no dependencies): serves the built single-page app from
+ * dist/apps/dashboard and proxies what the browser needs, so that the API key never reaches
+ * the browser.
+ *
+ *   /api/*             → API_URL (prefix stripped), with `x-api-key: API_KEY` added
+ *   POST /gw/stream/token → GATEWAY_URL/stream/token, with `x-api-key` added: a short-lived stream token
+ *   /gw/*              → GATEWAY_URL (prefix stripped), WITHOUT the key: the SSE stream, which the
+ *                        browser authenticates with that token; streamed through unbuffered
+ *   GET /status        → readiness of every service and the api's GET /pipeline, for the pipeline panel
+ *   GET /config.json   → the public URLs the app links to or connects to
+ *   /health/liveness, /health/readiness, /metrics, and the static files (SPA fallback to index.html).
+ *
+ * It must never forward the key on a route that does not need it, never log it, and never
+ * serve a file from outside the build directory. Config is validated once, at boot: a bad
+ * variable stops it with exit code 78 and one JSON line naming the variable (never its value),
+ * as the Nest services do. `vite.config.mts` imports the same pieces for `nx serve dashboard`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const SERVICE = 'dashboard';
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The build output; the same relative place in the workspace and in the image. */
+export const STATIC_DIR = resolve(HERE, '../../../dist/apps/dashboard');
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const NODE_ENVS = ['production', 'development', 'test'];
+
+/**
+ * @typedef {object} DashboardConfig
+ * @property {string} NODE_ENV
+ * @property {string} LOG_LEVEL
+ * @property {string} HOST
+ * @property {number} PORT
+ * @property {string} API_URL
+ * @property {string} GATEWAY_URL
+ * @property {string} CONSUMERS_URL
+ * @property {string} FEEDER_URL
+ * @property {string | undefined} API_KEY
+ * @property {string} GATEWAY_PUBLIC_URL
+ * @property {string} API_PUBLIC_URL
+ */
+
+/**
+ * http(s) URL, or a bare host:port read as http://host:port (what Render's `hostport` gives); no trailing slash.
+ * @param {string} value
+ */
+function httpUrl(value) {
+  const text = /^[^/:]+:\d+$/.test(value) ? `http://${value}` : value;
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    return text.replace(/\/+$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Each variable: default, and a parser answering the value or a problem (never echoing the value).
+ * @type {Record<string, { default: string | undefined, parse: (raw: string) => { value?: unknown, problem?: string } }>}
+ */
+const SCHEMA = {
+  NODE_ENV: { default: 'production', parse: (v) => (NODE_ENVS.includes(v) ? { value: v } : { problem: `must be one of ${NODE_ENVS.join(', ')}` }) },
+  LOG_LEVEL: { default: 'info', parse: (v) => (LOG_LEVELS.includes(v) ? { value: v } : { problem: `must be one of ${LOG_LEVELS.join(', ')}` }) },
+  HOST: { default: '0.0.0.0', parse: (v) => (v.length <= 255 ? { value: v } : { problem: 'must be at most 255 characters' }) },
+  PORT: {
+    default: '5173',
+    parse: (v) => (/^\d+$/.test(v) && Number(v) <= 65535 ? { value: Number(v) } : { problem: 'must be an integer between 0 and 65535' }),
+  },
+  API_URL: { default: 'http://127.0.0.1:3000', parse: urlParser },
+  GATEWAY_URL: { default: 'http://127.0.0.1:3001', parse: urlParser },
+  CONSUMERS_URL: { default: 'http://127.0.0.1:3002', parse: urlParser },
+  FEEDER_URL: { default: 'http://127.0.0.1:3003', parse: urlParser },
+  API_KEY: {
+    default: undefined,
+    parse: (v) => (v.length < 16 ? { problem: 'must be at least 16 characters when set' } : v.length > 256 ? { problem: 'must be at most 256 characters' } : { value: v }),
+  },
+  GATEWAY_PUBLIC_URL: {
+    default: '/gw',
+    parse: (v) =>
+      /^\/[A-Za-z0-9._~\-/]*$/.test(v) ? { value: v.replace(/(.)\/+$/, '$1') } : urlParser(v, 'must be a path starting with / or a http/https:// URL'),
+  },
+  API_PUBLIC_URL: { default: 'http://localhost:3000', parse: urlParser },
+};
+
+/**
+ * @param {string} value
+ * @param {string} [problem]
+ */
+function urlParser(value, problem = 'must be a http/https:// URL') {
+  const url = httpUrl(value);
+  return url ? { value: url } : { problem };
+}
+
+/**
+ * Reads the environment against the schema. Empty counts as unset.
+ * @param {Record<string, string | undefined>} source
+ * @returns {{ config: DashboardConfig, problems: string[] }}
+ */
+export function readConfig(source) {
+  /** @type {Record<string, unknown>} */
+  const config = {};
+  const problems = [];
+  for (const [name, { default: byDefault, parse }] of Object.entries(SCHEMA)) {
+    const given = source[name];
+    const raw = given === undefined || given === '' ? byDefault : given;
+    if (raw === undefined) continue;
+    const result = parse(raw);
+    if (result.problem) problems.push(`${name}: ${result.problem}`);
+    else config[name] = result.value;
+  }
+  return { config: /** @type {DashboardConfig} */ (config), problems };
+}
+
+/** For main: the config, or exit 78 (EX_CONFIG) with one JSON line on stderr naming each bad variable. */
+export function loadConfigOrExit(source = process.env) {
+  const { config, problems } = readConfig(source);
+  if (problems.length > 0) {
+    const msg = `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', service: SERVICE, msg, problems })}\n`);
+    process.exit(78);
+  }
+  return config;
+}
+
+/** What the app reads at start (GET /config.json): public URLs only, never the key. */
+export function publicConfig(/** @type {DashboardConfig} */ config) {
+  return {
+    gatewayUrl: config.GATEWAY_PUBLIC_URL,
+    apiDocsUrl: `${config.API_PUBLIC_URL}/docs`,
+    queueAdminUrl: `${config.API_PUBLIC_URL}/admin/queues`,
+  };
+}
+
+const PROBE_TIMEOUT_MS = 1_500;
+
+/**
+ * GET /status: every service's readiness (each with a short timeout, all at once) and the
+ * api's pipeline stats. Never fails: an unreachable service is `ready: false` with the reason.
+ * @param {DashboardConfig} config
+ */
+export async function statusOf(config) {
+  const services = [
+    { name: 'orchestrator-api', url: config.API_URL },
+    { name: 'realtime-gateway', url: config.GATEWAY_URL },
+    { name: 'consumers', url: config.CONSUMERS_URL },
+    { name: 'feeder', url: config.FEEDER_URL },
+  ];
+  const probe = async (/** @type {{ name: string, url: string }} */ { name, url }) => {
+    const started = performance.now();
+    try {
+      const answer = await fetch(`${url}/health/readiness`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      await answer.arrayBuffer();
+      return { name, ready: answer.ok, status: answer.status, latencyMs: Math.round(performance.now() - started) };
+    } catch (error) {
+      const reason = /** @type {Error} */ (error).name === 'TimeoutError' ? `no answer within ${PROBE_TIMEOUT_MS} ms` : 'unreachable';
+      return { name, ready: false, status: null, error: reason, latencyMs: Math.round(performance.now() - started) };
+    }
+  };
+  const pipeline = async () => {
+    try {
+      const answer = await fetch(`${config.API_URL}/pipeline`, {
+        headers: config.API_KEY ? { 'x-api-key': config.API_KEY } : {},
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      });
+      if (!answer.ok) return { pipeline: null, pipelineError: `api answered ${answer.status}` };
+      return { pipeline: await answer.json() };
+    } catch {
+      return { pipeline: null, pipelineError: 'api unreachable' };
+    }
+  };
+  const [probes, stats] = await Promise.all([Promise.all(services.map(probe)), pipeline()]);
+  return { services: probes, ...stats, at: Date.now() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging and metrics
+
+/** JSON lines, like the Nest services' pino output: level, time, service, pid, msg. */
+export function createLogger(/** @type {string} */ level) {
+  const threshold = LOG_LEVELS.indexOf(level);
+  /**
+   * @param {string} at
+   * @param {string} msg
+   * @param {Record<string, unknown>} [fields]
+   */
+  const write = (at, msg, fields = {}) => {
+    if (LOG_LEVELS.indexOf(at) > threshold) return;
+    const line = JSON.stringify({ level: at, time: new Date().toISOString(), service: SERVICE, pid: process.pid, msg, ...fields });
+    (at === 'fatal' || at === 'error' ? process.stderr : process.stdout).write(`${line}\n`);
+  };
+  /** @typedef {(msg: string, fields?: Record<string, unknown>) => void} LogFn */
+  return {
+    /** @type {LogFn} */ error: (msg, fields) => write('error', msg, fields),
+    /** @type {LogFn} */ warn: (msg, fields) => write('warn', msg, fields),
+    /** @type {LogFn} */ info: (msg, fields) => write('info', msg, fields),
+    /** @type {LogFn} */ debug: (msg, fields) => write('debug', msg, fields),
+  };
+}
+
+/** The few metrics this server owns: bounded labels only (route kind, status class, upstream). */
+function createMetrics() {
+  /** @type {Map<string, number>} */
+  const requests = new Map();
+  const proxyErrors = { api: 0, gateway: 0 };
+  let streamsOpen = 0;
+  return {
+    request(/** @type {string} */ route, /** @type {number} */ status) {
+      const key = `route="${route}",status="${Math.floor(status / 100)}xx"`;
+      requests.set(key, (requests.get(key) ?? 0) + 1);
+    },
+    proxyError(/** @type {'api' | 'gateway'} */ upstream) {
+      proxyErrors[upstream] += 1;
+    },
+    streamOpened() {
+      streamsOpen += 1;
+    },
+    streamClosed() {
+      streamsOpen -= 1;
+    },
+    text() {
+      const label = `service="${SERVICE}"`;
+      return [
+        '# HELP md_dashboard_requests_total Requests answered by the dashboard server, by route kind and status class',
+        '# TYPE md_dashboard_requests_total counter',
+        ...[...requests].map(([key, n]) => `md_dashboard_requests_total{${label},${key}} ${n}`),
+        '# HELP md_dashboard_proxy_errors_total Proxied requests that got no answer from their upstream (answered 502), by upstream',
+        '# TYPE md_dashboard_proxy_errors_total counter',
+        ...Object.entries(proxyErrors).map(([upstream, n]) => `md_dashboard_proxy_errors_total{${label},upstream="${upstream}"} ${n}`),
+        '# HELP md_dashboard_streams_open Event streams proxied to the gateway right now',
+        '# TYPE md_dashboard_streams_open gauge',
+        `md_dashboard_streams_open{${label}} ${streamsOpen}`,
+        '',
+      ].join('\n');
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proxy
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and what the upstream must not get from the browser. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+
+function forwardHeaders(/** @type {http.IncomingHttpHeaders} */ headers) {
+  /** @type {http.OutgoingHttpHeaders} */
+  const out = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HOP_BY_HOP.has(name) && value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Forwards one request to `target` (path included) and streams the answer back as it comes:
+ * nothing is buffered, so an event stream flows event by event. `apiKey` is set on the
+ * upstream request when given, and any key the browser sent is dropped either way.
+ * @param {http.IncomingMessage} req
+ * @param {http.ServerResponse} res
+ * @param {{ target: string, apiKey?: string, stream?: boolean, upstream: 'api' | 'gateway', log: ReturnType<typeof createLogger>, metrics: ReturnType<typeof createMetrics>, requestId: string }} options
+ */
+export function proxy(req, res, { target, apiKey, stream = false, upstream, log, metrics, requestId }) {
+  const url = new URL(target);
+  const headers = forwardHeaders(req.headers);
+  delete headers['x-api-key'];
+  if (apiKey) headers['x-api-key'] = apiKey;
+  headers['x-request-id'] = requestId;
+  headers['x-forwarded-for'] = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
+  headers['x-forwarded-host'] = req.headers.host ?? '';
+  headers['x-forwarded-proto'] = /** @type {import('node:tls').TLSSocket} */ (req.socket).encrypted ? 'https' : 'http';
+  const client = url.protocol === 'https:' ? https : http;
+  const upstreamRequest = client.request(url, { method: req.method, headers });
+  if (!stream) upstreamRequest.setTimeout(30_000, () => upstreamRequest.destroy(new Error('upstream timeout')));
+  let streaming = false;
+  upstreamRequest.on('response', (answer) => {
+    const outHeaders = forwardHeaders(answer.headers);
+    if (stream && /^text\/event-stream/.test(String(answer.headers['content-type']))) {
+      streaming = true;
+      metrics.streamOpened();
+      outHeaders['cache-control'] = 'no-cache, no-transform';
+      outHeaders['x-accel-buffering'] = 'no'; // and tell any proxy in front not to buffer either
+      res.once('close', () => metrics.streamClosed());
+    }
+    res.writeHead(answer.statusCode ?? 502, outHeaders);
+    if (streaming) res.flushHeaders();
+    answer.pipe(res);
+    answer.on('error', () => res.destroy());
+  });
+  upstreamRequest.on('error', (error) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    metrics.proxyError(upstream);
+    log.warn('upstream unreachable', { upstream, path: url.pathname, err: error.message, trace_id: requestId });
+    sendJson(res, 502, errorBody(502, `${upstream} unreachable`));
+  });
+  // A browser that goes away (a closed tab, an EventSource closed) ends the upstream request too.
+  res.on('close', () => {
+    if (!res.writableFinished || streaming) upstreamRequest.destroy();
+  });
+  req.pipe(upstreamRequest);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static files
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.webmanifest': 'application/manifest+json',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+};
+
+/**
+ * A file of the build, or index.html for an app route (a path without an extension): the app
+ * routes itself. Vite's hashed files under /assets/ never change, so browsers keep them for a
+ * year; index.html is revalidated on every load, so a deploy shows at once.
+ * @param {http.IncomingMessage} req
+ * @param {http.ServerResponse} res
+ * @param {string} pathname
+ * @param {{ staticDir: string, securityHeaders: Record<string, string> }} options
+ */
+async function serveStatic(req, res, pathname, { staticDir, securityHeaders }) {
+  let decoded;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return sendJson(res, 400, errorBody(400, 'malformed path'));
+  }
+  const root = resolve(staticDir);
+  let file = resolve(root, `.${decoded}`);
+  if (file !== root && !file.startsWith(root + sep)) return sendJson(res, 404, errorBody(404, 'not found'));
+  let info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) {
+    // An app route (no extension) gets the app; a missing file stays a 404.
+    if (extname(decoded) !== '' && !decoded.endsWith('/')) return sendJson(res, 404, errorBody(404, 'not found'));
+    file = join(root, 'index.html');
+    info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) return sendJson(res, 503, errorBody(503, 'the dashboard is not built (npx nx run dashboard:build)'));
+  }
+  const etag = `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+  const immutable = file.startsWith(join(root, 'assets') + sep);
+  const type = TYPES[/** @type {keyof typeof TYPES} */ (extname(file))] ?? 'application/octet-stream';
+  const headers = {
+    'content-type': type,
+    'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    etag,
+    'x-content-type-options': 'nosniff',
+    ...(type.startsWith('text/html') ? securityHeaders : {}),
+  };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, headers);
+    return res.end();
+  }
+  res.writeHead(200, { ...headers, 'content-length': info.size });
+  if (req.method === 'HEAD') return res.end();
+  createReadStream(file)
+    .on('error', () => res.destroy())
+    .pipe(res);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+function errorBody(/** @type {number} */ statusCode, /** @type {string} */ message) {
+  return { statusCode, error: http.STATUS_CODES[statusCode] ?? 'Error', message };
+}
+
+function sendJson(/** @type {http.ServerResponse} */ res, /** @type {number} */ status, /** @type {unknown} */ body, extra = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...extra });
+  res.end(text);
+}
+
+/** Route kind of a path, for the metrics label (bounded). */
+function routeOf(/** @type {string} */ pathname) {
+  if (pathname.startsWith('/api/')) return 'api';
+  if (pathname === '/gw/stream/token') return 'stream_token';
+  if (pathname.startsWith('/gw/')) return 'gateway';
+  if (pathname === '/status' || pathname === '/config.json' || pathname === '/metrics') return pathname.slice(1).replace('.json', '');
+  if (pathname.startsWith('/health/')) return 'health';
+  return 'static';
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The dashboard server (not yet listening).
+ * @param {DashboardConfig} config
+ * @param {{ staticDir?: string }} [options]
+ */
+export function createDashboardServer(config, { staticDir = STATIC_DIR } = {}) {
+  const log = createLogger(config.LOG_LEVEL);
+  const metrics = createMetrics();
+  const gatewayOrigin = /^https?:/.test(config.GATEWAY_PUBLIC_URL) ? ` ${new URL(config.GATEWAY_PUBLIC_URL).origin}` : '';
+  const securityHeaders = {
+    'content-security-policy':
+      `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; ` +
+      `connect-src 'self'${gatewayOrigin}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'`,
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+  };
+  /** One /status computation at a time, reused for a second: many open dashboards cost the services one probe round. */
+  let statusCache = /** @type {{ at: number, value: Promise<unknown> } | undefined} */ (undefined);
+
+  const server = http.createServer(async (req, res) => {
+    const started = performance.now();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const { pathname, search } = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    const route = routeOf(pathname);
+    res.on('finish', () => {
+      metrics.request(route, res.statusCode);
+      if (route === 'health' || route === 'metrics') return;
+      const fields = { req: { method: req.method, url: pathname }, res: { statusCode: res.statusCode }, ms: Math.round(performance.now() - started), trace_id: requestId };
+      if (res.statusCode >= 500) log.error('request failed', fields);
+      else if (res.statusCode >= 400) log.warn('request refused', fields);
+      else log.debug('request completed', fields);
+    });
+    try {
+      if (route === 'api') {
+        return proxy(req, res, { target: `${config.API_URL}${pathname.slice('/api'.length)}${search}`, apiKey: config.API_KEY, upstream: 'api', log, metrics, requestId });
+      }
+      if (route === 'stream_token') {
+        if (req.method !== 'POST') return sendJson(res, 405, errorBody(405, 'use POST'), { allow: 'POST' });
+        return proxy(req, res, { target: `${config.GATEWAY_URL}/stream/token${search}`, apiKey: config.API_KEY, upstream: 'gateway', log, metrics, requestId });
+      }
+      if (route === 'gateway') {
+        return proxy(req, res, { target: `${config.GATEWAY_URL}${pathname.slice('/gw'.length)}${search}`, stream: true, upstream: 'gateway', log, metrics, requestId });
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, errorBody(405, 'method not allowed'), { allow: 'GET, HEAD' });
+      if (pathname === '/health/liveness') return sendJson(res, 200, { status: 'ok' });
+      if (pathname === '/health/readiness') {
+        // Ready once listening with a build to serve; the services behind it have their own probes (see /status).
+        const index = await stat(join(staticDir, 'index.html')).catch(() => undefined);
+        return index?.isFile()
+          ? sendJson(res, 200, { status: 'ok', details: { static: { status: 'up' } } })
+          : sendJson(res, 503, { status: 'error', details: { static: { status: 'down', message: 'index.html missing: build the dashboard' } } });
+      }
+      if (pathname === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        return res.end(metrics.text());
+      }
+      if (pathname === '/config.json') return sendJson(res, 200, publicConfig(config));
+      if (pathname === '/status') {
+        if (!statusCache || Date.now() - statusCache.at > 1_000) statusCache = { at: Date.now(), value: statusOf(config) };
+        return sendJson(res, 200, await statusCache.value);
+      }
+      return await serveStatic(req, res, pathname, { staticDir, securityHeaders });
+    } catch (error) {
+      log.error('unexpected error', { err: /** @type {Error} */ (error).stack, trace_id: requestId });
+      if (!res.headersSent) sendJson(res, 500, errorBody(500, 'internal error'));
+      else res.destroy();
+    }
+  });
+  return { server, log };
+}
+
+async function main() {
+  const config = loadConfigOrExit();
+  const { server, log } = createDashboardServer(config);
+  server.on('error', (error) => {
+    log.error(`cannot listen: ${error.message}`);
+    process.exit(1);
+  });
+  server.listen(config.PORT, config.HOST, () => {
+    const address = /** @type {import('node:net').AddressInfo} */ (server.address());
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    log.info(`listening on http://${host}:${address.port}`, {
+      api: config.API_URL,
+      gateway: config.GATEWAY_URL,
+      apiKey: config.API_KEY ? 'set (added server-side)' : 'unset',
+    });
+  });
+  // SIGTERM: stop accepting, end open event streams (their browsers reconnect to another
+  // replica and resume), and exit once the rest is answered, or after 5 s.
+  const stop = (/** @type {string} */ signal) => {
+    log.info(`${signal}: shutting down`);
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2_000).unref();
+    setTimeout(() => process.exit(0), 5_000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) void main();

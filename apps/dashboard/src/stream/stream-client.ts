@@ -1,0 +1,209 @@
+import type { ResetMessage, SnapshotMessage, StreamToken, SymbolUpdatedMessage, TickReceivedMessage } from '@md/contracts';
+import { compareSeq } from './seq';
+
+/**
+ * How the stream is, as the pipeline panel shows it:
+ *  - connecting: the first connection is being made;
+ *  - connected: open, state from a snapshot;
+ *  - reconnecting: dropped; the browser (or this client, with a new token) is reconnecting;
+ *  - resumed: reconnected and resumed where it left off (the missed messages were replayed);
+ *  - reset: reconnected, but the resume point was beyond the gateway's history: state reloaded from a new snapshot;
+ *  - closed: stopped by the app.
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'resumed' | 'reset' | 'closed';
+
+export type LiveMessage = SymbolUpdatedMessage | TickReceivedMessage;
+export type StreamType = LiveMessage['type'];
+
+/** What the client needs of an EventSource (the browser's, or a fake in tests). */
+export interface EventSourceLike {
+  readonly readyState: number;
+  onopen: ((event: Event) => void) | null;
+  onerror: ((event: Event) => void) | null;
+  addEventListener(type: string, listener: (event: MessageEvent<string>) => void): void;
+  close(): void;
+}
+
+export type EventSourceFactory = (url: string) => EventSourceLike;
+
+export interface StreamHandlers {
+  /** The whole state: replaces everything the client holds. */
+  snapshot(message: SnapshotMessage): void;
+  /** A live message, in seq order, never one already seen; `arrivedAt` is Date.now() at arrival. */
+  message(message: LiveMessage, arrivedAt: number): void;
+  /** The resume point was lost: a snapshot follows. */
+  reset?(message: ResetMessage): void;
+  state?(state: ConnectionState): void;
+}
+
+export interface StreamClientOptions {
+  /** The gateway's /stream, e.g. '/gw/stream' (through the dashboard server) or an absolute URL. */
+  streamUrl: string;
+  symbols?: string[];
+  types?: StreamType[];
+  maxHz?: number;
+  /** A short-lived stream token from the dashboard server, which adds the API key. */
+  fetchToken: () => Promise<StreamToken>;
+  createEventSource?: EventSourceFactory;
+  now?: () => number;
+  /** Backoff of the reconnects this client makes itself (after a closed EventSource or a failed token). */
+  retry?: { baseMs: number; maxMs: number };
+  random?: () => number;
+}
+
+const CLOSED = 2;
+/** A token this close to its expiry is not used for a new connection. */
+const TOKEN_MARGIN_MS = 10_000;
+
+/**
+ * The dashboard's side of the gateway's event stream.
+ *
+ * The browser's EventSource reconnects by itself after a network drop and resends the last id
+ * it saw as Last-Event-ID; the gateway then replays what was missed, or answers `reset` and a
+ * new snapshot when that id is beyond its history. When the EventSource gives up for good (an
+ * HTTP error such as 401 once the token in its URL has expired), this client fetches a new
+ * token and opens a new EventSource with `lastEventId=` the last seq it saw, with backoff.
+ * Messages at or before the last seq (replays, or already in the snapshot) are dropped, so
+ * the handlers see each message once, in order.
+ */
+export class StreamClient {
+  private source?: EventSourceLike;
+  private token?: StreamToken;
+  private lastSeq?: string;
+  private current: ConnectionState = 'connecting';
+  /** Set when a connection drops; cleared once the next one has opened. */
+  private dropped = false;
+  private failures = 0;
+  private timer?: ReturnType<typeof setTimeout>;
+  private stopped = false;
+  private readonly now: () => number;
+  private readonly createEventSource: EventSourceFactory;
+
+  constructor(
+    private readonly options: StreamClientOptions,
+    private readonly handlers: StreamHandlers,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.createEventSource = options.createEventSource ?? ((url) => new EventSource(url));
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** The newest seq seen (snapshot or message): where a new connection resumes. */
+  get lastEventId(): string | undefined {
+    return this.lastSeq;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.source?.close();
+    this.source = undefined;
+    this.setState('closed');
+  }
+
+  /** The stream URL with the filter, the token and, when known, where to resume. */
+  urlFor(token: string): string {
+    const params = new URLSearchParams();
+    if (this.options.symbols?.length) params.set('symbols', this.options.symbols.join(','));
+    if (this.options.types?.length) params.set('types', this.options.types.join(','));
+    if (this.options.maxHz) params.set('maxHz', String(this.options.maxHz));
+    params.set('token', token);
+    if (this.lastSeq) params.set('lastEventId', this.lastSeq);
+    return `${this.options.streamUrl}?${params.toString()}`;
+  }
+
+  private async connect(): Promise<void> {
+    let token: StreamToken;
+    try {
+      token = await this.freshToken();
+    } catch {
+      this.retryLater();
+      return;
+    }
+    if (this.stopped) return;
+    const source = this.createEventSource(this.urlFor(token.token));
+    this.source = source;
+    source.onopen = () => {
+      if (source !== this.source) return;
+      this.failures = 0;
+      // After a drop with a resume point, the gateway replays from it (or says `reset`).
+      if (this.dropped && this.lastSeq) this.setState('resumed');
+      else this.setState('connected');
+      this.dropped = false;
+    };
+    source.onerror = () => {
+      if (source !== this.source || this.stopped) return;
+      this.dropped = true;
+      this.setState('reconnecting');
+      if (source.readyState === CLOSED) {
+        // The browser has given up on this one (an HTTP error, e.g. 401 for an expired token).
+        source.close();
+        this.source = undefined;
+        this.token = undefined;
+        this.retryLater();
+      }
+    };
+    source.addEventListener('snapshot', (event) => {
+      if (source !== this.source) return;
+      const message = parse<SnapshotMessage>(event.data);
+      if (!message) return;
+      this.lastSeq = message.seq;
+      this.handlers.snapshot(message);
+    });
+    source.addEventListener('reset', (event) => {
+      if (source !== this.source) return;
+      const message = parse<ResetMessage>(event.data);
+      this.setState('reset');
+      if (message) this.handlers.reset?.(message);
+    });
+    const live = (event: MessageEvent<string>) => {
+      if (source !== this.source) return;
+      const message = parse<LiveMessage>(event.data);
+      const seq = message?.seq ?? (event.lastEventId || undefined);
+      if (!message) return;
+      if (seq && this.lastSeq && compareSeq(seq, this.lastSeq) <= 0) return; // seen already
+      if (seq) this.lastSeq = seq;
+      this.handlers.message(message, this.now());
+    };
+    source.addEventListener('symbol.updated', live);
+    source.addEventListener('tick.received', live);
+  }
+
+  private async freshToken(): Promise<StreamToken> {
+    if (this.token && this.token.expiresAt - this.now() > TOKEN_MARGIN_MS) return this.token;
+    this.token = await this.options.fetchToken();
+    return this.token;
+  }
+
+  private retryLater(): void {
+    if (this.stopped) return;
+    this.setState('reconnecting');
+    const { baseMs, maxMs } = this.options.retry ?? { baseMs: 500, maxMs: 15_000 };
+    const delay = Math.min(maxMs, baseMs * 2 ** this.failures) * (0.5 + (this.options.random ?? Math.random)() / 2);
+    this.failures += 1;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private setState(state: ConnectionState): void {
+    if (state === this.current) return;
+    this.current = state;
+    this.handlers.state?.(state);
+  }
+}
+
+function parse<T>(data: string): T | undefined {
+  try {
+    return JSON.parse(data) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,33 @@
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { BullBoardModule, type BullBoardModuleOptions } from '@bull-board/nestjs';
+import { Module } from '@nestjs/common';
+import { OrchestratorApiEnv } from '@md/config';
+import { QueueModule, VIEWS_QUEUE } from '../queue/queue.module';
+import { TICKS_QUEUE } from '../queue/ticks-queue';
+import { basicAuthAdapter } from './admin-auth';
+
+export const ADMIN_ROUTE = '/admin/queues';
+
+/**
+ * The queue admin UI (bull-board) at /admin/queues: both BullMQ queues of the pipeline, with
+ * their jobs, failures and retries. Behind HTTP Basic auth (ADMIN_USERNAME / ADMIN_PASSWORD);
+ * AppModule imports this module only when ADMIN_PASSWORD is set, so without one there is
+ * nothing to reach (404). Operators only: it can retry and delete jobs.
+ */
+@Module({
+  imports: [
+    QueueModule,
+    BullBoardModule.forRootAsync({
+      inject: [OrchestratorApiEnv],
+      useFactory: (env: OrchestratorApiEnv) => ({
+        route: ADMIN_ROUTE,
+        // @bull-board/fastify pins @bull-board/api 9.10.1 (the root has 9.10.2): same shape, two
+        // declarations of its private fields, so the types need telling.
+        adapter: basicAuthAdapter({ username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD ?? '' }) as unknown as BullBoardModuleOptions['adapter'],
+        boardOptions: { uiConfig: { boardTitle: 'Market data queues' } },
+      }),
+    }),
+    BullBoardModule.forFeature({ name: TICKS_QUEUE, adapter: BullMQAdapter }, { name: VIEWS_QUEUE, adapter: BullMQAdapter }),
+  ],
+})
+export class AdminModule {}

@@ -1,0 +1,159 @@
+import { MessageType } from '@md/contracts';
+import { type ClientStats, type Sink, StreamClient } from './client';
+import { StreamFilter } from './filter';
+import type { Published } from './published';
+
+class FakeSink implements Sink {
+  readonly transport = 'sse' as const;
+  frames: { id: string; message?: Published; skipped: number; event?: string }[] = [];
+  buffered = 0;
+  closed = false;
+  private drain?: () => void;
+  encode(message: Published, id: string, skipped: number): string {
+    this.frames.push({ id, message, skipped });
+    return 'x';
+  }
+  encodeEvent(event: string, _data: object, id?: string): string {
+    this.frames.push({ id: id ?? '', event, skipped: 0 });
+    return 'x';
+  }
+  written = 0;
+  write(): void {
+    this.written += 1;
+  }
+  bufferedBytes(): number {
+    return this.buffered;
+  }
+  onDrain(listener: () => void): void {
+    this.drain = listener;
+  }
+  drained(): void {
+    this.buffered = 0;
+    this.drain?.();
+  }
+  heartbeat(): boolean {
+    return true;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const stats = (): ClientStats & { conflatedCount: number; droppedCount: number } => {
+  const s = { conflatedCount: 0, droppedCount: 0, sent: () => undefined, conflated: () => void (s.conflatedCount += 1), dropped: () => void (s.droppedCount += 1) };
+  return s;
+};
+
+let seq = 0;
+const view = (symbol: string): Published => ({ seq: `1000-${++seq}`, type: MessageType.SymbolUpdated, symbol, raw: '{}' });
+const tick = (symbol: string): Published => ({ seq: `1000-${++seq}`, type: MessageType.TickReceived, symbol, raw: '{}' });
+const all = new StreamFilter(null, new Set([MessageType.SymbolUpdated, MessageType.TickReceived]));
+
+describe('StreamClient', () => {
+  let now = 0;
+  beforeEach(() => {
+    jest.useFakeTimers();
+    now = 0;
+  });
+  afterEach(() => jest.useRealTimers());
+
+  const client = (sink: FakeSink, maxHz?: number, s = stats()) => {
+    const c = new StreamClient(sink, all, maxHz, { congestedBytes: 100, maxBytes: 1_000 }, s, () => undefined, () => now);
+    c.snapshot({ seq: '1000-0', views: [] });
+    c.goLive();
+    sink.frames = [];
+    return c;
+  };
+  const advance = (ms: number) => {
+    now += ms;
+    jest.advanceTimersByTime(ms);
+  };
+
+  it('writes each message once, in seq order, with its seq as id', () => {
+    const sink = new FakeSink();
+    const c = client(sink);
+    const a = view('A');
+    const b = tick('A');
+    c.offer(a);
+    c.offer(a);
+    c.offer(b);
+    c.replay(a);
+    expect(sink.frames.map((f) => [f.message?.seq, f.id])).toEqual([[a.seq, a.seq], [b.seq, b.seq]]);
+  });
+
+  it('keeps messages that arrive while starting, and writes only those after the snapshot', () => {
+    const sink = new FakeSink();
+    const c = new StreamClient(sink, all, undefined, { congestedBytes: 100, maxBytes: 1_000 }, stats(), () => undefined);
+    const before = view('A');
+    const after = view('A');
+    c.offer(before);
+    c.offer(after);
+    c.snapshot({ seq: before.seq, views: [] });
+    c.goLive();
+    expect(sink.frames.map((f) => f.event ?? f.message?.seq)).toEqual(['snapshot', after.seq]);
+  });
+
+  it('with maxHz, holds the newest view per symbol and writes it with the count it replaced', () => {
+    const sink = new FakeSink();
+    const s = stats();
+    const c = client(sink, 2, s);
+    const views = [view('A'), view('A'), view('A'), view('A')];
+    for (const v of views) c.offer(v);
+    expect(sink.frames.map((f) => f.message?.seq)).toEqual([views[0].seq]);
+    advance(499);
+    expect(sink.frames).toHaveLength(1);
+    advance(1);
+    expect(sink.frames.map((f) => [f.message?.seq, f.skipped])).toEqual([[views[0].seq, 0], [views[3].seq, 2]]);
+    expect(s.conflatedCount).toBe(2);
+  });
+
+  it('while views are held, writes as id the seq before the oldest held one', () => {
+    const sink = new FakeSink();
+    const c = client(sink, 1);
+    const first = view('A');
+    const held = view('A');
+    const t = tick('B');
+    c.offer(first);
+    c.offer(held);
+    c.offer(t);
+    expect(sink.frames[1]).toMatchObject({ message: t, id: `1000-${Number(held.seq.split('-')[1]) - 1}` });
+    advance(1_000);
+    expect(sink.frames[2]).toMatchObject({ message: held, id: t.seq });
+  });
+
+  it('conflates views while the socket is congested, writes the held ones on drain, and never holds ticks', () => {
+    const sink = new FakeSink();
+    const c = client(sink);
+    sink.buffered = 500;
+    const v1 = view('A');
+    const v2 = view('A');
+    const t = tick('A');
+    c.offer(v1);
+    c.offer(v2);
+    c.offer(t);
+    expect(sink.frames.map((f) => f.message)).toEqual([t]);
+    sink.drained();
+    expect(sink.frames.map((f) => [f.message, f.skipped])).toEqual([[t, 0], [v2, 1]]);
+  });
+
+  it('drops itself (and only itself) once its buffer passes the cap', () => {
+    const sink = new FakeSink();
+    const s = stats();
+    const c = client(sink, undefined, s);
+    sink.buffered = 1_001;
+    c.offer(tick('A'));
+    expect(c.isClosed).toBe(true);
+    expect(sink.closed).toBe(true);
+    expect(s.droppedCount).toBe(1);
+  });
+
+  it('clears its timer and held views on close', () => {
+    const sink = new FakeSink();
+    const c = client(sink, 1);
+    c.offer(view('A'));
+    c.offer(view('A'));
+    expect(jest.getTimerCount()).toBe(1);
+    c.close();
+    expect(jest.getTimerCount()).toBe(0);
+  });
+});

@@ -1,0 +1,134 @@
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import type { Sink } from './client';
+import type { Published } from './published';
+
+/** Above this many unsent bytes a closing stream is cut rather than drained. */
+const DRAIN_ON_CLOSE_MAX = 64 * 1024;
+
+function withSkipped(raw: string, skipped: number): string {
+  return skipped ? `{"skipped":${skipped},${raw.slice(1)}` : raw;
+}
+
+/**
+ * Server-Sent Events on a raw response. The headers go out with the first frame, so a
+ * stream that fails before it has anything to say can still be answered with a JSON error.
+ */
+export class SseSink implements Sink {
+  readonly transport = 'sse' as const;
+  private started = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly headers: Record<string, string>,
+    private readonly retryMs: number,
+  ) {
+    const socket = res.socket as Socket | null;
+    socket?.setNoDelay(true);
+    socket?.setKeepAlive(true, 30_000);
+  }
+
+  get headersSent(): boolean {
+    return this.started;
+  }
+
+  encode(message: Published, id: string, skipped: number): string {
+    if (id === message.seq && skipped === 0) return (message.sse ??= `id: ${message.seq}\nevent: ${message.type}\ndata: ${message.raw}\n\n`);
+    return `id: ${id}\nevent: ${message.type}\ndata: ${withSkipped(message.raw, skipped)}\n\n`;
+  }
+
+  encodeEvent(event: string, data: object, id?: string): string {
+    return `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  }
+
+  write(frame: string): void {
+    if (!this.started) {
+      this.started = true;
+      this.res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // Proxies (nginx) must not buffer the stream.
+        'x-accel-buffering': 'no',
+        ...this.headers,
+      });
+      // How long a browser waits before reconnecting, then the frame.
+      this.res.write(`retry: ${this.retryMs}\n\n`);
+    }
+    this.res.write(frame);
+  }
+
+  bufferedBytes(): number {
+    return this.res.writableLength;
+  }
+
+  onDrain(listener: () => void): void {
+    this.res.on('drain', listener);
+  }
+
+  heartbeat(): boolean {
+    // A comment line: EventSource ignores it; it keeps proxies from timing the stream out
+    // and makes a dead peer show up as a write error.
+    if (this.started) this.res.write(': heartbeat\n\n');
+    return true;
+  }
+
+  close(): void {
+    if (this.res.destroyed) return;
+    if (this.res.writableLength > DRAIN_ON_CLOSE_MAX) this.res.destroy();
+    else this.res.end();
+  }
+}
+
+/**
+ * A WebSocket: every message is its JSON (with `seq`); control events are JSON with their
+ * `type`. Liveness by ping/pong: a socket that has not answered the previous ping is dead.
+ */
+export class WsSink implements Sink {
+  readonly transport = 'ws' as const;
+  private alive = true;
+
+  constructor(private readonly socket: WebSocket) {
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+  }
+
+  private get tcp(): Socket | undefined {
+    return (this.socket as unknown as { _socket?: Socket })._socket;
+  }
+
+  encode(message: Published, _id: string, skipped: number): string {
+    return withSkipped(message.raw, skipped);
+  }
+
+  encodeEvent(_event: string, data: object): string {
+    return JSON.stringify(data);
+  }
+
+  write(frame: string): void {
+    this.socket.send(frame);
+  }
+
+  bufferedBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  onDrain(listener: () => void): void {
+    this.tcp?.on('drain', listener);
+  }
+
+  heartbeat(): boolean {
+    if (!this.alive) return false;
+    this.alive = false;
+    this.socket.ping();
+    return true;
+  }
+
+  close(): void {
+    if (this.socket.readyState >= this.socket.CLOSING) return;
+    if (this.socket.bufferedAmount > DRAIN_ON_CLOSE_MAX) this.socket.terminate();
+    else this.socket.close(1001, 'closing');
+  }
+}

@@ -1,0 +1,83 @@
+import { Controller, Get, HttpCode, HttpStatus, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiTooManyRequestsResponse, ApiOperation, ApiProduces, ApiQuery, ApiSecurity, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ChallengeException, errorBody, FieldsException, KeyedThrottlerGuard } from '@md/platform';
+import { CorsPolicy } from './cors';
+import { parseStreamOptions } from './filter';
+import { StreamHub } from './hub';
+import { SseSink } from './sinks';
+import { StreamAuth } from './stream-auth';
+import { StreamKeyGuard } from './stream-key.guard';
+import { StreamTokenDto } from './stream-token.dto';
+
+/** How long a browser waits before it reconnects a dropped stream. */
+const RETRY_MS = 1_000;
+
+@ApiTags('stream')
+@Controller('stream')
+// STREAM_RATE_LIMIT_PER_MIN connections and token requests per key, token or address: 429 past it.
+@UseGuards(KeyedThrottlerGuard)
+@ApiTooManyRequestsResponse({ description: 'More than STREAM_RATE_LIMIT_PER_MIN requests this minute (Retry-After says when to come back)' })
+export class StreamController {
+  constructor(
+    private readonly hub: StreamHub,
+    private readonly auth: StreamAuth,
+    private readonly cors: CorsPolicy,
+  ) {}
+
+  @Post('token')
+  @HttpCode(HttpStatus.CREATED)
+  @UseGuards(StreamKeyGuard)
+  @ApiSecurity('apiKey')
+  @ApiOperation({
+    summary: 'A short-lived stream token',
+    description: 'For clients that cannot set headers (EventSource): pass it as ?token= to /stream or /ws. Checked when a stream connects.',
+  })
+  @ApiOkResponse({ type: StreamTokenDto })
+  token(): StreamTokenDto {
+    return this.auth.issue();
+  }
+
+  @Get()
+  @ApiSecurity('apiKey')
+  @ApiProduces('text/event-stream')
+  @ApiOperation({
+    summary: 'Server-Sent Events: snapshot, then live symbol.updated / tick.received',
+    description:
+      'First `event: snapshot` (the latest view of every requested symbol, `id:` = the seq it is current as of), then the live ' +
+      'messages, each with `id:` = its seq. A reconnecting EventSource sends Last-Event-ID and gets exactly the missed messages; ' +
+      'a resume point beyond history gets `event: reset` and a new snapshot. With maxHz, views are conflated per symbol ' +
+      '(`skipped` says how many were replaced). A comment line every 15 s keeps the connection alive.',
+  })
+  @ApiQuery({ name: 'symbols', required: false, description: 'Comma-separated symbols (default: all)' })
+  @ApiQuery({ name: 'types', required: false, description: 'Comma-separated: symbol.updated, tick.received (default: symbol.updated)' })
+  @ApiQuery({ name: 'maxHz', required: false, description: 'At most this many view updates per symbol per second (0 < maxHz ≤ 1000)' })
+  @ApiQuery({ name: 'token', required: false, description: 'A token from POST /stream/token (instead of x-api-key)' })
+  @ApiQuery({ name: 'lastEventId', required: false, description: 'Resume after this id when a new EventSource cannot send Last-Event-ID' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Sent by the browser on reconnect: resume after this id' })
+  @ApiUnauthorizedResponse({ description: 'Missing or wrong x-api-key / token' })
+  async stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
+    if (!this.auth.allows(request.headers['x-api-key'], query['token'])) throw new ChallengeException('ApiKey header="x-api-key"');
+    const lastEventId = request.headers['last-event-id'];
+    const { options, errors } = parseStreamOptions(query, typeof lastEventId === 'string' ? lastEventId : undefined);
+    if (!options) throw new FieldsException(HttpStatus.BAD_REQUEST, 'invalid stream request', errors);
+
+    // From here on the response is ours: Fastify does not send it.
+    reply.hijack();
+    const res = reply.raw;
+    // What the hooks put on the reply (security headers, CORS) goes on the raw answer too.
+    const headers = { ...(reply.getHeaders() as Record<string, string>), ...this.cors.headers(request.headers.origin) };
+    const sink = new SseSink(res, headers, RETRY_MS);
+    const client = this.hub.attach(sink, options);
+    res.on('close', () => client.close());
+    try {
+      await this.hub.start(client, options.lastEventId);
+    } catch (error) {
+      client.close();
+      if (!sink.headersSent && !res.destroyed) {
+        res.writeHead(503, { ...headers, 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
+        res.end(JSON.stringify(errorBody(503, `stream unavailable: ${(error as Error).message}`)));
+      }
+    }
+  }
+}

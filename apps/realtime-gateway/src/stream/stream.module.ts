@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { CorsPolicy } from './cors';
+import { gatewayMetricProviders } from './gateway.metrics';
+import { StreamHistory } from './history';
+import { StreamHub } from './hub';
+import { StreamAuth } from './stream-auth';
+import { StreamController } from './stream.controller';
+import { StreamKeyGuard } from './stream-key.guard';
+import { StreamWsGateway } from './stream.ws-gateway';
+
+@Module({
+  controllers: [StreamController],
+  providers: [...gatewayMetricProviders, StreamHistory, StreamHub, StreamAuth, StreamKeyGuard, CorsPolicy, StreamWsGateway],
+  exports: [StreamHub, CorsPolicy],
+})
+export class StreamModule {}

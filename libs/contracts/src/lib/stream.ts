@@ -1,0 +1,35 @@
+import type { TickReceivedMessage } from './messages';
+import type { SymbolUpdatedMessage, SymbolView } from './view';
+
+/**
+ * What the realtime-gateway sends a stream client (SSE event names = `type`; on /ws the
+ * same JSON as text frames). Realtime messages carry `seq`, the SSE `id:`.
+ */
+
+/** First after connecting, after a reset, and (WS) after a filter change: the whole state as of `seq`. */
+export interface SnapshotMessage {
+  type: 'snapshot';
+  seq: string;
+  views: SymbolView[];
+}
+
+/** The resume point could not be served; a snapshot follows on the same connection. */
+export interface ResetMessage {
+  type: 'reset';
+  reason: string;
+}
+
+/** WS: the filter after a subscribe / unsubscribe. */
+export interface SubscribedMessage {
+  type: 'subscribed';
+  symbols: string[] | '*';
+  types: string[];
+}
+
+export type StreamMessage = SnapshotMessage | ResetMessage | SubscribedMessage | SymbolUpdatedMessage | TickReceivedMessage;
+
+/** POST /stream/token. */
+export interface StreamToken {
+  token: string;
+  expiresAt: number;
+}
