@@ -38,9 +38,13 @@ export function columns(ticks: ReceivedTick[]) {
   ];
 }
 
-export const INSERT_TICKS = `
+/** The rows of `columns` as new rows: fails (23505) when one exists already. */
+export const INSERT_NEW_TICKS = `
   INSERT INTO md_ticks (event_id, symbol, price, volume, source, ts, received_at)
   SELECT e, s, p, v, src, to_timestamp(t / 1000.0), to_timestamp(r / 1000.0)
   FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::text[], $6::bigint[], $7::bigint[])
-    AS u(e, s, p, v, src, t, r)
+    AS u(e, s, p, v, src, t, r)`;
+
+/** The rows of `columns`, skipping those that exist already (a batch written again). */
+export const INSERT_TICKS = `${INSERT_NEW_TICKS}
   ON CONFLICT (event_id) DO NOTHING`;

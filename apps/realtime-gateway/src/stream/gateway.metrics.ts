@@ -22,7 +22,7 @@ export const gatewayMetricProviders = [
   makeGaugeProvider({ name: SUBSCRIPTION_UP, help: '1 while the Redis subscription is live and in sync, else 0' }),
   makeHistogramProvider({
     name: DELIVERY,
-    help: "From the tick's arrival at the api (receivedAt) to the write of the message on a client's socket (live messages only)",
+    help: "From the tick's arrival at the api (receivedAt) to the write of the message on the sockets of the clients it went to, one observation per message and transport (the last write); live messages only",
     labelNames: ['transport'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   }),

@@ -13,6 +13,8 @@ import { compareSeq, isSeq } from './seq';
 
 type State = 'down' | 'resyncing' | 'live';
 
+const TRANSPORTS: readonly Transport[] = ['sse', 'ws'];
+
 /** A resuming client that reads nothing of its replay for this long is dropped. */
 const REPLAY_STALL_MS = 30_000;
 
@@ -41,14 +43,22 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
   private heartbeat?: NodeJS.Timeout;
   private readonly sentByType: Record<Transport, Map<string, Counter.Internal>> = { sse: new Map(), ws: new Map() };
   private readonly delivery: Record<Transport, Histogram.Internal<string>>;
+  private readonly replayedBy: Record<Transport, Counter.Internal>;
+  private readonly conflatedBy: Record<Transport, Counter.Internal>;
+  /**
+   * The writes and conflations of the dispatch under way, reported when it ends: with
+   * thousands of clients, a metric update per client and message costs about as much as the
+   * write itself (measured: bench, doc/performance.md).
+   */
+  private tally?: { message: Published; sent: Record<Transport, number>; conflated: Record<Transport, number> };
 
   constructor(
     private readonly env: GatewayEnv,
     private readonly history: StreamHistory,
     @InjectMetric(CLIENTS) private readonly clientsGauge: Gauge<string>,
     @InjectMetric(SENT) private readonly sentCounter: Counter<string>,
-    @InjectMetric(REPLAYED) private readonly replayedCounter: Counter<string>,
-    @InjectMetric(CONFLATED) private readonly conflatedCounter: Counter<string>,
+    @InjectMetric(REPLAYED) replayedCounter: Counter<string>,
+    @InjectMetric(CONFLATED) conflatedCounter: Counter<string>,
     @InjectMetric(DROPPED) private readonly droppedCounter: Counter<string>,
     @InjectMetric(RESETS) private readonly resetsCounter: Counter<string>,
     @InjectMetric(RESYNCS) private readonly resyncsCounter: Counter<string>,
@@ -56,6 +66,8 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
     @InjectMetric(DELIVERY) deliveryHistogram: Histogram<string>,
   ) {
     this.delivery = { sse: deliveryHistogram.labels('sse'), ws: deliveryHistogram.labels('ws') };
+    this.replayedBy = { sse: replayedCounter.labels('sse'), ws: replayedCounter.labels('ws') };
+    this.conflatedBy = { sse: conflatedCounter.labels('sse'), ws: conflatedCounter.labels('ws') };
     this.upGauge.set(0);
     for (const transport of ['sse', 'ws'] as const) this.clientsGauge.set({ transport }, 0);
   }
@@ -153,15 +165,24 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
 
   sent(client: StreamClient, message: Published, replayed: boolean): void {
     const transport = client.sink.transport;
-    let counter = this.sentByType[transport].get(message.type);
-    if (!counter) this.sentByType[transport].set(message.type, (counter = this.sentCounter.labels(transport, message.type)));
-    counter.inc();
-    if (replayed) this.replayedCounter.inc({ transport });
+    if (this.tally?.message === message && !replayed) {
+      this.tally.sent[transport] += 1;
+      return;
+    }
+    this.countSent(transport, message.type, 1);
+    if (replayed) this.replayedBy[transport].inc();
     else if (message.receivedAt) this.delivery[transport].observe(Math.max(0, Date.now() - message.receivedAt) / 1000);
   }
 
   conflated(client: StreamClient): void {
-    this.conflatedCounter.inc({ transport: client.sink.transport });
+    if (this.tally) this.tally.conflated[client.sink.transport] += 1;
+    else this.conflatedBy[client.sink.transport].inc();
+  }
+
+  private countSent(transport: Transport, type: string, n: number): void {
+    let counter = this.sentByType[transport].get(type);
+    if (!counter) this.sentByType[transport].set(type, (counter = this.sentCounter.labels(transport, type)));
+    counter.inc(n);
   }
 
   dropped(client: StreamClient, reason: DropReason): void {
@@ -182,7 +203,20 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
   private dispatch(message: Published): void {
     if (this.seq !== undefined && compareSeq(message.seq, this.seq) <= 0) return;
     this.seq = message.seq;
-    for (const client of this.clients) client.offer(message);
+    const tally = (this.tally = { message, sent: { sse: 0, ws: 0 }, conflated: { sse: 0, ws: 0 } });
+    try {
+      for (const client of this.clients) client.offer(message);
+    } finally {
+      this.tally = undefined;
+      const now = Date.now();
+      for (const transport of TRANSPORTS) {
+        if (tally.conflated[transport]) this.conflatedBy[transport].inc(tally.conflated[transport]);
+        if (!tally.sent[transport]) continue;
+        this.countSent(transport, message.type, tally.sent[transport]);
+        // One observation per message and transport: when the last of its writes was made.
+        if (message.receivedAt) this.delivery[transport].observe(Math.max(0, now - message.receivedAt) / 1000);
+      }
+    }
   }
 
   /**

@@ -18,6 +18,13 @@ describe('seq', () => {
     );
   });
 
+  it('orders an ms part with leading zeros (a client-sent id) by its value', () => {
+    expect(compareSeq('007-1', '7-1')).toBe(0);
+    expect(Math.sign(compareSeq('007-2', '7-1'))).toBe(1);
+    expect(Math.sign(compareSeq('0010-0', '9-5'))).toBe(1);
+    expect(Math.sign(compareSeq('0-5', '00-6'))).toBe(-1);
+  });
+
   it('has no seq between a seq and its predecessor', () => {
     fc.assert(
       fc.property(seqArb.filter((s) => s !== SEQ_ZERO), (s) => {

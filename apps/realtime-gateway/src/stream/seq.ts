@@ -3,6 +3,7 @@
  * "<ms>-<n>", assigned by Redis in the same atomic step as the publish. Ordered by (ms, n).
  */
 const SEQ = /^(\d{1,16})-(\d{1,20})$/;
+const ZERO = 48; // '0'
 
 /** The position before any message. */
 export const SEQ_ZERO = '0-0';
@@ -11,18 +12,28 @@ export function isSeq(value: string): boolean {
   return SEQ.test(value);
 }
 
-/** Negative, zero or positive as a is before, equal to or after b. Both must be valid seqs. */
+/**
+ * Negative, zero or positive as a is before, equal to or after b. Both must be valid seqs.
+ * Runs once per client and message, so it allocates nothing: ms parts without a leading zero
+ * (every id Redis assigns) compare by length, then digit by digit; others (a client's
+ * Last-Event-ID of "007-1") by value. The part after the dash may pass 2^53: it is compared
+ * as a decimal string.
+ */
 export function compareSeq(a: string, b: string): number {
   if (a === b) return 0;
-  const dash = a.indexOf('-');
+  const dashA = a.indexOf('-');
   const dashB = b.indexOf('-');
-  const msA = Number(a.slice(0, dash));
-  const msB = Number(b.slice(0, dashB));
-  if (msA !== msB) return msA - msB;
-  // The part after the dash may pass 2^53; compare as decimal strings.
-  const nA = a.slice(dash + 1);
-  const nB = b.slice(dashB + 1);
-  return nA.length !== nB.length ? nA.length - nB.length : nA < nB ? -1 : nA > nB ? 1 : 0;
+  let order: number;
+  if ((dashA === 1 || a.charCodeAt(0) !== ZERO) && (dashB === 1 || b.charCodeAt(0) !== ZERO)) {
+    order = dashA - dashB;
+    for (let i = 0; order === 0 && i < dashA; i++) order = a.charCodeAt(i) - b.charCodeAt(i);
+  } else {
+    order = Number(a.slice(0, dashA)) - Number(b.slice(0, dashB));
+  }
+  if (order !== 0) return order;
+  order = a.length - dashA - (b.length - dashB);
+  for (let i = dashA + 1; order === 0 && i < a.length; i++) order = a.charCodeAt(i) - b.charCodeAt(i - dashA + dashB);
+  return order;
 }
 
 /** The greatest seq before `seq` (for "everything up to, not including, seq"). */

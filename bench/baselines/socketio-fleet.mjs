@@ -1,0 +1,30 @@
+/**
+ * Socket.IO clients (socket.io-client, WebSocket transport) for the `socketio` baseline, in a
+ * child process: the same windows and IPC commands as the SSE fleet (bench/lib/fleet-window.mjs).
+ * A client is ready once connected; it listens to symbol.updated.
+ */
+import { io } from 'socket.io-client';
+import { now, serveFleet } from '../lib/fleet-window.mjs';
+
+const clients = new Set();
+
+serveFleet({
+  clients,
+  open(options, state, onReady) {
+    const socket = io(`http://${options.host}:${options.port}`, { transports: ['websocket'], forceNew: true, reconnection: false });
+    const client = { ready: false, closed: false, close: () => socket.close() };
+    clients.add(client);
+    socket.on('connect', () => {
+      client.ready = true;
+      onReady(true);
+    });
+    socket.on('connect_error', () => onReady(false));
+    socket.on('disconnect', () => {
+      client.closed = true;
+      clients.delete(client);
+    });
+    socket.on('symbol.updated', (message) => {
+      state.window.message(client, now(), 'symbol.updated', { seq: message.seq, receivedAt: message.receivedAt, skipped: message.skipped });
+    });
+  },
+});

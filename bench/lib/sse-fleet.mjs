@@ -1,0 +1,116 @@
+/**
+ * Many SSE clients in one child process (fork), for the fan-out scenarios: raw sockets and a
+ * scanner instead of a full parser, so that thousands of clients cost the shared cores as
+ * little as possible and the measurement is of the server, not of the clients. Each client
+ * reads its stream as fast as it comes, as a browser tab would.
+ *
+ * The scanner reads each chunk as latin1 text and, per message, finds `"seq":"…"` (every
+ * realtime message starts with it), then `"receivedAt":<ms>`, and with `viewTs` the view's
+ * `"ts":<ms>`; a message cut by the end of a chunk waits for the next one. Chunked-encoding
+ * size lines sit between frames (one chunk per write), so they never split a field. What is
+ * recorded per message: fleet-window.mjs.
+ */
+import net from 'node:net';
+import { now, serveFleet } from './fleet-window.mjs';
+
+const clients = new Set();
+const SEQ = '"seq":"';
+const RECEIVED = '"receivedAt":';
+const VIEW_TS = '"view":{';
+/** Text kept before a message cut by the end of a chunk: enough for a `{"skipped":n,` in front of its seq. */
+const KEEP = 40;
+
+/** The integer at `at` in `text`, or undefined when the text ends inside it (more may come). */
+function integerAt(text, at) {
+  let end = at;
+  while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
+  return end === at || end === text.length ? undefined : { value: Number(text.slice(at, end)), end };
+}
+
+class SseClient {
+  constructor(options, state, onReady) {
+    Object.assign(this, { options, state, onReady });
+    this.text = '';
+    this.ready = false;
+    this.closed = false;
+    const socket = net.connect({ host: options.host, port: options.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      const headers = Object.entries(options.headers ?? {})
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      socket.write(`GET ${options.path} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\nAccept: text/event-stream\r\n${headers}\r\n`);
+    });
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.closed = true;
+      clients.delete(this);
+      if (!this.ready) this.onReady(false);
+    });
+  }
+
+  onData(chunk) {
+    const at = now();
+    const window = this.state.window;
+    window.bytes += chunk.length;
+    const text = this.text ? this.text + chunk.toString('latin1') : chunk.toString('latin1');
+    let pos = 0;
+    if (!this.ready) {
+      if (!text.startsWith('HTTP/1.1 200')) {
+        if (text.length >= 12) this.socket.destroy();
+        this.text = text;
+        return;
+      }
+      // Live messages start after the snapshot frame.
+      const snapshot = text.indexOf('event: snapshot');
+      const end = snapshot < 0 ? -1 : text.indexOf('\n\n', snapshot);
+      if (end < 0) {
+        this.text = text;
+        return;
+      }
+      this.ready = true;
+      this.onReady(true);
+      pos = end + 2;
+    }
+    for (;;) {
+      const seqAt = text.indexOf(SEQ, pos);
+      if (seqAt < 0) {
+        pos = Math.max(pos, text.length - KEEP);
+        break;
+      }
+      const seqEnd = text.indexOf('"', seqAt + SEQ.length);
+      const receivedAt = seqEnd < 0 ? -1 : text.indexOf(RECEIVED, seqEnd);
+      const next = seqEnd < 0 ? -1 : text.indexOf(SEQ, seqEnd);
+      const received = receivedAt < 0 || (next >= 0 && receivedAt > next) ? undefined : integerAt(text, receivedAt + RECEIVED.length);
+      if (seqEnd < 0 || (received === undefined && next < 0)) {
+        pos = Math.max(pos, seqAt - KEEP); // the message goes on in the next chunk
+        break;
+      }
+      const seq = text.slice(seqAt + SEQ.length, seqEnd);
+      let viewTs;
+      if (this.options.viewTs) {
+        const view = text.indexOf(VIEW_TS, seqEnd);
+        const ts = view < 0 || (next >= 0 && view > next) ? -1 : text.indexOf('"ts":', view);
+        viewTs = ts < 0 ? undefined : integerAt(text, ts + 5)?.value;
+      }
+      // A conflated view is written as {"skipped":n,"seq":…}.
+      const open = text.lastIndexOf('{', seqAt);
+      const skipped = open > seqAt - KEEP && text.startsWith('{"skipped":', open) ? integerAt(text, open + 11)?.value : 0;
+      const type = text.startsWith(',"type":"tick.received"', seqEnd + 1) ? 'tick.received' : 'symbol.updated';
+      window.message(this, at, type, { seq, receivedAt: received?.value, viewTs, skipped });
+      pos = received ? received.end : next;
+    }
+    this.text = pos >= text.length ? '' : text.slice(pos);
+  }
+
+  close() {
+    this.socket.destroy();
+  }
+}
+
+serveFleet({
+  clients,
+  open: (options, state, onReady) => clients.add(new SseClient(options, state, onReady)),
+});

@@ -1,0 +1,137 @@
+/**
+ * The nominal scenario's browser stand-ins: a few EventSource clients (bench/lib/event-source)
+ * in a child process, each subscribed to symbol.updated and tick.received, keeping every
+ * latency sample (exact percentiles) and what they received, to check for loss and
+ * duplicates against PostgreSQL afterwards.
+ *
+ * Per symbol.updated, on the epoch clock every process of the machine shares:
+ *  - e2eMs = receive − view.ts (the tick's ts, stamped by the feeder when it made the tick);
+ *  - deliveryMs = receive − receivedAt (the api's arrival time of the tick);
+ *  - stage split: toApiMs = receivedAt − view.ts, pipelineMs = seq ms (Redis's clock at the
+ *    view's XADD + PUBLISH) − receivedAt, fanoutMs = receive − seq ms.
+ *
+ * Protocol (IPC): open {url, count} → {connected}; start; collect → summary;
+ * verify {ids, countsBySymbol} → loss and duplicates per client; close.
+ */
+import stats from './stats.cjs';
+import { EventSource } from './event-source.mjs';
+
+const now = () => performance.timeOrigin + performance.now();
+let clients = [];
+let window;
+
+function resetWindow() {
+  window = { e2e: [], delivery: [], toApi: [], pipeline: [], fanout: [], updates: 0, ticks: 0, startedAt: now() };
+}
+resetWindow();
+
+function open({ url, count, timeoutMs = 30_000 }) {
+  return new Promise((resolve) => {
+    let ready = 0;
+    const timer = setTimeout(() => resolve({ connected: ready }), timeoutMs);
+    for (let i = 0; i < count; i++) {
+      const client = { ids: new Map(), seqs: new Set(), duplicateSeqs: 0, tickCount: {}, resets: 0, source: new EventSource(url) };
+      client.source.addEventListener('snapshot', (event) => {
+        for (const view of JSON.parse(event.data).views) client.tickCount[view.symbol] = view.tickCount;
+        if (!client.ready) {
+          client.ready = true;
+          if (++ready === count) {
+            clearTimeout(timer);
+            resolve({ connected: ready });
+          }
+        }
+      });
+      client.source.addEventListener('reset', () => (client.resets += 1));
+      client.source.addEventListener('symbol.updated', (event) => {
+        const at = now();
+        const message = JSON.parse(event.data);
+        const seqMs = Number(message.seq.split('-')[0]);
+        if (client.seqs.has(message.seq)) client.duplicateSeqs += 1;
+        client.seqs.add(message.seq);
+        client.tickCount[message.symbol] = Math.max(client.tickCount[message.symbol] ?? 0, message.view.tickCount);
+        window.updates += 1;
+        window.e2e.push(at - message.view.ts);
+        if (message.receivedAt) {
+          window.delivery.push(at - message.receivedAt);
+          window.toApi.push(message.receivedAt - message.view.ts);
+          window.pipeline.push(seqMs - message.receivedAt);
+        }
+        window.fanout.push(at - seqMs);
+      });
+      client.source.addEventListener('tick.received', (event) => {
+        const message = JSON.parse(event.data);
+        if (client.seqs.has(message.seq)) client.duplicateSeqs += 1;
+        client.seqs.add(message.seq);
+        client.ids.set(message.event_id, (client.ids.get(message.event_id) ?? 0) + 1);
+        window.ticks += 1;
+      });
+      clients.push(client);
+    }
+  });
+}
+
+function collect() {
+  const w = window;
+  resetWindow();
+  return {
+    seconds: stats.round((now() - w.startedAt) / 1000, 2),
+    updates: w.updates,
+    ticks: w.ticks,
+    e2eMs: stats.summarize(w.e2e),
+    deliveryMs: stats.summarize(w.delivery),
+    stagesMs: { toApi: stats.summarize(w.toApi), pipeline: stats.summarize(w.pipeline), fanout: stats.summarize(w.fanout) },
+  };
+}
+
+/** What each client missed or got twice, against the event_ids in PostgreSQL and each symbol's tick count there. */
+function verify({ ids, countsBySymbol }) {
+  const expected = new Set(ids);
+  return clients.map((client) => {
+    let missing = 0;
+    for (const id of expected) if (!client.ids.has(id)) missing += 1;
+    let extra = 0;
+    let duplicateTicks = 0;
+    for (const [id, n] of client.ids) {
+      if (!expected.has(id)) extra += 1;
+      if (n > 1) duplicateTicks += n - 1;
+    }
+    let viewsShort = 0;
+    let viewsOver = 0;
+    for (const [symbol, count] of Object.entries(countsBySymbol)) {
+      const seen = client.tickCount[symbol] ?? 0;
+      if (seen < count) viewsShort += count - seen;
+      if (seen > count) viewsOver += seen - count;
+    }
+    return {
+      ticksReceived: client.ids.size,
+      missingTicks: missing,
+      unknownTicks: extra,
+      duplicateTicks,
+      duplicateSeqs: client.duplicateSeqs,
+      viewsShort,
+      viewsOver,
+      resets: client.resets,
+      reconnects: client.source.reconnects,
+    };
+  });
+}
+
+process.on('message', async (message) => {
+  let result;
+  try {
+    if (message.cmd === 'open') result = await open(message);
+    else if (message.cmd === 'start') {
+      resetWindow();
+      result = { ok: true };
+    } else if (message.cmd === 'collect') result = collect();
+    else if (message.cmd === 'verify') result = verify(message);
+    else if (message.cmd === 'close') {
+      for (const client of clients) client.source.close();
+      clients = [];
+      result = { ok: true };
+    } else if (message.cmd === 'exit') process.exit(0);
+    process.send({ type: 'result', result });
+  } catch (error) {
+    process.send({ type: 'error', error: String(error?.stack ?? error) });
+  }
+});
