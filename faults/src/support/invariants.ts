@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MessageType, type SymbolView, type Tick } from '@md/contracts';
+import { compareSeq, MessageType, type SymbolView, type Tick } from '@md/contracts';
 import { referenceView, viewMismatch } from '@md/market-calc';
 import type { SseEvent } from '@md/testing';
 import type { TickDriver } from './driver';
@@ -21,12 +21,6 @@ export interface ScenarioResult {
 }
 
 const REPORT = join(__dirname, '../../../tmp/faults/report.jsonl');
-
-const compareSeq = (a: string, b: string) => {
-  const [msA, nA] = a.split('-').map(Number);
-  const [msB, nB] = b.split('-').map(Number);
-  return msA - msB || nA - nB;
-};
 
 /**
  * The updates a stream client missed silently: every `symbol.updated` published (history)

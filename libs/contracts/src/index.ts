@@ -5,3 +5,4 @@ export * from './lib/ingest';
 export * from './lib/view';
 export * from './lib/pipeline';
 export * from './lib/stream';
+export * from './lib/seq';

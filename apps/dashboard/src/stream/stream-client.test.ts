@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SnapshotMessage } from '@md/contracts';
+import { compareSeq, type SnapshotMessage } from '@md/contracts';
 import { fakeEventSources } from '../testing/fake-event-source';
 import { view } from '../testing/views';
-import { compareSeq } from './seq';
 import { StreamClient, type ConnectionState, type LiveMessage, type StreamClientOptions } from './stream-client';
 
 const update = (seq: string, symbol: string, price: number) => ({

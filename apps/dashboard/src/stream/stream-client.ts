@@ -1,5 +1,4 @@
-import type { ResetMessage, SnapshotMessage, StreamToken, SymbolUpdatedMessage, TickReceivedMessage } from '@md/contracts';
-import { compareSeq } from './seq';
+import { compareSeq, type ResetMessage, type SnapshotMessage, type StreamToken, type SymbolUpdatedMessage, type TickReceivedMessage } from '@md/contracts';
 
 /**
  * How the stream is, as the pipeline panel shows it:

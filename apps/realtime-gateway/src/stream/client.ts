@@ -1,7 +1,6 @@
-import { MessageType, type SymbolView } from '@md/contracts';
+import { compareSeq, MessageType, previousSeq, SEQ_ZERO, type SymbolView } from '@md/contracts';
 import type { StreamFilter } from './filter';
 import type { Published } from './published';
-import { compareSeq, previousSeq, SEQ_ZERO } from './seq';
 
 export type Transport = 'sse' | 'ws';
 export type DropReason = 'buffer' | 'heartbeat';

@@ -1,5 +1,4 @@
 import { type FieldError, MessageType, TickRules } from '@md/contracts';
-import { isSeq } from './seq';
 import type { Published } from './published';
 
 export const MESSAGE_TYPES: readonly string[] = Object.values(MessageType);
@@ -115,5 +114,3 @@ export function parseStreamOptions(query: Query, lastEventIdHeader: string | und
     options: { filter: new StreamFilter(symbols ? new Set(symbols) : null, new Set(types)), maxHz, lastEventId: lastEventId || undefined },
   };
 }
-
-export { isSeq };

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { SymbolView } from '@md/contracts';
+import { isSeq, SEQ_ZERO, type SymbolView } from '@md/contracts';
 import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
 import type { Snapshot } from './client';
 import { fromHistory, type Published } from './published';
-import { isSeq, SEQ_ZERO } from './seq';
 
 const PAGE = 1_000;
 type Entry = [id: string, fields: string[]];

@@ -3,13 +3,13 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Redis } from 'ioredis';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { GatewayEnv } from '@md/config';
+import { compareSeq, isSeq } from '@md/contracts';
 import { createRedis } from '@md/redis';
 import { type ClientStats, type DropReason, type Sink, StreamClient, type Transport } from './client';
 import type { StreamOptions } from './filter';
 import { CLIENTS, CONFLATED, DELIVERY, DROPPED, REPLAYED, RESETS, RESYNCS, SENT, SUBSCRIPTION_UP } from './gateway.metrics';
 import { StreamHistory } from './history';
 import { parsePublished, type Published } from './published';
-import { compareSeq, isSeq } from './seq';
 
 type State = 'down' | 'resyncing' | 'live';
 

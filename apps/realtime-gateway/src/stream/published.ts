@@ -1,5 +1,4 @@
-import { isSeq } from './seq';
-
+import { isSeq } from '@md/contracts';
 /** A message of the realtime channel as the gateway handles it: parsed once, forwarded as published. */
 export interface Published {
   readonly seq: string;

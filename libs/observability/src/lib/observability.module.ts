@@ -15,6 +15,11 @@ export interface ObservabilityOptions {
 const QUIET_ROUTES = /^\/(health|metrics)(\/|\?|$)/;
 const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** A request URL as logged: stream tokens travel in the query string (EventSource cannot set headers). */
+export function loggedUrl(url: string | undefined): string | undefined {
+  return url?.replace(/([?&]token=)[^&]*/g, '$1[redacted]');
+}
+
 /** The trace id of a request: the caller's `x-request-id` when sane, else a new UUID. */
 export function traceIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
@@ -53,8 +58,7 @@ export class ObservabilityModule {
               customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
                 error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
               serializers: {
-                // Stream tokens travel in the query string (EventSource cannot set headers).
-                req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url?.replace(/([?&]token=)[^&]*/g, '$1[redacted]') }),
+                req: (req: { method: string; url: string }) => ({ method: req.method, url: loggedUrl(req.url) }),
                 res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
                 // pino-http turns every 5xx into an Error with a stack pointing at itself;
                 // real exceptions are logged with their stack by HttpErrorFilter.

@@ -1,5 +1,6 @@
 /**
- * Sequence numbers of the realtime channel: the ids of the history stream's entries,
+ * Sequence numbers of the realtime channel (browser-safe: the gateway, the dashboard and the fault
+ * suite order them the same way): the ids of the history stream's entries,
  * "<ms>-<n>", assigned by Redis in the same atomic step as the publish. Ordered by (ms, n).
  */
 const SEQ = /^(\d{1,16})-(\d{1,20})$/;
