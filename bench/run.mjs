@@ -6,7 +6,7 @@
  * latest.{json,md,svg}; the markdown report goes to stdout, progress to stderr.
  *
  *   --quick             shorter phases, fewer repeats (under about 2 minutes)
- *   --only=a,b          scenarios to run: nominal, ramp, fanout, baselines (default: all)
+ *   --only=a,b          scenarios to run: nominal, ramp, fanout, baselines, storage (default: all)
  *   --profile           runs the services under --cpu-prof and reports their top frames;
  *                       the figures are then skewed, so latest.* is not updated
  *   --no-build          use dist/apps as it is (default: nx build first; cached when unchanged)
@@ -29,6 +29,7 @@ import { baselines } from './scenarios/baselines.mjs';
 import { fanout } from './scenarios/fanout.mjs';
 import { nominal } from './scenarios/nominal.mjs';
 import { ramp } from './scenarios/ramp.mjs';
+import { storage } from './scenarios/storage.mjs';
 
 const FULL = {
   nominal: { repeats: 3, seconds: 60, warmupS: 10, tps: 100, clients: 20 },
@@ -41,6 +42,10 @@ const FULL = {
     windows: 3,
     windowMs: 6_000,
     closeWaitMs: 1_000,
+    // Socket.IO at the same clients and load, in the same run (messages per CPU-second).
+    socketioClients: 1000,
+    // Idle connections: under the machine's `ulimit -n` (20,000 here: the gateway holds one descriptor per stream).
+    idle: { clients: 19_500, fleetProcesses: 4, perSecond: 5_000, settleMs: 3_000, heartbeatMs: 5_000, beats: 3 },
   },
   baselines: {
     ingestRepeats: 3,
@@ -57,12 +62,22 @@ const FULL = {
     copyRepeats: 3,
     flushBatch: 5_000,
   },
+  // ≥ 20 M ticks over 5 symbols and 5 days (about 5 GB of disk while it runs), doc/performance.md#storage-20-m-ticks.
+  storage: { days: 5, rowsPerDay: 4_200_000, candleDays: 400, tps: 100, reads: 300, drainRows: 100_000, heavyClients: 4 },
 };
 
 const QUICK = {
   nominal: { ...FULL.nominal, repeats: 1, seconds: 6, warmupS: 3 },
   ramp: { ...FULL.ramp, startSingle: 200, startBatch: 600, warmupMs: 1_500, stepMs: 2_000, windows: 2, drainTimeoutMs: 8_000 },
-  fanout: { ...FULL.fanout, phases: [{ clients: 1000 }, { clients: 5000 }, { clients: 5000, maxHz: 5 }], settleMs: 1_000, windows: 1, windowMs: 1_500, closeWaitMs: 500 },
+  fanout: {
+    ...FULL.fanout,
+    phases: [{ clients: 1000 }, { clients: 5000 }, { clients: 5000, maxHz: 5 }],
+    settleMs: 1_000,
+    windows: 1,
+    windowMs: 1_500,
+    closeWaitMs: 500,
+    idle: { ...FULL.fanout.idle, clients: 5_000, beats: 2 },
+  },
   baselines: {
     ...FULL.baselines,
     ingestRepeats: 1,
@@ -76,14 +91,15 @@ const QUICK = {
     copyRows: 20_000,
     copyRepeats: 1,
   },
+  storage: { days: 2, rowsPerDay: 200_000, candleDays: 60, tps: 100, reads: 50, drainRows: 20_000, heavyClients: 4 },
 };
 
-const SCENARIOS = { nominal, ramp, fanout, baselines };
+const SCENARIOS = { nominal, ramp, fanout, baselines, storage };
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(`--${name}`);
 if (flag('help')) {
-  console.log('usage: npm run bench [-- --quick] [--only=nominal,ramp,fanout,baselines] [--profile] [--no-build] [--keep-db]');
+  console.log('usage: npm run bench [-- --quick] [--only=nominal,ramp,fanout,baselines,storage] [--profile] [--no-build] [--keep-db]');
   process.exit(0);
 }
 const quick = flag('quick');

@@ -8,8 +8,8 @@
  * run writes with generated demo credentials. Never production secrets.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { GENERATED } from './env-secrets.mjs';
 import { ensureDatabase, ensureRedis, listening } from './services.mjs';
 
 const ENV_FILE = '.env.local';
@@ -28,22 +28,16 @@ const SERVICES = [
   { name: 'feeder', main: 'dist/apps/feeder/main.js', port: 3003, paint: green, env: { TPS: '25' } },
 ];
 
-/** Demo secrets: generated once into .env.local; a variable added later is appended. */
-const GENERATED = {
-  INGEST_USERNAME: () => 'demo',
-  INGEST_PASSWORD: () => secret(12),
-  API_KEY: () => secret(24),
-  INTERNAL_TOKEN: () => secret(24),
-  ADMIN_USERNAME: () => 'admin',
-  ADMIN_PASSWORD: () => secret(12),
-};
-const secret = (n) => randomBytes(n).toString('base64url');
+// Demo secrets (GENERATED, shared with `npm run compose:env`): generated once into .env.local;
+// a variable added later is appended.
 
 function loadLocalEnv() {
   if (!existsSync(ENV_FILE)) {
-    writeFileSync(ENV_FILE, '# Demo settings written by `npm run demo` (git-ignored). Edit or delete to regenerate.\n');
+    // Owner-only (0600): it holds credentials. An older file written with the umask is narrowed below.
+    writeFileSync(ENV_FILE, '# Demo settings written by `npm run demo` (git-ignored). Edit or delete to regenerate.\n', { mode: 0o600 });
     console.log(dim(`demo: wrote ${ENV_FILE} with generated demo credentials`));
   }
+  chmodSync(ENV_FILE, 0o600);
   const env = {};
   for (const line of readFileSync(ENV_FILE, 'utf8').split('\n')) {
     const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
@@ -179,7 +173,9 @@ async function main() {
         ...service.env,
         ...env,
         PORT: String(service.port),
-        ORCHESTRATOR_URL: 'http://127.0.0.1:3000',
+        // The api serves /internal/* (calc-b's views) on its internal listener only.
+        INTERNAL_PORT: '3100',
+        ORCHESTRATOR_URL: 'http://127.0.0.1:3100',
         TARGET_URL: 'http://127.0.0.1:3000/ingest/tick',
         API_URL: 'http://127.0.0.1:3000',
         GATEWAY_URL: 'http://127.0.0.1:3001',

@@ -1,11 +1,19 @@
 /**
  * The webpack build of one Nest app (Nx's app plugin, tsc so decorator metadata is emitted):
  * dist/apps/<app>/main.js plus a generated package.json of its production dependencies.
+ *
+ * Nx writes into that package.json the packages the app's sources import. Modules that are
+ * only loaded at run time by another package, or by the emitted code, are invisible to it, and
+ * an image that installs exactly that package.json would lack them: list them here.
+ *   - tslib: tsc's helpers (importHelpers); the bundle requires it.
+ *   - per app (`runtimeDependencies` below), e.g. pg for the api: TypeORM loads its driver by name.
  */
 const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
 const { basename, join } = require('path');
 
-module.exports = function webpackApp(appDir) {
+const ALWAYS = ['tslib'];
+
+module.exports = function webpackApp(appDir, { runtimeDependencies = [] } = {}) {
   return {
     output: {
       path: join(appDir, '../../dist/apps', basename(appDir)),
@@ -23,6 +31,7 @@ module.exports = function webpackApp(appDir) {
         optimization: false,
         outputHashing: 'none',
         generatePackageJson: true,
+        runtimeDependencies: [...ALWAYS, ...runtimeDependencies],
         sourceMap: true,
       }),
     ],

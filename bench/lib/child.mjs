@@ -101,6 +101,8 @@ export class Fleet {
       deliveryMs: merge('delivery'),
       fromPublishMs: merge('fromPublish'),
       e2eMs: merge('e2e'),
+      heartbeats: sum('heartbeats'),
+      heartbeatGapMs: parts.every((p) => p.heartbeatGap) ? merge('heartbeatGap') : undefined,
     };
   }
 

@@ -41,6 +41,15 @@ export class FleetWindow {
     this.delivery = new stats.LogHistogram();
     this.fromPublish = new stats.LogHistogram();
     this.e2e = new stats.LogHistogram();
+    this.heartbeats = 0;
+    this.heartbeatGap = new stats.LogHistogram();
+  }
+
+  /** An SSE heartbeat comment at `at`: the gap since the client's previous one (idle phase: punctuality). */
+  heartbeat(client, at) {
+    this.heartbeats += 1;
+    if (client.lastBeatAt) this.heartbeatGap.record(at - client.lastBeatAt);
+    client.lastBeatAt = at;
   }
 
   /**
@@ -75,6 +84,8 @@ export class FleetWindow {
       delivery: this.delivery.toJSON(),
       fromPublish: this.fromPublish.toJSON(),
       e2e: this.e2e.toJSON(),
+      heartbeats: this.heartbeats,
+      heartbeatGap: this.heartbeatGap.toJSON(),
     };
   }
 }

@@ -17,6 +17,7 @@ const clients = new Set();
 const SEQ = '"seq":"';
 const RECEIVED = '"receivedAt":';
 const VIEW_TS = '"view":{';
+const HEARTBEAT = ': heartbeat';
 /** Text kept before a message cut by the end of a chunk: enough for a `{"skipped":n,` in front of its seq. */
 const KEEP = 40;
 
@@ -55,7 +56,10 @@ class SseClient {
     const at = now();
     const window = this.state.window;
     window.bytes += chunk.length;
-    const text = this.text ? this.text + chunk.toString('latin1') : chunk.toString('latin1');
+    const raw = chunk.toString('latin1');
+    // Heartbeat comments (a chunk of their own on an idle stream): counted, and their punctuality.
+    for (let at0 = raw.indexOf(HEARTBEAT); at0 >= 0; at0 = raw.indexOf(HEARTBEAT, at0 + HEARTBEAT.length)) window.heartbeat(this, at);
+    const text = this.text ? this.text + raw : raw;
     let pos = 0;
     if (!this.ready) {
       if (!text.startsWith('HTTP/1.1 200')) {
@@ -63,9 +67,16 @@ class SseClient {
         this.text = text;
         return;
       }
-      // Live messages start after the snapshot frame.
-      const snapshot = text.indexOf('event: snapshot');
-      const end = snapshot < 0 ? -1 : text.indexOf('\n\n', snapshot);
+      // Live messages start after the snapshot: its last chunk (a large one comes in several, all but the last with "more":true).
+      let end = -1;
+      for (let snapshot = text.indexOf('event: snapshot'); snapshot >= 0; snapshot = text.indexOf('event: snapshot', snapshot + 1)) {
+        const frameEnd = text.indexOf('\n\n', snapshot);
+        if (frameEnd < 0) break;
+        if (!text.slice(snapshot, snapshot + 120).includes('"more":true')) {
+          end = frameEnd;
+          break;
+        }
+      }
       if (end < 0) {
         this.text = text;
         return;

@@ -12,7 +12,7 @@ import pg from 'pg';
 import stats from './stats.cjs';
 import { postgresPids, ProcSampler } from './procstat.mjs';
 import { scrape } from './prom.mjs';
-import { Service, sleep, waitUntil } from './service.mjs';
+import { freePort, Service, sleep, waitUntil } from './service.mjs';
 
 export const APPS = { api: 'orchestrator-api', consumers: 'consumers', gateway: 'realtime-gateway', feeder: 'feeder' };
 const QUEUES = ['ticks.received', 'views.compute'];
@@ -137,9 +137,11 @@ export class Bench {
 
   /** api (+ consumers, + gateway): the pipeline of ingest → views → fan-out, and the flusher. */
   async startStack({ consumers = true, gateway = true, flush = true, apiEnv = {}, gatewayEnv = {}, tag } = {}) {
-    const api = await this.start('api', APPS.api, { FLUSH_ENABLED: String(flush), ...apiEnv }, { tag });
+    // The api serves /internal/* on its own listener (INTERNAL_PORT); the consumers post there.
+    const internalPort = await freePort();
+    const api = await this.start('api', APPS.api, { FLUSH_ENABLED: String(flush), INTERNAL_PORT: String(internalPort), ...apiEnv }, { tag });
     const others = [];
-    if (consumers) others.push(this.start('consumers', APPS.consumers, { ORCHESTRATOR_URL: api.url }, { tag }));
+    if (consumers) others.push(this.start('consumers', APPS.consumers, { ORCHESTRATOR_URL: `http://127.0.0.1:${internalPort}` }, { tag }));
     if (gateway) others.push(this.start('gateway', APPS.gateway, gatewayEnv, { tag }));
     await Promise.all(others);
     return this.services;

@@ -5,9 +5,11 @@
  * the same two cores. Each sub-phase is split into windows; its figures are the medians over
  * the windows.
  */
+import { readFileSync } from 'node:fs';
 import { Fleet } from '../lib/child.mjs';
 import { histogramDelta, histogramSummaryMs, total } from '../lib/prom.mjs';
 import { sleep } from '../lib/service.mjs';
+import { APPS } from '../lib/stack.mjs';
 import stats from '../lib/stats.cjs';
 import { SYMBOLS } from './nominal.mjs';
 
@@ -36,9 +38,104 @@ export async function fanout(bench, config, log) {
   } finally {
     await fleet.stop();
     bench.sampler.untrack('clients');
+  }
+  let socketio;
+  let idlePhase;
+  try {
+    // In the same run, on the same load: messages per CPU-second against Socket.IO.
+    if (config.socketioClients) socketio = await socketioComparison(bench, api, config, phases, log);
+    if (config.idle) idlePhase = await idle(bench, config.idle, log);
+  } finally {
     await bench.stopAll();
   }
-  return { tps: config.tps, phases };
+  return { tps: config.tps, phases, socketio, idle: idlePhase };
+}
+
+/** Socket.IO with its Redis adapter (bench/baselines/socketio-*.mjs), at the clients of the gateway's first phase without maxHz. */
+async function socketioComparison(bench, api, config, phases, log) {
+  const ours = phases.find((p) => p.clients === config.socketioClients && p.maxHz === null);
+  if (!ours) return undefined;
+  const sioEnv = { SIO_KEY: `${bench.prefix}:${bench.runId}:sio-fanout` };
+  await bench.startScript('socketio-source', 'bench/baselines/socketio-source.mjs', sioEnv);
+  const server = await bench.startScript('socketio', 'bench/baselines/socketio-server.mjs', sioEnv);
+  const sio = new Fleet(config.fleetProcesses, 'sio-fleet', '../baselines/socketio-fleet.mjs');
+  bench.sampler.track('clients', () => sio.pids);
+  try {
+    const baseline = await measureFanout(bench, sio, 'socketio', feederLoad(bench, api, config.tps), { ...config, port: server.port, clients: config.socketioClients });
+    const row = {
+      clients: config.socketioClients,
+      gatewayMessagesPerCpuS: ours.server.messagesPerCpuS,
+      socketioMessagesPerCpuS: baseline.server.messagesPerCpuS,
+      socketioDeliveryMs: baseline.deliveryMs,
+      socketioPerClientPerS: baseline.perClientPerS,
+    };
+    row.ratio = stats.ratio(row.gatewayMessagesPerCpuS, row.socketioMessagesPerCpuS);
+    log(`fanout vs socket.io at ${row.clients} clients: gateway ${row.gatewayMessagesPerCpuS} msg/CPU-s, socket.io ${row.socketioMessagesPerCpuS} msg/CPU-s → ${row.ratio}×`);
+    return row;
+  } finally {
+    await sio.stop();
+    bench.sampler.untrack('clients');
+    await bench.stop('socketio');
+    await bench.stop('socketio-source');
+  }
+}
+
+function rssKiB(pid) {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : NaN;
+}
+
+/**
+ * Idle connections on one gateway (nothing published): a connect storm of `clients` streams
+ * as fast as the fleets open them (time, failures), the gateway's RSS per connection once they
+ * are in, and the heartbeats over `beats` intervals: how many arrived and the gaps between them.
+ */
+async function idle(bench, config, log) {
+  await bench.stop('gateway');
+  const gateway = await bench.start('gateway', APPS.gateway, { HEARTBEAT_MS: String(config.heartbeatMs), MAX_CLIENTS: String(config.clients + 100) }, { tag: 'fanout-idle' });
+  const fleet = new Fleet(config.fleetProcesses);
+  bench.sampler.track('clients', () => fleet.pids);
+  try {
+    await sleep(1_000);
+    const rssBefore = rssKiB(gateway.pid);
+    const started = Date.now();
+    const storm = await fleet.connect({
+      host: '127.0.0.1',
+      port: gateway.port,
+      path: '/stream',
+      headers: { 'x-api-key': bench.credentials.apiKey },
+      count: config.clients,
+      perSecond: config.perSecond,
+      timeoutMs: 60_000,
+    });
+    const stormS = (Date.now() - started) / 1000;
+    await sleep(config.settleMs);
+    await fleet.start();
+    await sleep(config.heartbeatMs * config.beats + config.heartbeatMs / 2);
+    const window = await fleet.collect();
+    const rssAfter = rssKiB(gateway.pid);
+    const result = {
+      clients: config.clients,
+      connected: storm.connected,
+      failed: storm.failed + storm.pending,
+      stormSeconds: stats.round(stormS, 1),
+      rssBeforeMB: stats.round(rssBefore / 1024, 1),
+      rssAfterMB: stats.round(rssAfter / 1024, 1),
+      rssPerConnectionKB: stats.round(((rssAfter - rssBefore) * 1.024) / Math.max(1, storm.connected), 1),
+      heartbeatMs: config.heartbeatMs,
+      heartbeats: window.heartbeats,
+      heartbeatsExpected: storm.connected * config.beats,
+      heartbeatGapMs: window.heartbeatGapMs,
+    };
+    log(
+      `fanout idle: ${result.connected}/${result.clients} connected in ${result.stormSeconds} s (${result.failed} failed), ${result.rssPerConnectionKB} KB RSS per connection, ` +
+        `heartbeat gap p99 ${result.heartbeatGapMs?.p99} ms (every ${config.heartbeatMs} ms), ${result.heartbeats}/${result.heartbeatsExpected} heartbeats`,
+    );
+    return result;
+  } finally {
+    await fleet.stop();
+    bench.sampler.untrack('clients');
+  }
 }
 
 /** The feeder at `tps` as the load of a fan-out phase: started once the clients are connected. */

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getMetadataStorage } from 'class-validator';
 import { parse } from 'yaml';
-import { BaseEnv, ConsumersEnv, envKeysOf, FeederEnv, GatewayEnv, OrchestratorApiEnv, PipelineEnv, ServiceEnv } from '@md/config';
+import { BaseEnv, ConsumersEnv, envKeysOf, FeederEnv, GatewayEnv, OrchestratorApiEnv, PipelineEnv, ServiceEnv, validateEnv } from '@md/config';
 
 /**
  * The deployment files tell the same story as the code (house style rule 13). No Docker
@@ -73,6 +73,12 @@ const SHARED: { keys: string[]; apps: string[] }[] = [
   { keys: ['QUEUE_NAME', 'VIEW_QUEUE_NAME', 'DEDUPE_TTL_S'], apps: appsOf(PipelineEnv) },
 ];
 const defaultOf = (app: string, key: string) => String((new SCHEMAS[app]() as unknown as Record<string, unknown>)[key]);
+/** The api's default internal port (INTERNAL_PORT: /internal/*, for the consumers only). */
+const API_INTERNAL_PORT = Number(defaultOf('orchestrator-api', 'INTERNAL_PORT'));
+/** Build arguments that deployments pass as env vars (Render hands env vars to `docker build`); the apps ignore them. */
+const BUILD_ARGS = ['APP'];
+/** The Dockerfile each deployable is built from, relative to the workspace root. */
+const dockerfileOf = (app: string) => (app in SCHEMAS ? 'Dockerfile' : `apps/${app}/Dockerfile`);
 /** Fails naming each app and key whose value (as `effective` reads it from one file) is not the api's. */
 function expectSharedAlike(effective: (app: string, key: string) => string) {
   for (const { keys, apps } of SHARED) {
@@ -108,24 +114,62 @@ describe('deployment files agree with the code', () => {
     expect(portOf('dashboard')).toBe(5173);
   });
 
-  it.each(APPS)('%s: Dockerfile with npm install, a non-root user, its port and a liveness HEALTHCHECK', (app) => {
-    const dockerfile = read(`apps/${app}/Dockerfile`);
-    expect(dockerfile).toMatch(/RUN npm install\b/);
-    expect(dockerfile).not.toMatch(/RUN npm ci\b/);
-    expect(dockerfile).toMatch(new RegExp(`npx nx build ${app}\\b`));
-    expect(dockerfile).toMatch(/^USER (?!root)\S+/m);
-    expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${portOf(app)}$`, 'm'));
-    expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/liveness/);
-  });
+  describe('Dockerfiles', () => {
+    const dockerfile = read('Dockerfile');
+    const dashboard = read('apps/dashboard/Dockerfile');
+    /** The instructions of one stage (`FROM … AS name` up to the next FROM), comments dropped. */
+    const stage = (text: string, name: string) =>
+      (new RegExp(`^FROM \\S+ AS ${name}$[\\s\\S]*?(?=^FROM |(?![\\s\\S]))`, 'm').exec(text)?.[0] ?? '')
+        .split('\n')
+        .filter((line) => line.trim() && !line.startsWith('#'))
+        .join('\n');
+    /** The default ports the images' healthcheck script knows, from deploy/docker/healthcheck.cjs. */
+    const healthcheckPorts = JSON.parse(
+      (/DEFAULT_PORTS = (\{[^}]*\})/.exec(read('deploy/docker/healthcheck.cjs'))?.[1] ?? '{}').replace(/'/g, '"').replace(/([{,]\s*)([a-z]+):/g, '$1"$2":'),
+    );
 
-  // Written by the dashboard's owner; until it exists this shows as skipped, not passed.
-  (existsSync(join(ROOT, 'apps/dashboard/Dockerfile')) ? it : it.skip)('dashboard: Dockerfile with a non-root user, its port, the server and a HEALTHCHECK', () => {
-    const dockerfile = read('apps/dashboard/Dockerfile');
-    expect(dockerfile).not.toMatch(/RUN npm ci\b/);
-    expect(dockerfile).toMatch(/^USER (?!root)\S+/m);
-    expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${portOf('dashboard')}$`, 'm'));
-    expect(dockerfile).toMatch(/serve\.mjs/);
-    expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/(liveness|readiness)/);
+    it('one Dockerfile for every Nest app, chosen by the APP build argument; no per-app copies', () => {
+      for (const app of APPS) expect({ app, ownDockerfile: existsSync(join(ROOT, 'apps', app, 'Dockerfile')) }).toEqual({ app, ownDockerfile: false });
+      expect(dockerfile).toMatch(/^ARG APP$/m);
+      const allowed = /case "\$APP" in[\s\\]+([a-z|-]+)\)/.exec(dockerfile)?.[1].split('|') ?? [];
+      expect(allowed.sort()).toEqual([...APPS].sort());
+      expect(dockerfile).toMatch(/npx nx build \$\{APP\}/);
+      expect(dockerfile).toMatch(/COPY apps\/\$\{APP\}\/ apps\/\$\{APP\}\//);
+    });
+
+    it.each([
+      ['Dockerfile', dockerfile],
+      ['apps/dashboard/Dockerfile', dashboard],
+    ])('%s: npm install before any source, non-root user, liveness HEALTHCHECK', (_name, text) => {
+      expect(text).toMatch(/RUN npm install\b/);
+      expect(text).not.toMatch(/RUN npm ci\b/);
+      expect(text).not.toMatch(/^COPY \. /m);
+      // The dependency layer sees the manifests only: a source or doc edit leaves it cached.
+      const deps = stage(text, 'deps');
+      expect(deps.match(/^COPY .*/gm)).toEqual(['COPY package.json package-lock.json ./']);
+      expect(deps).toMatch(/RUN npm install\b/);
+      expect(text).toMatch(/^USER (?!root)\S+/m);
+      expect(text).toMatch(/HEALTHCHECK[\s\S]*\/health\/liveness/);
+    });
+
+    it('the dashboard shares the deps stage instruction for instruction (one cached install for all images)', () => {
+      expect(stage(dashboard, 'deps')).toBe(stage(dockerfile, 'deps'));
+      expect(dashboard).toMatch(/serve\.mjs/);
+      expect(dashboard).toMatch(new RegExp(`^EXPOSE ${portOf('dashboard')}$`, 'm'));
+    });
+
+    it('APP is declared after the install, so every app reuses the same install layer', () => {
+      expect(dockerfile.indexOf('ARG APP')).toBeGreaterThan(dockerfile.indexOf('RUN npm install'));
+    });
+
+    it.each(DEPLOYABLES)("%s: the healthcheck script knows its default port, and the image exposes it", (app) => {
+      expect({ app, port: healthcheckPorts[app] }).toEqual({ app, port: portOf(app) });
+      if (app in SCHEMAS) expect(dockerfile).toMatch(new RegExp(`^EXPOSE .*\\b${portOf(app)}\\b`, 'm'));
+    });
+
+    it("exposes the api's internal port", () => {
+      expect(dockerfile).toMatch(new RegExp(`^EXPOSE .*\\b${API_INTERNAL_PORT}\\b`, 'm'));
+    });
   });
 
   describe('docker-compose.yml', () => {
@@ -140,7 +184,10 @@ describe('deployment files agree with the code', () => {
     it.each(DEPLOYABLES)('%s: a service with every required variable, only known ones, healthy dependencies, dropped capabilities', (app) => {
       const service = compose.services[app];
       expect(service).toBeDefined();
-      expect(service.build.dockerfile).toBe(`apps/${app}/Dockerfile`);
+      expect(service.build.dockerfile).toBe(dockerfileOf(app));
+      if (app in SCHEMAS) expect(service.build.args).toEqual({ APP: app });
+      // The registry and tag CI pushes to can replace the local build.
+      expect(service.image).toBe(`\${IMAGE_PREFIX:-market-data}/${app}:\${IMAGE_TAG:-local}`);
       const environment = service.environment as Record<string, unknown>;
       for (const key of requiredOf(app)) expect({ app, key, set: key in environment }).toEqual({ app, key, set: true });
       const known = knownVars(app);
@@ -155,8 +202,20 @@ describe('deployment files agree with the code', () => {
         expect(dependency.condition).toBe('service_healthy');
       }
       expect(service.cap_drop).toEqual(['ALL']);
+      expect(service.read_only).toBe(true);
       expect(JSON.stringify(service.healthcheck.test)).toMatch(/\/health\/(readiness|liveness)/);
-      expect(JSON.stringify(service.healthcheck.test)).toContain(String(environment.PORT ?? portOf(app)));
+      // The images' healthcheck script probes $PORT: set here, it is the port the app listens on.
+      expect(JSON.stringify(service.healthcheck.test)).toContain('healthcheck.cjs');
+      expect(environment.PORT).toBe(String(portOf(app)));
+    });
+
+    it("orchestrator-api: publishes its PORT, never its INTERNAL_PORT; the consumers post views to the latter", () => {
+      const api = compose.services['orchestrator-api'];
+      const internal = effective('orchestrator-api', 'INTERNAL_PORT');
+      expect(internal).toBe(String(API_INTERNAL_PORT));
+      expect(api.ports.map((p: string) => p.split(':').pop())).toEqual([effective('orchestrator-api', 'PORT')]);
+      expect(environmentOf('consumers').ORCHESTRATOR_URL).toBe(`http://orchestrator-api:${internal}`);
+      expect(environmentOf('feeder').TARGET_URL).toBe(`http://orchestrator-api:${effective('orchestrator-api', 'PORT')}/ingest/tick`);
     });
 
     it("the realtime channel's keys, the queues and the dedupe window of the api wherever they are read", () => {
@@ -178,11 +237,14 @@ describe('deployment files agree with the code', () => {
         expect({ key, url: environment[key] }).toEqual({ key, url: `http://${upstream}:${port}` });
       }
       expect(Object.keys(service.depends_on)).toEqual(expect.arrayContaining(['orchestrator-api', 'realtime-gateway']));
-      expect(service.ports).toContain(`${portOf('dashboard')}:${environment.PORT ?? portOf('dashboard')}`);
+      expect(service.ports).toEqual([`\${DASHBOARD_PORT:-${portOf('dashboard')}}:${environment.PORT ?? portOf('dashboard')}`]);
     });
 
-    it('keeps Redis durable (appendonly) and Postgres healthchecked', () => {
+    it('keeps Redis durable (appendonly), reachable from the other containers, and Postgres healthchecked', () => {
       expect(compose.services.redis.command.join(' ')).toMatch(/--appendonly yes/);
+      // The command replaces the image's default one, which turns protected mode off.
+      expect(compose.services.redis.command.join(' ')).toMatch(/--protected-mode no/);
+      expect(compose.services.redis.ports).toBeUndefined();
       expect(compose.services.postgres.healthcheck).toBeDefined();
     });
   });
@@ -224,7 +286,10 @@ describe('deployment files agree with the code', () => {
     it.each(DEPLOYABLES)('%s: a service with every required variable, only known ones, and a health path where Render checks one', (app) => {
       const service = serviceOf(app);
       expect(service).toBeDefined();
-      expect(service.dockerfilePath).toBe(`./apps/${app}/Dockerfile`);
+      expect(service.dockerfilePath).toBe(`./${dockerfileOf(app)}`);
+      expect(service.dockerContext).toBe('.');
+      // The root Dockerfile's APP build argument, from the service's env (Render passes env vars to docker build).
+      if (app in SCHEMAS) expect(entryOf(app, 'APP')).toEqual({ key: 'APP', value: app });
       const own: string[] = (service.envVars ?? []).map((v: EnvVar) => v.key).filter(Boolean);
       const keys = new Set(own);
       const groups = (service.envVars ?? []).filter((v: EnvVar) => v.fromGroup).map((v: EnvVar) => v.fromGroup);
@@ -232,7 +297,7 @@ describe('deployment files agree with the code', () => {
         if (groups.includes(group.name)) for (const v of group.envVars) keys.add(v.key);
       }
       for (const key of requiredOf(app)) expect({ app, key, set: keys.has(key) }).toEqual({ app, key, set: true });
-      const known = knownVars(app);
+      const known = [...knownVars(app), ...(app in SCHEMAS ? BUILD_ARGS : [])];
       for (const key of keys) expect({ app, key, known: known.includes(key) }).toEqual({ app, key, known: true });
       if (service.type === 'web') expect(service.healthCheckPath).toMatch(/^\/health\/(readiness|liveness)$/);
     });
@@ -247,13 +312,33 @@ describe('deployment files agree with the code', () => {
       expect(sharedWithApi('realtime-gateway', 'API_KEY')).toBe(true);
     });
 
-    it("dashboard: a web service with the api's key and the api's and the gateway's private addresses", () => {
+    it("dashboard: a web service with the api's key and every service's private address", () => {
       expect(serviceOf('dashboard').type).toBe('web');
       expect(sharedWithApi('dashboard', 'API_KEY')).toBe(true);
       // A bare host:port (Render's hostport), which the dashboard server reads as http://host:port.
-      for (const key of ['API_URL', 'GATEWAY_URL']) {
-        expect(entryOf('dashboard', key)).toEqual({ key, fromService: { type: 'web', name: UPSTREAMS[key], property: 'hostport' } });
+      for (const [key, upstream] of Object.entries(UPSTREAMS)) {
+        expect(entryOf('dashboard', key)).toEqual({ key, fromService: { type: serviceOf(upstream).type, name: upstream, property: 'hostport' } });
       }
+    });
+
+    it('consumers and feeder: private services, so the pipeline panel can probe them over the private network', () => {
+      expect(serviceOf('consumers').type).toBe('pserv');
+      expect(serviceOf('feeder').type).toBe('pserv');
+    });
+
+    it("api and gateway: health checks on liveness, so a Redis outage does not restart every instance", () => {
+      expect(serviceOf('orchestrator-api').healthCheckPath).toBe('/health/liveness');
+      expect(serviceOf('realtime-gateway').healthCheckPath).toBe('/health/liveness');
+    });
+
+    it("consumers reach the api's internal listener; the feeder its ingest; both over the private network", () => {
+      const internal = effective('orchestrator-api', 'INTERNAL_PORT');
+      expect(internal).toBe(String(API_INTERNAL_PORT));
+      // `host`: the consumers' config reads a bare host as http://host:<the api's default INTERNAL_PORT>.
+      expect(entryOf('consumers', 'ORCHESTRATOR_URL')).toEqual({ key: 'ORCHESTRATOR_URL', fromService: { type: 'web', name: 'orchestrator-api', property: 'host' } });
+      expect(validateEnv(ConsumersEnv, { INTERNAL_TOKEN: 'x'.repeat(32), ORCHESTRATOR_URL: 'orchestrator-api-x1y2' }).ORCHESTRATOR_URL).toBe(`http://orchestrator-api-x1y2:${internal}`);
+      // `hostport` of the api (its public PORT): the feeder's config reads it as http://host:port/ingest/tick.
+      expect(entryOf('feeder', 'TARGET_URL')).toEqual({ key: 'TARGET_URL', fromService: { type: 'web', name: 'orchestrator-api', property: 'hostport' } });
     });
   });
 
@@ -286,6 +371,24 @@ describe('deployment files agree with the code', () => {
       expectSharedAlike(effective);
     });
 
+    it("orchestrator-api: the internal port on the ClusterIP Service only, and the consumers' default URL points at it", () => {
+      const api = values.apps['orchestrator-api'];
+      expect(api.internalPort).toBe(API_INTERNAL_PORT);
+      expect(effective('orchestrator-api', 'INTERNAL_PORT')).toBe(String(api.internalPort));
+      expect(template('orchestrator-api')).toMatch(/name: internal\s+containerPort: \{\{ \$app\.internalPort \}\}/);
+      expect(template('orchestrator-api')).toMatch(/name: internal\s+port: \{\{ \$app\.internalPort \}\}/);
+      expect(template('consumers')).toMatch(/"ORCHESTRATOR_URL" \(printf "http:\/\/%s:%v" [^\n]*\$api\.internalPort/);
+      // Ingresses route to the http port only.
+      expect(read('deploy/helm/market-data/templates/ingress.yaml')).toMatch(/port:\s+name: http\b/);
+      expect(read('deploy/helm/market-data/templates/ingress.yaml')).not.toContain('internal');
+    });
+
+    it('takes a registry prefix and a tag for every image (what CI pushes), the local names by default', () => {
+      expect(values.image).toEqual({ prefix: 'market-data', tag: expect.any(String) });
+      for (const app of DEPLOYABLES) expect(values.apps[app].image.repository).toBe(app);
+      expect(read('deploy/helm/market-data/templates/_helpers.tpl')).toMatch(/define "market-data\.image"[\s\S]*\.root\.Values\.image[\s\S]*prefix/);
+    });
+
     it("realtime-gateway: Redis and the API key from the api's Secret, an HPA and a PDB", () => {
       const gateway = values.apps['realtime-gateway'];
       expect(template('realtime-gateway')).toMatch(secretKeyRef('REDIS_URL'));
@@ -313,10 +416,52 @@ describe('deployment files agree with the code', () => {
     });
   });
 
-  it.each(DEPLOYABLES)('%s: built as an image by CI', (app) => {
+  describe('CI workflow', () => {
     const workflow = yaml('.github/workflows/ci.yml');
-    const matrix = JSON.stringify(workflow.jobs);
-    expect(matrix).toContain(`"${app}"`);
-    expect(JSON.stringify(workflow.jobs)).toMatch(/nx affected -t lint[^"]*test/);
+    const steps = (job: string): { run?: string; uses?: string; with?: Record<string, string> }[] => workflow.jobs[job].steps;
+    const runs = Object.keys(workflow.jobs).flatMap((job) => steps(job).map((step) => step.run ?? ''));
+
+    it.each(DEPLOYABLES)('%s: built and pushed as an image from its Dockerfile', (app) => {
+      expect(workflow.jobs.images.strategy.matrix.include).toContainEqual({ app, file: dockerfileOf(app) });
+    });
+
+    it('lets nx-set-shas read past runs, and lints, tests and builds what changed', () => {
+      expect(workflow.permissions).toMatchObject({ contents: 'read', actions: 'read' });
+      expect(runs.join('\n')).toMatch(/nx affected -t lint[^\n]*test/);
+    });
+
+    it('runs the integration tests one project at a time, after the build they start', () => {
+      expect(runs.join('\n')).toMatch(/nx affected -t integration --parallel=1\b/);
+      const nx = JSON.parse(read('nx.json'));
+      expect(nx.targetDefaults.integration.dependsOn).toContain('build');
+      expect(nx.targetDefaults.integration.parallelism).toBe(false);
+    });
+
+    it('tests Node 20, 22 and 24', () => {
+      expect(workflow.jobs.ci.strategy.matrix.node).toEqual([20, 22, 24]);
+      expect(JSON.parse(read('package.json')).engines.node).toBe('^20.19.0 || ^22.12.0 || ^24.0.0');
+    });
+
+    it('updates the package lists before every apt-get install', () => {
+      for (const run of runs.filter((r) => /apt-get install/.test(r))) expect(run).toMatch(/apt-get update[\s\S]*apt-get install/);
+    });
+
+    it('runs test:deploy, and pushes images tagged by docker/metadata-action only after it passed', () => {
+      expect(steps('deploy').some((step) => step.run === 'npm run test:deploy')).toBe(true);
+      expect(workflow.jobs.images.needs).toEqual(expect.arrayContaining(['ci', 'deploy']));
+      expect(workflow.jobs.images.if).toMatch(/github\.event_name == 'push'/);
+      const meta = steps('images').find((step) => step.uses?.startsWith('docker/metadata-action@'));
+      expect(meta?.with?.tags).toMatch(/type=semver/);
+      expect(meta?.with?.tags).toMatch(/type=sha/);
+      const build = steps('images').find((step) => step.uses?.startsWith('docker/build-push-action@'));
+      expect(build?.with).toMatchObject({ file: '${{ matrix.file }}', 'build-args': 'APP=${{ matrix.app }}', tags: '${{ steps.meta.outputs.tags }}' });
+    });
+
+    it("the consistency spec's own Nx inputs name every file it reads", () => {
+      const inputs: string[] = JSON.parse(read('deploy/project.json')).targets.test.inputs;
+      for (const file of ['Dockerfile', 'apps/*/Dockerfile', 'docker-compose.yml', 'render.yaml', '.github/workflows/*.yml', 'apps/dashboard/server/serve.mjs']) {
+        expect(inputs).toContain(`{workspaceRoot}/${file}`);
+      }
+    });
   });
 });

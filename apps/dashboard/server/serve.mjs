@@ -9,6 +9,12 @@
  *   /gw/*              → GATEWAY_URL (prefix stripped), WITHOUT the key: the SSE stream, which the
  *                        browser authenticates with that token; streamed through unbuffered
  *   GET /status        → readiness of every service and the api's GET /pipeline, for the pipeline panel
+ *
+ * /api/* and the token endpoint are limited per visitor (client address, after TRUST_PROXY):
+ * the key they add is one for everybody, so without it one visitor could spend the budget the
+ * api and the gateway give that key. The visitor's address goes upstream in X-Forwarded-For
+ * (appended to the chain, as any proxy does), so an api / gateway whose TRUST_PROXY names this
+ * server limits each visitor on its own too.
  *   GET /config.json   → the public URLs the app links to or connects to
  *   /health/liveness, /health/readiness, /metrics, and the static files (SPA fallback to index.html).
  *
@@ -22,6 +28,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -46,6 +53,9 @@ const NODE_ENVS = ['production', 'development', 'test'];
  * @property {string | undefined} API_KEY
  * @property {string} GATEWAY_PUBLIC_URL
  * @property {string} API_PUBLIC_URL
+ * @property {false | number | string[]} TRUST_PROXY
+ * @property {number} VISITOR_API_PER_MIN
+ * @property {number} VISITOR_TOKENS_PER_MIN
  */
 
 /**
@@ -89,7 +99,113 @@ const SCHEMA = {
       /^\/[A-Za-z0-9._~\-/]*$/.test(v) ? { value: v.replace(/(.)\/+$/, '$1') } : urlParser(v, 'must be a path starting with / or a http/https:// URL'),
   },
   API_PUBLIC_URL: { default: 'http://localhost:3000', parse: urlParser },
+  TRUST_PROXY: { default: 'false', parse: trustProxyParser },
+  VISITOR_API_PER_MIN: { default: '600', parse: (v) => intParser(v, 1, 1_000_000) },
+  VISITOR_TOKENS_PER_MIN: { default: '60', parse: (v) => intParser(v, 1, 1_000_000) },
 };
+
+/**
+ * @param {string} value
+ * @param {number} min
+ * @param {number} max
+ */
+function intParser(value, min, max) {
+  const n = Number(value);
+  return /^\d+$/.test(value) && n >= min && n <= max ? { value: n } : { problem: `must be an integer between ${min} and ${max}` };
+}
+
+/** Fastify's trustProxy as the Nest services read TRUST_PROXY (libs/config): false, a hop count, or addresses / CIDRs. */
+const TRUST_NAMES = {
+  loopback: ['127.0.0.1/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+};
+
+/** @param {string} value */
+function trustProxyParser(value) {
+  const text = value.trim();
+  if (/^(false|off|0)$/i.test(text)) return { value: false };
+  if (/^\d+$/.test(text)) return Number(text) >= 1 && Number(text) <= 10 ? { value: Number(text) } : { problem: TRUST_HINT };
+  const entries = text.split(',').map((e) => e.trim());
+  const valid = (/** @type {string} */ entry) => {
+    if (entry in TRUST_NAMES) return true;
+    const [address, prefix, ...rest] = entry.split('/');
+    const max = isIPv4(address) ? 32 : isIPv6(address) ? 128 : 0;
+    return rest.length === 0 && max > 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max));
+  };
+  return entries.every(valid) ? { value: entries } : { problem: TRUST_HINT };
+}
+const TRUST_HINT = 'must be false, a hop count 1-10, or a comma-separated list of IP addresses / CIDRs (or loopback, linklocal, uniquelocal)';
+
+/** `::ffff:1.2.3.4` as `1.2.3.4`. @param {string} address */
+const plainAddress = (address) => /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
+
+/**
+ * The visitor's address, as Fastify's request.ip computes it with the same trustProxy: the
+ * peer unless it is a trusted proxy, then X-Forwarded-For from the right, up to the first
+ * untrusted hop (the left end is whatever the client wrote, never believed by itself).
+ * @param {http.IncomingMessage} req
+ * @param {false | number | string[]} trust
+ */
+export function visitorAddress(req, trust) {
+  const peer = plainAddress(req.socket.remoteAddress ?? 'unknown');
+  if (trust === false) return peer;
+  const header = req.headers['x-forwarded-for'];
+  const forwarded = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((e) => e.trim()).filter(Boolean).reverse();
+  const hops = [peer, ...forwarded];
+  /** @type {(address: string, hop: number) => boolean} */
+  let trusted;
+  if (typeof trust === 'number') trusted = (_address, hop) => hop < trust;
+  else {
+    const list = new BlockList();
+    for (const entry of trust.flatMap((e) => TRUST_NAMES[/** @type {keyof typeof TRUST_NAMES} */ (e)] ?? [e])) {
+      const [address, prefix] = entry.split('/');
+      const type = isIPv4(address) ? 'ipv4' : 'ipv6';
+      if (prefix === undefined) list.addAddress(address, type);
+      else list.addSubnet(address, Number(prefix), type);
+    }
+    trusted = (address) => {
+      const plain = plainAddress(address);
+      return isIPv4(plain) ? list.check(plain, 'ipv4') : isIPv6(plain) && list.check(plain, 'ipv6');
+    };
+  }
+  for (let i = 0; i < hops.length - 1; i++) if (!trusted(hops[i], i)) return plainAddress(hops[i]);
+  return plainAddress(hops[hops.length - 1]);
+}
+
+/** Visitors remembered at most per limit; past it the entries whose minute is over go first, then the oldest. */
+const VISITORS_MAX = 50_000;
+
+/**
+ * Requests per visitor in fixed one-minute windows. Entries are (re)inserted when their window
+ * starts, so the Map's order is that of their expiry: eviction drops from the front.
+ * @param {number} perMinute
+ */
+export function createVisitorLimit(perMinute) {
+  /** @type {Map<string, { count: number, resetAt: number }>} */
+  const windows = new Map();
+  return {
+    /** Seconds to wait when over the limit, else 0 (and the request is counted). */
+    take(/** @type {string} */ visitor, now = Date.now()) {
+      let entry = windows.get(visitor);
+      if (entry && entry.resetAt <= now) {
+        windows.delete(visitor);
+        entry = undefined;
+      }
+      if (!entry) {
+        for (const [key, old] of windows) {
+          if (windows.size < VISITORS_MAX && old.resetAt > now) break;
+          windows.delete(key);
+        }
+        entry = { count: 0, resetAt: now + 60_000 };
+        windows.set(visitor, entry);
+      }
+      if (entry.count >= perMinute) return Math.max(1, Math.ceil((entry.resetAt - now) / 1000));
+      entry.count += 1;
+      return 0;
+    },
+  };
+}
 
 /**
  * @param {string} value
@@ -169,6 +285,8 @@ export async function statusOf(config) {
     try {
       const answer = await fetch(`${config.API_URL}/pipeline`, {
         headers: config.API_KEY ? { 'x-api-key': config.API_KEY } : {},
+        // The key goes to API_URL only, never to wherever a redirect points.
+        redirect: 'error',
         signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
       });
       if (!answer.ok) return { pipeline: null, pipelineError: `api answered ${answer.status}` };
@@ -211,6 +329,7 @@ function createMetrics() {
   /** @type {Map<string, number>} */
   const requests = new Map();
   const proxyErrors = { api: 0, gateway: 0 };
+  const limited = { api: 0, stream_token: 0 };
   let streamsOpen = 0;
   return {
     request(/** @type {string} */ route, /** @type {number} */ status) {
@@ -219,6 +338,9 @@ function createMetrics() {
     },
     proxyError(/** @type {'api' | 'gateway'} */ upstream) {
       proxyErrors[upstream] += 1;
+    },
+    limited(/** @type {'api' | 'stream_token'} */ route) {
+      limited[route] += 1;
     },
     streamOpened() {
       streamsOpen += 1;
@@ -235,6 +357,9 @@ function createMetrics() {
         '# HELP md_dashboard_proxy_errors_total Proxied requests that got no answer from their upstream (answered 502), by upstream',
         '# TYPE md_dashboard_proxy_errors_total counter',
         ...Object.entries(proxyErrors).map(([upstream, n]) => `md_dashboard_proxy_errors_total{${label},upstream="${upstream}"} ${n}`),
+        '# HELP md_dashboard_rate_limited_total Requests answered 429: the visitor passed VISITOR_API_PER_MIN (api) or VISITOR_TOKENS_PER_MIN (stream_token)',
+        '# TYPE md_dashboard_rate_limited_total counter',
+        ...Object.entries(limited).map(([route, n]) => `md_dashboard_rate_limited_total{${label},route="${route}"} ${n}`),
         '# HELP md_dashboard_streams_open Event streams proxied to the gateway right now',
         '# TYPE md_dashboard_streams_open gauge',
         `md_dashboard_streams_open{${label}} ${streamsOpen}`,
@@ -262,7 +387,8 @@ function forwardHeaders(/** @type {http.IncomingHttpHeaders} */ headers) {
 /**
  * Forwards one request to `target` (path included) and streams the answer back as it comes:
  * nothing is buffered, so an event stream flows event by event. `apiKey` is set on the
- * upstream request when given, and any key the browser sent is dropped either way.
+ * upstream request when given, and any key the browser sent is dropped either way. A redirect
+ * is never followed (node:http does not): it goes back to the browser, without the key.
  * @param {http.IncomingMessage} req
  * @param {http.ServerResponse} res
  * @param {{ target: string, apiKey?: string, stream?: boolean, upstream: 'api' | 'gateway', log: ReturnType<typeof createLogger>, metrics: ReturnType<typeof createMetrics>, requestId: string }} options
@@ -417,6 +543,7 @@ export function createDashboardServer(config, { staticDir = STATIC_DIR } = {}) {
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',
   };
+  const limits = { api: createVisitorLimit(config.VISITOR_API_PER_MIN), stream_token: createVisitorLimit(config.VISITOR_TOKENS_PER_MIN) };
   /** One /status computation at a time, reused for a second: many open dashboards cost the services one probe round. */
   let statusCache = /** @type {{ at: number, value: Promise<unknown> } | undefined} */ (undefined);
 
@@ -435,6 +562,14 @@ export function createDashboardServer(config, { staticDir = STATIC_DIR } = {}) {
       else log.debug('request completed', fields);
     });
     try {
+      if (route === 'api' || route === 'stream_token') {
+        const waitS = limits[route].take(visitorAddress(req, config.TRUST_PROXY));
+        if (waitS > 0) {
+          metrics.limited(route);
+          const limit = route === 'api' ? 'VISITOR_API_PER_MIN' : 'VISITOR_TOKENS_PER_MIN';
+          return sendJson(res, 429, errorBody(429, `too many requests from this visitor (${limit}): try again later`), { 'retry-after': String(waitS) });
+        }
+      }
       if (route === 'api') {
         return proxy(req, res, { target: `${config.API_URL}${pathname.slice('/api'.length)}${search}`, apiKey: config.API_KEY, upstream: 'api', log, metrics, requestId });
       }

@@ -66,7 +66,21 @@ describe('readConfig', () => {
       FEEDER_URL: 'http://127.0.0.1:3003',
       GATEWAY_PUBLIC_URL: '/gw',
       API_PUBLIC_URL: 'http://localhost:3000',
+      TRUST_PROXY: false,
+      VISITOR_API_PER_MIN: 600,
+      VISITOR_TOKENS_PER_MIN: 60,
     });
+  });
+
+  it('reads TRUST_PROXY as the Nest services do, and refuses `true`', () => {
+    expect(readConfig({ TRUST_PROXY: '1' }).config.TRUST_PROXY).toBe(1);
+    expect(readConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).config.TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8']);
+    for (const bad of ['true', '11', '10.0.0.0/33', 'proxy.internal']) {
+      expect(readConfig({ TRUST_PROXY: bad }).problems).toEqual([
+        'TRUST_PROXY: must be false, a hop count 1-10, or a comma-separated list of IP addresses / CIDRs (or loopback, linklocal, uniquelocal)',
+      ]);
+    }
+    expect(readConfig({ VISITOR_TOKENS_PER_MIN: '0' }).problems).toEqual(['VISITOR_TOKENS_PER_MIN: must be an integer between 1 and 1000000']);
   });
 
   it('names every bad variable without echoing its value', () => {
@@ -241,6 +255,68 @@ describe('the dashboard server', () => {
     const unbuiltUrl = await listen(unbuilt);
     expect((await fetch(`${unbuiltUrl}/health/readiness`)).status).toBe(503);
     await new Promise((resolve) => unbuilt.close(resolve));
+  });
+});
+
+describe('limits per visitor', () => {
+  const servers: http.Server[] = [];
+  const start = async (server: http.Server) => {
+    servers.push(server);
+    return listen(server);
+  };
+  /** A dashboard in front of `gatewayUrl` / `apiUrl` with the given settings. */
+  const dashboardWith = async (env: Record<string, string>) => {
+    const { config, problems } = readConfig({ LOG_LEVEL: 'silent', API_KEY: KEY, ...env });
+    expect(problems).toEqual([]);
+    return start(createDashboardServer(config, { staticDir: tmpdir() }).server);
+  };
+  const token = (url: string, visitor?: string) =>
+    fetch(`${url}/gw/stream/token`, { method: 'POST', headers: visitor ? { 'x-forwarded-for': visitor } : {} });
+
+  afterAll(async () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('one visitor hammering the token route gets 429 while another visitor still gets a token', async () => {
+    const gateway = upstream('gateway');
+    const url = await dashboardWith({ GATEWAY_URL: await start(gateway.server), TRUST_PROXY: 'loopback', VISITOR_TOKENS_PER_MIN: '3' });
+    const hammering = [];
+    for (let i = 0; i < 5; i++) hammering.push((await token(url, '203.0.113.7')).status);
+    expect(hammering).toEqual([200, 200, 200, 429, 429]);
+    const refused = await token(url, '203.0.113.7');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({ statusCode: 429, message: expect.stringContaining('VISITOR_TOKENS_PER_MIN') });
+    expect((await token(url, '198.51.100.9')).status).toBe(200);
+    // Upstream, the visitor is the right end of X-Forwarded-For: a gateway trusting this server tells them apart too.
+    expect(gateway.seen.at(-1)?.headers['x-forwarded-for']).toBe('198.51.100.9, 127.0.0.1');
+    expect(gateway.seen).toHaveLength(4);
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain('md_dashboard_rate_limited_total{service="dashboard",route="stream_token"} 3');
+  });
+
+  it('without TRUST_PROXY, a forged X-Forwarded-For does not buy a fresh budget', async () => {
+    const api = upstream('api');
+    const url = await dashboardWith({ API_URL: await start(api.server), VISITOR_API_PER_MIN: '2' });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(`${url}/api/symbols`, { headers: { 'x-forwarded-for': `192.0.2.${i}` } })).status);
+    expect(statuses).toEqual([200, 200, 429, 429]);
+    expect(api.seen).toHaveLength(2);
+  });
+
+  it('never follows a redirect with the key: not on the token route, not for /status', async () => {
+    const elsewhere = upstream('elsewhere');
+    const elsewhereUrl = await start(elsewhere.server);
+    const redirecting = http.createServer((_req, res) => res.writeHead(302, { location: `${elsewhereUrl}/stolen` }).end());
+    const redirectingUrl = await start(redirecting);
+    const url = await dashboardWith({ API_URL: redirectingUrl, GATEWAY_URL: redirectingUrl, CONSUMERS_URL: redirectingUrl, FEEDER_URL: redirectingUrl });
+    const answer = await fetch(`${url}/gw/stream/token`, { method: 'POST', redirect: 'manual' });
+    expect(answer.status).toBe(302);
+    const status = await (await fetch(`${url}/status`)).json();
+    expect(status).toMatchObject({ pipeline: null, pipelineError: 'api unreachable' });
+    // (The readiness probes, which carry no key, may follow theirs.)
+    expect(elsewhere.seen.filter((request) => request.headers['x-api-key'] !== undefined)).toEqual([]);
   });
 });
 

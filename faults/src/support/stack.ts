@@ -73,7 +73,8 @@ export class Stack {
       FLUSH_CLAIM_IDLE_MS: '3000',
       ...options.apiEnv,
     });
-    const orchestrator = options.orchestratorUrl ? await options.orchestratorUrl(stack.api.url) : stack.api.url;
+    // The consumers post views to the api's internal listener (INTERNAL_PORT), never its public port.
+    const orchestrator = options.orchestratorUrl ? await options.orchestratorUrl(stack.api.internalUrl) : stack.api.internalUrl;
     stack.consumers = await ServiceProcess.start('consumers', {
       ...common,
       INTERNAL_TOKEN: stack.internalToken,

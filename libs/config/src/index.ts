@@ -7,3 +7,4 @@ export * from './lib/schemas/orchestrator-api.env';
 export * from './lib/schemas/consumers.env';
 export * from './lib/schemas/feeder.env';
 export * from './lib/schemas/gateway.env';
+export * from './lib/secrets-policy';

@@ -4,3 +4,5 @@ export * from './lib/secrets';
 export * from './lib/bootstrap';
 export * from './lib/api-key.guard';
 export * from './lib/rate-limit';
+export * from './lib/auth-failures';
+export * from './lib/client-address';

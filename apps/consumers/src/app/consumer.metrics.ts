@@ -15,7 +15,7 @@ export function consumerMetricProviders(queueNames: string[]) {
   return [
     makeCounterProvider({
       name: JOBS,
-      help: 'Jobs handled, by processor and outcome (processed, duplicate, failed)',
+      help: 'Jobs handled, by processor and outcome (processed, duplicate, failed, refused: calc-a would make a sum non-finite)',
       labelNames: ['processor', 'outcome'],
     }),
     makeHistogramProvider({

@@ -4,7 +4,9 @@
  * (libs/market-calc/src/lib/window-state.ts) step for step; the property tests prove that
  * algorithm against the reference, the integration tests prove this script against it too.
  *
- * KEYS: 1 dedupe key of the event (the api's: '1' accepted, '2' counted here), 2 state hash,
+ * KEYS: 1 dedupe key of the event (the api's: '1' accepted, '2' counted here; renewed to
+ *       DEDUPE_TTL_S each time the script sees the event, so it outlives every job the queue
+ *       keeps of it, see tickJobOptions), 2 state hash,
  *       3 last-N zset, 4 window zset (score ts), 5 window prices zset (score price).
  * ARGV: 1 event_id, 2 ts, 3 price, 4 volume, 5 source, 6 dedupe TTL s, 7 window ms, 8 N,
  *       9 exact-below (window size under which sums are always recomputed), 10 the relative
@@ -13,6 +15,11 @@
  * lost crossing the Lua boundary. Members are "event_id\0price[\0volume]": for equal scores a
  * sorted set orders members by bytes, and "\0" sorts before every character of an event_id,
  * so equal-ts ticks sort by event_id exactly as compareTicks does.
+ *
+ * A tick whose price, volume, product or addition to the running sums would not be a finite
+ * number is refused before anything is written: the script answers an error starting with
+ * NONFINITE and the state stays as it was. (Ingest bounds price and volume so this cannot
+ * happen through the api; this keeps a view computable whatever reaches the queue.)
  *
  * Returns: fresh (1/0), count, newest ts, id, price, source, Σv, Σpv, window count,
  *          high, low, open price, then the last-N prices oldest first.
@@ -38,11 +45,20 @@ local id, tsText, priceText, volText = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local windowMs, lastN, exactBelow, tolerance = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local EPSILON = 2 ^ -53
 
+local function finite(x) return x ~= nil and x == x and x > -math.huge and x < math.huge end
+
 local mark = redis.call('GET', KEYS[1])
 local fresh = 0
 if mark ~= '2' then
+  local sums = redis.call('HMGET', state, 'vol', 'pv')
+  local p, v = tonumber(priceText), tonumber(volText)
+  if not (finite(p) and finite(v) and finite(p * v)
+      and finite((tonumber(sums[1]) or 0) + v) and finite((tonumber(sums[2]) or 0) + p * v)) then
+    return redis.error_reply('NONFINITE tick ' .. id .. ': price ' .. priceText .. ' and volume ' .. volText ..
+      ' would make the window sums non-finite; nothing stored')
+  end
   fresh = 1
-  if mark then redis.call('SET', KEYS[1], '2', 'KEEPTTL') else redis.call('SET', KEYS[1], '2', 'EX', ARGV[6]) end
+  redis.call('SET', KEYS[1], '2', 'EX', ARGV[6])
   local ts, price, vol = tonumber(tsText), tonumber(priceText), tonumber(volText)
   redis.call('HINCRBY', state, 'count', 1)
 
@@ -95,6 +111,8 @@ if mark ~= '2' then
   if nzv == 0 then sumV, sumPV = 0, 0 end
   redis.call('HSET', state, 'vol', num(sumV), 'pv', num(sumPV), 'verr', num(errV), 'pverr', num(errPV), 'nzv', nzv)
 end
+
+if fresh == 0 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
 
 local s = redis.call('HMGET', state, 'count', 'nts', 'nid', 'nprice', 'nsource', 'vol', 'pv')
 local size = redis.call('ZCARD', win)

@@ -6,7 +6,7 @@ import type { Counter, Histogram } from 'prom-client';
 import { JobName, type ReceivedTick } from '@md/contracts';
 import { JOB_DURATION, JOBS } from '../app/consumer.metrics';
 import { VIEWS_QUEUE, type ViewJob, VIEW_JOB_OPTIONS } from '../queues/queues';
-import { CalcAService } from './calc-a.service';
+import { CalcAService, NonFiniteTickError } from './calc-a.service';
 
 /**
  * calc-a on the ticks queue: applies the tick to its symbol's windows and hands the summary
@@ -36,7 +36,8 @@ export class CalcAProcessor extends WorkerHost {
       if (!fresh) this.logger.debug({ event_id: job.data.event_id }, 'tick counted before; summary handed on again');
       return { fresh, tickCount: summary.tickCount };
     } catch (error) {
-      this.jobs.inc({ processor: 'calc-a', outcome: 'failed' });
+      // 'refused': a tick that would make its symbol's sums non-finite (not retried).
+      this.jobs.inc({ processor: 'calc-a', outcome: error instanceof NonFiniteTickError ? 'refused' : 'failed' });
       throw error;
     } finally {
       stop();

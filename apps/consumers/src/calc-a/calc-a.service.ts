@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
 import { ConsumersEnv } from '@md/config';
 import { LAST_N, WINDOW_MS, type Tick } from '@md/contracts';
 import { WindowState, type WindowSummary } from '@md/market-calc';
@@ -10,6 +11,12 @@ export interface CalcAResult {
   fresh: boolean;
   summary: WindowSummary;
 }
+
+/**
+ * A tick calc-a refuses to count because the symbol's sums would stop being finite numbers.
+ * Retrying the same tick cannot succeed: the job fails at once (BullMQ's UnrecoverableError).
+ */
+export class NonFiniteTickError extends UnrecoverableError {}
 
 type CalcARedis = MdRedis & { mdCalcA(...args: (string | number)[]): Promise<(string | number)[]> };
 
@@ -26,9 +33,17 @@ export class CalcAService implements OnModuleInit {
     this.redis.defineCommand('mdCalcA', { lua: CALC_A_LUA, numberOfKeys: 5 });
   }
 
+  /** Throws NonFiniteTickError for a tick that would make the state non-finite (nothing is stored then). */
   async apply(tick: Tick): Promise<CalcAResult> {
     const calc = this.keys.calc(tick.symbol);
-    const reply = await (this.redis as CalcARedis).mdCalcA(
+    const reply = await this.run(tick, calc).catch((error: Error) => {
+      throw error.message.startsWith('NONFINITE') ? new NonFiniteTickError(error.message) : error;
+    });
+    return parseCalcAReply(tick.symbol, reply);
+  }
+
+  private run(tick: Tick, calc: ReturnType<RedisKeys['calc']>): Promise<(string | number)[]> {
+    return (this.redis as CalcARedis).mdCalcA(
       this.keys.dedupe(tick.event_id),
       calc.state,
       calc.last,
@@ -45,7 +60,6 @@ export class CalcAService implements OnModuleInit {
       WindowState.EXACT_BELOW,
       WindowState.RELATIVE_ERROR,
     );
-    return parseCalcAReply(tick.symbol, reply);
   }
 }
 

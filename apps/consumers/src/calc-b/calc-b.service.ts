@@ -23,6 +23,7 @@ export class ViewPoster {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-internal-token': this.env.INTERNAL_TOKEN },
       body: JSON.stringify(body),
+      redirect: 'error', // the internal token goes to ORCHESTRATOR_URL only, never where a redirect points
       signal: AbortSignal.timeout(5_000),
     });
     const text = await response.text();

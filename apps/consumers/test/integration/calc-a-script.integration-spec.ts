@@ -19,9 +19,8 @@ const redis = new Redis(REDIS_URL) as Redis & { mdCalcA(...args: (string | numbe
 redis.defineCommand('mdCalcA', { lua: CALC_A_LUA, numberOfKeys: 5 });
 
 let run = 0;
-/** Applies the ticks, in order, through the script under fresh keys; returns the last view. */
-async function throughScript(ticks: Tick[]) {
-  const base = `${prefix}:run${run++}`;
+/** Applies the ticks, in order, through the script under fresh keys (or `base`'s); returns the last view. */
+async function throughScript(ticks: Tick[], base = `${prefix}:run${run++}`) {
   let last;
   for (const t of ticks) {
     const reply = await redis.mdCalcA(
@@ -103,5 +102,33 @@ describe('calc-a Lua script (real Redis) against the reference', () => {
       const { summary } = await throughScript(arrival);
       expect(viewMismatch(buildView(summary, 0), referenceView(ticks))).toBeUndefined();
     }
+  });
+});
+
+describe('calc-a Lua script (real Redis): a tick that would make the state non-finite', () => {
+  /** Every key of one run (state, windows, markers) with its content, to compare before/after. */
+  async function dump(base: string): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const key of (await redis.keys(`${base}:*`)).sort()) {
+      const type = await redis.type(key);
+      out[key] = type === 'hash' ? await redis.hgetall(key) : type === 'zset' ? await redis.zrange(key, 0, -1, 'WITHSCORES') : await redis.get(key);
+    }
+    return out;
+  }
+
+  it.each([
+    ['price 1e300 × volume 1e10 (the product overflows)', [] as Tick[], tick(T0, 1e300, 1e10, 'huge')],
+    ['a second volume of 1e308 (the sum overflows)', [tick(T0, 1, 1e308, 'v1')], tick(T0 + 1, 1, 1e308, 'v2')],
+    ['a price of Infinity', [tick(T0, 1, 1, 'ok')], tick(T0 + 1, Number.POSITIVE_INFINITY, 1, 'inf')],
+  ])('is refused with an error and changes nothing: %s', async (_name, before, bad) => {
+    const base = `${prefix}:run${run++}`;
+    await throughScript(before, base);
+    const state = await dump(base);
+    await expect(throughScript([bad], base)).rejects.toThrow(/^NONFINITE/);
+    expect(await dump(base)).toEqual(state);
+    // The symbol's state is still usable: the next ordinary tick is counted as usual.
+    const { summary } = await throughScript([tick(T0 + 2, 3, 2, 'next')], base);
+    expect(summary.tickCount).toBe(before.length + 1);
+    expect(Number.isFinite(summary.window.pv)).toBe(true);
   });
 });

@@ -114,7 +114,7 @@ describe('consumers: exact views (real processes, real Redis)', () => {
 
   beforeAll(async () => {
     api = await ServiceProcess.start('orchestrator-api', env);
-    const consumerEnv = { ...env, ORCHESTRATOR_URL: api.url, CALC_A_CONCURRENCY: '8', CALC_B_CONCURRENCY: '8', WORKER_LOCK_MS: '2000' };
+    const consumerEnv = { ...env, ORCHESTRATOR_URL: api.internalUrl, CALC_A_CONCURRENCY: '8', CALC_B_CONCURRENCY: '8', WORKER_LOCK_MS: '2000' };
     consumers.push(await ServiceProcess.start('consumers', consumerEnv), await ServiceProcess.start('consumers', consumerEnv));
     const connection = redisOptionsFromUrl(REDIS_URL);
     queues = ['ticks.received', 'views.compute'].map((name) => new Queue(name, { connection, prefix: `${env.REDIS_PREFIX}:bull` }));

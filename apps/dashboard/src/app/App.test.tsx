@@ -52,7 +52,7 @@ describe('App', () => {
     expect(price('BTCUSDT')).toBe('60,000.00');
     await waitFor(() => expect(sources.all).toHaveLength(1));
     const source = sources.latest;
-    expect(source.url).toBe('/gw/stream?types=symbol.updated&token=tok');
+    expect(source.url).toBe('/gw/stream?types=symbol.updated&maxHz=5&token=tok');
     expect(states()).toEqual(['connecting']);
 
     act(() => {

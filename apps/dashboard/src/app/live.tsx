@@ -12,6 +12,9 @@ interface Live {
 
 const LiveContext = createContext<Live | null>(null);
 
+/** View updates per symbol per second the market grid asks for. */
+export const GRID_MAX_HZ = 5;
+
 /**
  * The app's one market stream (symbol.updated for every symbol), started with the app. A
  * `reset` also reloads GET /symbols; the snapshot that follows it replaces the grid's state.
@@ -22,7 +25,10 @@ export function LiveProvider({ gatewayUrl, feedOptions, children }: { gatewayUrl
   const [live] = useState<Live>(() => {
     const newFeed = (options: Partial<FeedOptions>) =>
       new LiveFeed({ streamUrl: `${gatewayUrl}/stream`, fetchToken: api.streamToken, ...options, ...feedOptions });
-    const feed = newFeed({ types: ['symbol.updated'], onReset: () => void queryClient.invalidateQueries({ queryKey: queryKeys.symbols }) });
+    // The grid: a person reads a few updates per symbol per second, so it asks the gateway to
+    // conflate to GRID_MAX_HZ (the newest view always arrives; `skipped` counts the rest). The
+    // symbol page's tick stream is never conflated: its chart needs every tick.
+    const feed = newFeed({ types: ['symbol.updated'], maxHz: GRID_MAX_HZ, onReset: () => void queryClient.invalidateQueries({ queryKey: queryKeys.symbols }) });
     return { feed, newFeed };
   });
   const { feed } = live;

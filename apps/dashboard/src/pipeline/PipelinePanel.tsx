@@ -65,6 +65,11 @@ export function PipelinePanel({ config, now }: { config: PublicConfig | undefine
         <p className="text-xs text-slate-400">
           drops {connection.drops} · resets {connection.resets}
         </p>
+        {connection.maxHz ? (
+          <p className="text-xs text-slate-400" data-testid="conflation" title="The gateway sends the newest view of a symbol at most this often; the ones in between are skipped, never reordered.">
+            conflated to {connection.maxHz}/s per symbol · {connection.skipped.toLocaleString('en-US')} skipped
+          </p>
+        ) : null}
       </section>
 
       <section aria-label="Tick to screen latency" className="space-y-1">

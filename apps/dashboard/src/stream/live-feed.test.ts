@@ -108,3 +108,28 @@ describe('LiveFeed', () => {
     feed.stop();
   });
 });
+
+describe('LiveFeed under conflation', () => {
+  it('asks the gateway for its maxHz and counts the views it skipped, for the panel to show', async () => {
+    const frames = manualFrames();
+    const sources = fakeEventSources();
+    const feed = new LiveFeed({
+      streamUrl: '/gw/stream',
+      fetchToken: async () => ({ token: 't', expiresAt: Date.now() + 60_000 }),
+      createEventSource: sources.create,
+      schedule: frames.schedule,
+      maxHz: 5,
+    });
+    feed.start();
+    await vi.waitFor(() => expect(sources.all).toHaveLength(1));
+    const source = sources.latest;
+    expect(source.query.get('maxHz')).toBe('5');
+    source.open();
+    source.emit('snapshot', { type: 'snapshot', seq: '1-0', views: [] }, '1-0');
+    source.emit('symbol.updated', { seq: '1-5', type: 'symbol.updated', symbol: 'A', view: view({ symbol: 'A', price: 1 }), skipped: 4 }, '1-5');
+    source.emit('symbol.updated', { seq: '1-9', type: 'symbol.updated', symbol: 'A', view: view({ symbol: 'A', price: 2 }), skipped: 3 }, '1-9');
+    frames.run();
+    expect(feed.status.get()).toMatchObject({ maxHz: 5, skipped: 7 });
+    feed.stop();
+  });
+});

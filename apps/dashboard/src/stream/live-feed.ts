@@ -11,6 +11,10 @@ export interface ConnectionStatus {
   /** Drops so far. */
   drops: number;
   resets: number;
+  /** View updates the gateway conflated away (`skipped`) under this stream's maxHz or a congested socket. */
+  skipped: number;
+  /** The per-symbol rate this stream asked for (undefined: every update). */
+  maxHz?: number;
 }
 
 /** A small observable value for useSyncExternalStore. */
@@ -39,6 +43,8 @@ export interface FeedOptions {
   fetchToken: () => Promise<StreamToken>;
   symbols?: string[];
   types?: StreamType[];
+  /** At most this many view updates per symbol per second (the gateway conflates the rest). */
+  maxHz?: number;
   createEventSource?: EventSourceFactory;
   schedule?: FrameScheduler;
   now?: () => number;
@@ -61,7 +67,7 @@ export class LiveFeed {
 
   constructor(options: FeedOptions) {
     this.now = options.now ?? Date.now;
-    this.status = new Observable<ConnectionStatus>({ state: 'connecting', since: this.now(), drops: 0, resets: 0 });
+    this.status = new Observable<ConnectionStatus>({ state: 'connecting', since: this.now(), drops: 0, resets: 0, skipped: 0, maxHz: options.maxHz });
     this.batcher = new FrameBatcher((items) => this.apply(items), options.schedule);
     this.client = new StreamClient(
       {
@@ -69,6 +75,7 @@ export class LiveFeed {
         fetchToken: options.fetchToken,
         symbols: options.symbols,
         types: options.types,
+        maxHz: options.maxHz,
         createEventSource: options.createEventSource,
         now: this.now,
       },
@@ -109,6 +116,7 @@ export class LiveFeed {
 
   private apply(items: Item[]): void {
     const now = this.now();
+    let skipped = 0;
     let views: ViewUpdate[] = [];
     let ticks: TickReceivedMessage[] = [];
     const flush = () => {
@@ -125,9 +133,15 @@ export class LiveFeed {
       }
       const { message } = item;
       if (message.receivedAt) this.latency.add(now - message.receivedAt, now);
-      if (message.type === 'symbol.updated') views.push({ view: message.view, arrivedAt: item.arrivedAt });
-      else ticks.push(message);
+      if (message.type === 'symbol.updated') {
+        views.push({ view: message.view, arrivedAt: item.arrivedAt });
+        skipped += message.skipped ?? 0;
+      } else ticks.push(message);
     }
     flush();
+    if (skipped) {
+      const current = this.status.get();
+      this.status.set({ ...current, skipped: current.skipped + skipped });
+    }
   }
 }

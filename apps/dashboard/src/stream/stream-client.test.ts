@@ -123,6 +123,28 @@ describe('StreamClient', () => {
     expect(client.lastEventId).toBe('900-1');
   });
 
+  it('puts a snapshot sent in chunks back together: one state, the resume point only with the last chunk', async () => {
+    const { client, sources, snapshots, messages } = setUp();
+    client.start();
+    await settle();
+    const source = sources.latest;
+    source.open();
+    source.emit('snapshot', { type: 'snapshot', seq: '600-0', more: true, views: [view({ symbol: 'A', price: 1 })] });
+    source.emit('snapshot', { type: 'snapshot', seq: '600-0', more: true, views: [view({ symbol: 'B', price: 2 })] });
+    expect(snapshots).toHaveLength(0);
+    expect(client.lastEventId).toBeUndefined();
+    // Dropped half-way: the chunks so far are forgotten, the new connection sends the snapshot again.
+    source.fail();
+    source.open();
+    source.emit('snapshot', { type: 'snapshot', seq: '600-0', more: true, views: [view({ symbol: 'A', price: 1 })] });
+    source.emit('snapshot', { type: 'snapshot', seq: '600-0', more: true, views: [view({ symbol: 'B', price: 2 })] });
+    source.emit('snapshot', { type: 'snapshot', seq: '600-0', views: [view({ symbol: 'C', price: 3 })] }, '600-0');
+    source.emit('symbol.updated', update('600-1', 'A', 4), '600-1');
+    expect(snapshots.map((s) => [s.seq, s.views.map((v) => v.symbol)])).toEqual([['600-0', ['A', 'B', 'C']]]);
+    expect(messages.map((m) => m.seq)).toEqual(['600-1']);
+    expect(client.lastEventId).toBe('600-1');
+  });
+
   it('reopens a closed stream (401: expired token) itself, with a new token and lastEventId, after a backoff', async () => {
     const { client, sources, fetchToken, states, messages } = setUp({ retry: { baseMs: 1_000, maxMs: 8_000 } });
     client.start();

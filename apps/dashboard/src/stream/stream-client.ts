@@ -130,8 +130,13 @@ export class StreamClient {
     if (this.stopped) return;
     const source = this.createEventSource(this.urlFor(token.token));
     this.source = source;
+    // A large snapshot comes in chunks of one seq, all but the last with `more`: the state is
+    // replaced once, with all of them, and the resume point moves only with the last. A
+    // connection lost half-way starts over (the browser resumes from before that snapshot).
+    let chunks: SnapshotMessage | undefined;
     source.onopen = () => {
       if (source !== this.source) return;
+      chunks = undefined;
       this.failures = 0;
       // After a drop with a resume point, the gateway replays from it (or says `reset`).
       if (this.dropped && this.lastSeq) this.setState('resumed');
@@ -154,11 +159,18 @@ export class StreamClient {
       if (source !== this.source) return;
       const message = parse<SnapshotMessage>(event.data);
       if (!message) return;
-      this.lastSeq = message.seq;
-      this.handlers.snapshot(message);
+      const whole = chunks?.seq === message.seq ? { ...message, views: [...chunks.views, ...message.views] } : message;
+      if (message.more) {
+        chunks = whole;
+        return;
+      }
+      chunks = undefined;
+      this.lastSeq = whole.seq;
+      this.handlers.snapshot({ type: 'snapshot', seq: whole.seq, views: whole.views });
     });
     source.addEventListener('reset', (event) => {
       if (source !== this.source) return;
+      chunks = undefined;
       const message = parse<ResetMessage>(event.data);
       this.setState('reset');
       if (message) this.handlers.reset?.(message);

@@ -69,7 +69,7 @@ describe('dashboard in a browser (real processes, real Chromium)', () => {
     const env = { ...keys, ...INGEST, REDIS_URL, API_KEY, INTERNAL_TOKEN: `internal-${randomUUID()}`, PG_URL: db.url, FLUSH_INTERVAL_MS: '250' };
     const api = await ServiceProcess.start('orchestrator-api', env);
     gateway = await ServiceProcess.start('realtime-gateway', env);
-    const consumers = await ServiceProcess.start('consumers', { ...env, ORCHESTRATOR_URL: api.url });
+    const consumers = await ServiceProcess.start('consumers', { ...env, ORCHESTRATOR_URL: api.internalUrl });
     services.push(api, gateway, consumers);
     const feeder = await ServiceProcess.start('feeder', {
       ...INGEST,

@@ -3,7 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import type { ReadinessIndicator } from '@md/health';
 import { TickSender } from './sender';
 
-/** Ready unless the target has failed (no answer or 5xx) several times in a row. */
+/** Ready unless the target has failed (no answer, 401 or 5xx) several times in a row. */
 @Injectable()
 export class FeedIndicator implements ReadinessIndicator {
   constructor(
@@ -13,7 +13,8 @@ export class FeedIndicator implements ReadinessIndicator {
 
   async check() {
     const session = this.indicator.check('target');
-    const details = { url: this.sender.target, consecutiveFailures: this.sender.consecutiveFailures };
+    // No target URL: readiness is public, and the address of the api is not its business.
+    const details = { consecutiveFailures: this.sender.consecutiveFailures };
     return this.sender.consecutiveFailures < 5 ? session.up(details) : session.down(details);
   }
 }

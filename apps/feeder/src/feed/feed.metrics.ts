@@ -9,10 +9,10 @@ export type FeedOutcome = 'sent' | 'accepted' | 'duplicate' | 'rejected' | 'fail
 export const feedMetricProviders = [
   makeCounterProvider({
     name: FEED_TICKS,
-    help: 'Ticks by outcome: sent (generated and handed to the sender), accepted, duplicate, rejected (4xx), failed (gave up after MAX_RETRIES)',
+    help: 'Ticks by outcome: sent (generated and handed to the sender), accepted, duplicate, rejected (4xx other than 401 and 429), failed (gave up after MAX_RETRIES, 401s included)',
     labelNames: ['outcome'],
   }),
-  makeCounterProvider({ name: FEED_RETRIES, help: 'Requests retried (network error, 429 or 5xx)' }),
+  makeCounterProvider({ name: FEED_RETRIES, help: 'Requests retried (network error, 401, 429 or 5xx)' }),
   makeHistogramProvider({
     name: FEED_ACK,
     help: 'Round trip of an ingest request that the api answered',

@@ -13,11 +13,13 @@ const BACKOFF_CAP_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * Delivers ticks to the api. Network errors, timeouts, 429 and 5xx are retried with
+ * Delivers ticks to the api. Network errors, timeouts, 401, 429 and 5xx are retried with
  * exponential backoff and full jitter (at least Retry-After when the api sends one), always
  * with the same event_id, so a retry of a tick the api did store is answered `duplicate`.
- * Other 4xx are logged and counted as rejected, never retried. A tick is given up (failed)
- * only after MAX_RETRIES retries.
+ * A 401 is not the tick's fault: credentials rotated on one side, or a proxy in between, must
+ * not turn good ticks into rejections; it is logged at error level once per burst. Other 4xx
+ * are logged and counted as rejected, never retried. A tick is given up (failed) only after
+ * MAX_RETRIES retries.
  */
 @Injectable()
 export class TickSender {
@@ -26,6 +28,8 @@ export class TickSender {
   private readonly auth: string;
   /** Consecutive requests that got no answer or a 5xx: readiness turns down past a few. */
   consecutiveFailures = 0;
+  /** Whether the api is refusing our credentials right now (a burst of 401s is logged once). */
+  private unauthorized = false;
   progress = new Progress(Date.now());
 
   constructor(
@@ -81,6 +85,8 @@ export class TickSender {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: this.auth },
         body: JSON.stringify(this.env.BATCH_SIZE > 1 ? ticks : ticks[0]),
+        // The credentials go to TARGET_URL only, never to wherever a redirect points.
+        redirect: 'error',
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       text = await response.text();
@@ -91,8 +97,22 @@ export class TickSender {
     }
     const elapsed = performance.now() - started;
     const retryAfterS = Number(response.headers.get('retry-after')) || undefined;
-    if (response.status >= 500 && response.status !== 503) this.consecutiveFailures += 1;
+    if ((response.status >= 500 && response.status !== 503) || response.status === 401) this.consecutiveFailures += 1;
     else this.consecutiveFailures = 0;
+    if (response.status === 401) {
+      if (!this.unauthorized) {
+        this.logger.error(
+          { status: 401, target: this.url, user: this.env.INGEST_USERNAME },
+          'the api refuses the ingest credentials (INGEST_USERNAME / INGEST_PASSWORD): retrying with backoff; ticks fail after MAX_RETRIES',
+        );
+      }
+      this.unauthorized = true;
+      return { retry: all, retryAfterS };
+    }
+    if (this.unauthorized) {
+      this.unauthorized = false;
+      this.logger.log({ status: response.status }, 'the api accepts the ingest credentials again');
+    }
 
     if (this.env.BATCH_SIZE > 1 && (response.status === 200 || response.status === 503) && text.startsWith('{"errors"')) {
       this.observe(elapsed);

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -118,5 +120,71 @@ describe('feeder (real processes, real api and Redis)', () => {
     const redis = new Redis(REDIS_URL);
     expect(await redis.keys(`${env.REDIS_PREFIX}:dedupe:*`)).toHaveLength(200);
     await redis.quit();
+  });
+
+  /** A real HTTP server standing in for the api: 401 to the first `unauthorized` requests (all: -1), then 200 accepted. */
+  function refusingApi(unauthorized: number): Promise<{ server: Server; url: string; seen: { id: string; status: number }[] }> {
+    const seen: { id: string; status: number }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => {
+        const id = (JSON.parse(body) as { event_id: string }).event_id;
+        const status = unauthorized < 0 || seen.length < unauthorized ? 401 : 200;
+        seen.push({ id, status });
+        if (status === 401) return void res.writeHead(401, { 'www-authenticate': 'Basic realm="ingest"' }).end('{"statusCode":401}');
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ event_id: id, status: 'accepted' }));
+      });
+    });
+    return new Promise((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve({ server, seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })),
+    );
+  }
+  const progressOf = (feeder: ServiceProcess) => {
+    const lines = feeder.output.join('').split('\n').filter((l) => l.includes('"progress"')).map((l) => JSON.parse(l).progress);
+    const total = (key: string) => lines.reduce((n, p) => n + p[key], 0);
+    return { accepted: total('accepted'), rejected: total('rejected'), failed: total('failed') };
+  };
+  const credentialErrors = (feeder: ServiceProcess) =>
+    feeder.output.join('').split('\n').filter((l) => l.includes('refuses the ingest credentials') && JSON.parse(l).level === 'error');
+
+  it('a 401 is retried with the same event_id, never a rejection, and logged once per burst', async () => {
+    const api = await refusingApi(6);
+    cleanup.push(() => new Promise((r) => api.server.close(r)));
+    const feeder = await ServiceProcess.start('feeder', { ...AUTH, TARGET_URL: `${api.url}/ingest/tick`, COUNT: '4', TPS: '50', MAX_IN_FLIGHT: '1', SEED: 'auth', LOG_LEVEL: 'info' });
+
+    expect(await feeder.exited()).toBe(0);
+    expect(progressOf(feeder)).toEqual({ accepted: 4, rejected: 0, failed: 0 });
+    const refused = api.seen.filter((s) => s.status === 401).map((s) => s.id);
+    const accepted = api.seen.filter((s) => s.status === 200).map((s) => s.id);
+    expect(refused).toHaveLength(6);
+    expect(new Set(accepted).size).toBe(4);
+    // Every refused tick came back with its own event_id and was accepted.
+    for (const id of refused) expect(accepted).toContain(id);
+    expect(credentialErrors(feeder)).toHaveLength(1);
+  });
+
+  it('ticks the api keeps refusing with 401 count as failed after MAX_RETRIES, logged once, not per tick', async () => {
+    const api = await refusingApi(-1);
+    cleanup.push(() => new Promise((r) => api.server.close(r)));
+    const feeder = await ServiceProcess.start('feeder', { ...AUTH, TARGET_URL: `${api.url}/ingest/tick`, COUNT: '5', TPS: '50', MAX_RETRIES: '2', SEED: 'auth', LOG_LEVEL: 'info' });
+
+    expect(await feeder.exited()).toBe(0);
+    expect(progressOf(feeder)).toEqual({ accepted: 0, rejected: 0, failed: 5 });
+    expect(api.seen).toHaveLength(15);
+    expect(credentialErrors(feeder)).toHaveLength(1);
+  });
+
+  it.each([
+    ['a user name with ":"', { INGEST_USERNAME: 'fee:der' }, 'INGEST_USERNAME: must not contain'],
+    ['the password of .env.example', { INGEST_PASSWORD: 'change-me-please' }, 'INGEST_PASSWORD: is a published placeholder value'],
+  ])('refuses to start with %s (exit 78 naming the variable)', (_case, env, problem) => {
+    const run = spawnSync(process.execPath, [join(__dirname, '../../../../dist/apps/feeder/main.js')], {
+      env: { PATH: process.env.PATH, ...AUTH, ...env, COUNT: '1' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(78);
+    expect(run.stderr).toContain(problem);
   });
 });

@@ -1,6 +1,6 @@
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody, parseBasicAuth, secretEquals } from '@md/platform';
+import { type AuthFailureLimiter, errorBody, parseBasicAuth, secretEquals, TooManyFailuresException } from '@md/platform';
 
 export interface AdminCredentials {
   username: string;
@@ -23,13 +23,23 @@ export function isAdmin(authorization: string | undefined, expected: AdminCreden
  * against the exact route (`/admin/queues`), so `/admin/queues/api/*` would stay open. The
  * hook here sits inside the adapter's own plugin context and so covers every route in it.
  */
-export function basicAuthAdapter(credentials: AdminCredentials): new () => FastifyAdapter {
+export function basicAuthAdapter(credentials: AdminCredentials, failures: AuthFailureLimiter): new () => FastifyAdapter {
   return class BasicAuthFastifyAdapter extends FastifyAdapter {
     override registerPlugin(): FastifyPluginCallback {
       const plugin = super.registerPlugin();
       return (fastify, options, done) => {
         fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: () => void) => {
+          // Past AUTH_FAILURES_PER_MIN failures this minute, a client address gets 429 before its
+          // credentials are looked at (a valid request pays one map lookup for that).
+          try {
+            failures.check(request.ip, 'admin');
+          } catch (error) {
+            if (!(error instanceof TooManyFailuresException)) throw error;
+            void reply.code(429).header('Retry-After', String(error.retryAfterS)).send(errorBody(429, error.message));
+            return;
+          }
           if (isAdmin(request.headers.authorization, credentials)) return next();
+          failures.fail(request.ip, 'admin');
           void reply
             .code(401)
             .header('WWW-Authenticate', 'Basic realm="queues", charset="UTF-8"')

@@ -2,6 +2,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { BullBoardModule, type BullBoardModuleOptions } from '@bull-board/nestjs';
 import { Module } from '@nestjs/common';
 import { OrchestratorApiEnv } from '@md/config';
+import { AuthFailureLimiter } from '@md/platform';
 import { QueueModule, VIEWS_QUEUE } from '../queue/queue.module';
 import { TICKS_QUEUE } from '../queue/ticks-queue';
 import { basicAuthAdapter } from './admin-auth';
@@ -18,12 +19,12 @@ export const ADMIN_ROUTE = '/admin/queues';
   imports: [
     QueueModule,
     BullBoardModule.forRootAsync({
-      inject: [OrchestratorApiEnv],
-      useFactory: (env: OrchestratorApiEnv) => ({
+      inject: [OrchestratorApiEnv, AuthFailureLimiter],
+      useFactory: (env: OrchestratorApiEnv, failures: AuthFailureLimiter) => ({
         route: ADMIN_ROUTE,
         // @bull-board/fastify pins @bull-board/api 9.10.1 (the root has 9.10.2): same shape, two
         // declarations of its private fields, so the types need telling.
-        adapter: basicAuthAdapter({ username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD ?? '' }) as unknown as BullBoardModuleOptions['adapter'],
+        adapter: basicAuthAdapter({ username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD ?? '' }, failures) as unknown as BullBoardModuleOptions['adapter'],
         boardOptions: { uiConfig: { boardTitle: 'Market data queues' } },
       }),
     }),

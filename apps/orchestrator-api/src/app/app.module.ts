@@ -27,7 +27,7 @@ export class AppModule {
         ObservabilityModule.forRoot({ service: SERVICE }),
         EventEmitterModule.forRoot(),
         RedisModule,
-        rateLimitModule(env.READ_RATE_LIMIT_PER_MIN),
+        rateLimitModule(env.READ_RATE_LIMIT_PER_MIN, env.AUTH_FAILURES_PER_MIN),
         FlushModule,
         HealthModule.register({ imports: [FlushModule], indicators: [RedisIndicator, FlushIndicator] }),
         IngestModule,

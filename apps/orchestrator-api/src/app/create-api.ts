@@ -4,13 +4,17 @@ import type { OrchestratorApiEnv } from '@md/config';
 import { TickRules } from '@md/contracts';
 import { createService } from '@md/platform';
 import { AppModule } from './app.module';
+import { installInternalListener } from './internal-listener';
 
 /** Builds the api (not yet listening): used by main.ts and by the integration tests. */
 export async function createApi(env: OrchestratorApiEnv): Promise<NestFastifyApplication> {
   const app = await createService(AppModule.forRoot(env), {
     bodyLimit: TickRules.maxBodyBytes,
     routeBodyLimits: { '/ingest/ticks': 1024 * 1024 },
+    trustProxy: env.TRUST_PROXY,
   });
+  // /internal/* on INTERNAL_PORT only (listening from app.listen on, closed with the app).
+  installInternalListener(app, env.INTERNAL_PORT, env.HOST);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

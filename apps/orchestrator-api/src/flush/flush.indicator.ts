@@ -20,7 +20,8 @@ export class FlushIndicator implements ReadinessIndicator {
   async check() {
     return this.indicator.check('flush').up({
       postgres: !this.database.isConnected ? 'unreachable' : this.flush.lastError ? 'failing' : 'up',
-      lastError: this.flush.lastError ?? this.database.lastError ?? null,
+      // Generic: readiness is public; the driver's message (hosts, ports) is in the log.
+      lastError: this.flush.lastError ? 'flush failed' : this.database.lastError ? 'connect failed' : null,
       lastFlushAt: this.flush.lastFlushAt ?? null,
     });
   }

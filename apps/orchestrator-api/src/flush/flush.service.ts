@@ -8,6 +8,7 @@ import { OrchestratorApiEnv } from '@md/config';
 import type { ReceivedTick } from '@md/contracts';
 import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
 import { DatabaseService } from '../database/database.service';
+import { StorageMaintenanceService } from '../database/storage-maintenance.service';
 import {
   BUFFER_DEPTH,
   BUFFER_OLDEST,
@@ -29,11 +30,12 @@ export interface BufferStats {
 }
 const POLL_MS = 50;
 
-/** What a batch's transaction did: new rows, rows that existed already, rows refused (dead letters). */
+/** What a batch's transaction did: new rows, rows that existed already, rows refused (dead letters), rows past retention. */
 interface Written {
   inserted: number;
   existing: number;
   deadLetters: number;
+  expired: number;
 }
 
 /**
@@ -41,7 +43,8 @@ interface Written {
  * consumer group `flushers`) to Postgres. Never on the ingest path.
  *
  * A batch is written in ONE transaction (INSERT … SELECT FROM unnest … ON CONFLICT
- * (event_id) DO NOTHING) and acknowledged (XACK + XDEL) only after COMMIT. Hence:
+ * (event_id, ts) DO NOTHING, and the candles of the rows written) and acknowledged (XACK +
+ * XDEL) only after COMMIT. Hence:
  *  - a flusher that dies before COMMIT leaves its batch pending in the group, under its own
  *    consumer name (one per process): any flusher, a replica or the restarted process,
  *    claims it once it has been idle FLUSH_CLAIM_IDLE_MS (XAUTOCLAIM);
@@ -65,6 +68,7 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(REDIS) private readonly redis: MdRedis,
     private readonly keys: RedisKeys,
     private readonly database: DatabaseService,
+    private readonly storage: StorageMaintenanceService,
     private readonly env: OrchestratorApiEnv,
     @InjectMetric(FLUSH_ROWS) private readonly rows: Counter<string>,
     @InjectMetric(FLUSH_FAILURES) private readonly failuresTotal: Counter<string>,
@@ -183,6 +187,7 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
     this.rows.inc({ result: 'written' }, written.inserted);
     this.rows.inc({ result: 'existing' }, written.existing);
     if (written.deadLetters) this.rows.inc({ result: 'dead_letter' }, written.deadLetters);
+    if (written.expired) this.rows.inc({ result: 'expired' }, written.expired);
     return entries.length;
   }
 
@@ -205,13 +210,25 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async write(entries: BufferedTick[]): Promise<Written> {
+    // Past RETENTION_DAYS: its partition is dropped (or about to be); writing it would only
+    // recreate what retention removes. Counted as expired, acknowledged, not written.
+    const horizon = this.storage.horizon() ?? -Infinity;
+    const ticks = entries.filter((e) => e.tick).map((e) => e.tick as ReceivedTick);
+    const current = ticks.filter((t) => t.ts >= horizon);
+    const expired = ticks.length - current.length;
+    // Partitions up to the newest tick first (a pass only when the last one did not reach it).
+    if (current.length) await this.storage.cover(Math.max(...current.map((t) => t.ts)));
+    // Older than the oldest partition (RETENTION_DAYS set to 0 after the oldest was dropped):
+    // no partition to go to; kept as dead letters rather than blocking the buffer.
+    const homeless = current.filter((t) => t.ts < this.storage.coveredFrom);
+    const readable = current.filter((t) => t.ts >= this.storage.coveredFrom);
     const runner = this.database.dataSource.createQueryRunner();
     await runner.connect();
     try {
       await runner.startTransaction();
-      const readable = entries.filter((e) => e.tick).map((e) => e.tick as ReceivedTick);
       const unreadable = entries.filter((e) => !e.tick);
       for (const bad of unreadable) await this.deadLetter(runner, undefined, bad.raw, 'unreadable buffer entry');
+      for (const tick of homeless) await this.deadLetter(runner, tick.event_id, JSON.stringify(tick), 'no partition: ts is before the oldest partition of md_ticks');
       let refused = 0;
       let inserted: number;
       try {
@@ -240,7 +257,7 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
       if (this.env.FLUSH_FAULT === 'crash-after-commit') process.kill(process.pid, 'SIGKILL');
       const now = Date.now();
       for (const tick of readable) this.ingestToRow.observe((now - tick.receivedAt) / 1000);
-      return { inserted, existing: readable.length - inserted - refused, deadLetters: unreadable.length + refused };
+      return { inserted, existing: readable.length - inserted - refused, deadLetters: unreadable.length + homeless.length + refused, expired };
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       throw error;
@@ -250,7 +267,7 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   /**
-   * The batch in one statement, after SAVEPOINT batch: as new rows first, which Postgres writes
+   * The batch (and its candles) in one statement, after SAVEPOINT batch: as new rows first, which Postgres writes
    * about a quarter faster than with ON CONFLICT (no speculative insertion; bench:
    * doc/performance.md); only when a row exists already (a batch written again after a crash
    * between COMMIT and acknowledgement) again with ON CONFLICT DO NOTHING.
@@ -259,17 +276,17 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
     if (ticks.length === 0) return 0;
     const params = columns(ticks);
     try {
-      return affected(await runner.query(INSERT_NEW_TICKS, params, true));
+      return inserted(await runner.query(INSERT_NEW_TICKS, params));
     } catch (error) {
       if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
       await runner.query('ROLLBACK TO SAVEPOINT batch');
-      return affected(await runner.query(INSERT_TICKS, params, true));
+      return inserted(await runner.query(INSERT_TICKS, params));
     }
   }
 
   private async insert(runner: QueryRunner, ticks: ReceivedTick[]): Promise<number> {
     if (ticks.length === 0) return 0;
-    return affected(await runner.query(INSERT_TICKS, columns(ticks), true));
+    return inserted(await runner.query(INSERT_TICKS, columns(ticks)));
   }
 
   private deadLetter(runner: QueryRunner, eventId: string | undefined, payload: string, error: string): Promise<unknown> {
@@ -328,13 +345,18 @@ function sqlState(error: unknown): string | undefined {
   return (error as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (error as { code?: string }).code;
 }
 
-/** SQLSTATE classes 22 (data exception) and 23 (integrity) except unique_violation: the row's fault. */
+/**
+ * SQLSTATE classes 22 (data exception) and 23 (integrity) except unique_violation: the row's
+ * fault. Except a row with no partition (23514 too): a partition not created yet (a race with
+ * maintenance) is the database's state, not the row's; the batch is retried.
+ */
 function isDataError(error: unknown): boolean {
   const code = sqlState(error);
+  if ((error as Error).message?.includes('no partition of relation')) return false;
   return typeof code === 'string' && (code.startsWith('22') || (code.startsWith('23') && code !== UNIQUE_VIOLATION));
 }
 
-/** Rows a statement run with TypeORM's structured result (`query(…, …, true)`) affected. */
-const affected = (result: unknown) => (result as { affected?: number }).affected ?? 0;
+/** Ticks the write statement (tick-rows.ts) inserted. */
+const inserted = (rows: unknown) => (rows as [{ inserted: number }])[0]?.inserted ?? 0;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -38,13 +38,71 @@ export function columns(ticks: ReceivedTick[]) {
   ];
 }
 
-/** The rows of `columns` as new rows: fails (23505) when one exists already. */
-export const INSERT_NEW_TICKS = `
-  INSERT INTO md_ticks (event_id, symbol, price, volume, source, ts, received_at)
+/** The batch as rows (the unnest of `columns`). */
+const ROWS = `
   SELECT e, s, p, v, src, to_timestamp(t / 1000.0), to_timestamp(r / 1000.0)
   FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::text[], $6::bigint[], $7::bigint[])
     AS u(e, s, p, v, src, t, r)`;
 
-/** The rows of `columns`, skipping those that exist already (a batch written again). */
-export const INSERT_TICKS = `${INSERT_NEW_TICKS}
-  ON CONFLICT (event_id) DO NOTHING`;
+/**
+ * Ticks and their candles in ONE statement (so in the batch's transaction: a bar is never ahead
+ * of or behind its ticks). The bars are built from the rows the INSERT returns, i.e. only the
+ * rows actually written: a batch written again adds nothing to any bar.
+ *
+ * Merging into a bar that exists (a late tick, a tick flushed by another replica, the next
+ * batch): high/low by max/min, volume and trades added, and open/close taken from whichever
+ * side has the earlier/later (ts, event_id), event_id in byte order (COLLATE "C"), the order of
+ * the views (libs/market-calc order.ts). So a bar equals the aggregate of its ticks whatever
+ * the order and batching in which they were written; volume up to the rounding of a sum of
+ * doubles in another order. 1h and 1d bars come from the batch's 1m bars, merged the same way.
+ */
+function writeTicksAndCandles(onConflict: string): string {
+  return `
+  WITH ins AS (
+    INSERT INTO md_ticks (event_id, symbol, price, volume, source, ts, received_at) ${ROWS} ${onConflict}
+    RETURNING symbol, ts, event_id, price, volume
+  ), m AS (
+    SELECT symbol, date_trunc('minute', ts, 'UTC') AS t,
+           (array_agg(price ORDER BY ts, event_id COLLATE "C"))[1] AS open, max(price) AS high, min(price) AS low,
+           (array_agg(price ORDER BY ts DESC, event_id COLLATE "C" DESC))[1] AS close, sum(volume) AS volume, count(*)::int AS trades,
+           min(ts) AS open_ts, (array_agg(event_id ORDER BY ts, event_id COLLATE "C"))[1] AS open_id,
+           max(ts) AS close_ts, (array_agg(event_id ORDER BY ts DESC, event_id COLLATE "C" DESC))[1] AS close_id
+      FROM ins GROUP BY 1, 2
+  ), bars AS (
+    SELECT symbol, '1m'::text AS width, t, open, high, low, close, volume, trades, open_ts, open_id, close_ts, close_id FROM m
+    UNION ALL
+    SELECT symbol, w.width, date_trunc(w.unit, t, 'UTC'),
+           (array_agg(open ORDER BY open_ts, open_id COLLATE "C"))[1], max(high), min(low),
+           (array_agg(close ORDER BY close_ts DESC, close_id COLLATE "C" DESC))[1], sum(volume), sum(trades)::int,
+           min(open_ts), (array_agg(open_id ORDER BY open_ts, open_id COLLATE "C"))[1],
+           max(close_ts), (array_agg(close_id ORDER BY close_ts DESC, close_id COLLATE "C" DESC))[1]
+      FROM m CROSS JOIN (VALUES ('1h'::text, 'hour'::text), ('1d', 'day')) AS w(width, unit)
+     GROUP BY symbol, w.width, date_trunc(w.unit, t, 'UTC')
+  ), merged AS (
+    -- In key order: two flushers merging into the same bars lock them in the same order.
+    INSERT INTO md_candles AS c (symbol, width, t, open, high, low, close, volume, trades, open_ts, open_id, close_ts, close_id)
+    SELECT * FROM bars ORDER BY symbol, width, t
+    ON CONFLICT (symbol, width, t) DO UPDATE SET
+      open     = CASE WHEN (excluded.open_ts, excluded.open_id) < (c.open_ts, c.open_id) THEN excluded.open ELSE c.open END,
+      open_ts  = CASE WHEN (excluded.open_ts, excluded.open_id) < (c.open_ts, c.open_id) THEN excluded.open_ts ELSE c.open_ts END,
+      open_id  = CASE WHEN (excluded.open_ts, excluded.open_id) < (c.open_ts, c.open_id) THEN excluded.open_id ELSE c.open_id END,
+      close    = CASE WHEN (excluded.close_ts, excluded.close_id) > (c.close_ts, c.close_id) THEN excluded.close ELSE c.close END,
+      close_ts = CASE WHEN (excluded.close_ts, excluded.close_id) > (c.close_ts, c.close_id) THEN excluded.close_ts ELSE c.close_ts END,
+      close_id = CASE WHEN (excluded.close_ts, excluded.close_id) > (c.close_ts, c.close_id) THEN excluded.close_id ELSE c.close_id END,
+      high     = greatest(c.high, excluded.high),
+      low      = least(c.low, excluded.low),
+      volume   = c.volume + excluded.volume,
+      trades   = c.trades + excluded.trades
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM merged)::int AS bars`;
+}
+
+/** The rows of `columns` as new rows (and their candles): fails (23505) when one exists already. */
+export const INSERT_NEW_TICKS = writeTicksAndCandles('');
+
+/**
+ * The rows of `columns`, skipping those that exist already (a batch written again), and the
+ * candles of those written. The key is (event_id, ts): doc/storage-and-db.md#exactly-once.
+ */
+export const INSERT_TICKS = writeTicksAndCandles('ON CONFLICT (event_id, ts) DO NOTHING');

@@ -11,10 +11,14 @@ import { HistoryService } from './history.service';
 @ApiTags('symbols')
 @ApiSecurity('apiKey')
 @ApiBadRequestResponse({ description: 'Bad id, limit or interval (the field is named)', type: ErrorBodyDto })
-@ApiServiceUnavailableResponse({ description: 'Postgres unavailable', type: ErrorBodyDto })
+@ApiServiceUnavailableResponse({
+  description: 'Postgres unavailable, PG_READ_POOL_MAX reads already running, or the read cut at PG_READ_STATEMENT_TIMEOUT_MS; with Retry-After',
+  type: ErrorBodyDto,
+})
 @Controller('symbols')
-// READ_RATE_LIMIT_PER_MIN per key or address (429 + Retry-After), then the key itself.
-@UseGuards(KeyedThrottlerGuard, ApiKeyGuard)
+// The key first (a wrong one counts toward AUTH_FAILURES_PER_MIN), then READ_RATE_LIMIT_PER_MIN
+// per verified key and client address (429 + Retry-After).
+@UseGuards(ApiKeyGuard, KeyedThrottlerGuard)
 export class HistoryController {
   constructor(private readonly history: HistoryService) {}
 
@@ -29,7 +33,11 @@ export class HistoryController {
   @Get(':id/candles')
   @ApiOperation({
     summary: 'OHLCV bars of a symbol, oldest first (from Postgres)',
-    description: 'The newest bars up to `limit`; a bar still open (its end in the future) has final: false.',
+    description:
+      'The newest bars up to `limit`; a bar still open (its end in the future) has final: false, and is updated with every flush. ' +
+      '1m, 1h and 1d bars are read from rollups the flusher keeps (`limit` rows), 5m from the 1m rollup (5 × `limit` rows), ' +
+      '1s and 5s from the raw ticks, with limit × interval capped by CANDLES_MAX_TICK_SPAN_S (default 1800 s). ' +
+      'At most PG_READ_POOL_MAX history and candle reads run at once (503 + Retry-After beyond), each cut at PG_READ_STATEMENT_TIMEOUT_MS (503).',
   })
   @ApiParam({ name: 'id', example: 'BTCUSDT' })
   @ApiOkResponse({ type: [CandleDto] })

@@ -2,6 +2,7 @@ import { readApiAuthProviders } from '../symbols/read-api-auth';
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/database.module';
 import { HistoryController } from './history.controller';
+import { historyMetricProviders } from './history.metrics';
 import { HistoryService } from './history.service';
 
 @Module({
@@ -9,6 +10,7 @@ import { HistoryService } from './history.service';
   controllers: [HistoryController],
   providers: [
     HistoryService,
+    ...historyMetricProviders,
     ...readApiAuthProviders,
   ],
 })

@@ -11,13 +11,14 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BatchAck, BatchItemResult, IngestAck, ReceivedTick } from '@md/contracts';
+import { OrchestratorApiEnv } from '@md/config';
 import { TickRules } from '@md/contracts';
 import { FieldsException, notAnObject, UnavailableException } from '@md/platform';
 import { BasicAuthGuard } from './basic-auth.guard';
 import { BatchAckDto, ErrorBodyDto, IngestAckDto } from './dto/ingest-ack.dto';
 import { TickDto } from './dto/tick.dto';
 import { IngestService } from './ingest.service';
-import { validateTickItem } from './validate-tick-item';
+import { validateTickItem, type TickLimits } from './validate-tick-item';
 
 function traceIdOf(request: FastifyRequest): string | undefined {
   return (request.raw as { id?: string }).id;
@@ -31,7 +32,14 @@ function traceIdOf(request: FastifyRequest): string | undefined {
 @Controller('ingest')
 @UseGuards(BasicAuthGuard)
 export class IngestController {
-  constructor(private readonly ingest: IngestService) {}
+  private readonly limits: TickLimits;
+
+  constructor(
+    private readonly ingest: IngestService,
+    env: OrchestratorApiEnv,
+  ) {
+    this.limits = { maxFutureSkewMs: env.MAX_FUTURE_SKEW_MS };
+  }
 
   @Post('tick')
   @HttpCode(HttpStatus.OK)
@@ -43,7 +51,11 @@ export class IngestController {
   })
   @ApiOkResponse({ type: IngestAckDto })
   @ApiResponse({ status: 400, description: 'Invalid tick: every bad field named', type: ErrorBodyDto })
-  @ApiServiceUnavailableResponse({ description: 'Not stored (Redis unavailable); retry after Retry-After seconds', type: ErrorBodyDto })
+  @ApiResponse({ status: 422, description: 'A new symbol past MAX_SYMBOLS: refused, naming `symbol`; nothing stored', type: ErrorBodyDto })
+  @ApiServiceUnavailableResponse({
+    description: 'Not stored (Redis unavailable, or the flush buffer is at BUFFER_MAX_TICKS); retry after Retry-After seconds',
+    type: ErrorBodyDto,
+  })
   @ApiBody({ type: TickDto })
   async tick(@Body() body: unknown, @Req() request: FastifyRequest): Promise<IngestAck> {
     // Validated by hand with the DTO and the global pipe's options (validateTickItem), so that
@@ -52,7 +64,7 @@ export class IngestController {
       this.ingest.countInvalid(1);
       throw notAnObject();
     }
-    const result = validateTickItem(body);
+    const result = validateTickItem(body, this.limits);
     if ('errors' in result) {
       this.ingest.countInvalid(1);
       throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', result.errors);
@@ -60,7 +72,10 @@ export class IngestController {
     const tick = result.tick;
     const received: ReceivedTick = { ...tick, receivedAt: Date.now(), traceId: traceIdOf(request) };
     const [outcome] = await this.ingest.ingest([received]);
-    if (outcome.status === 'unavailable') throw new UnavailableException(outcome.reason);
+    if (outcome.status === 'unavailable') throw new UnavailableException(outcome.reason, outcome.retryAfterS);
+    if (outcome.status === 'refused') {
+      throw new FieldsException(HttpStatus.UNPROCESSABLE_ENTITY, 'refused', [{ field: outcome.field, reason: outcome.reason }]);
+    }
     return { event_id: tick.event_id, status: outcome.status };
   }
 
@@ -94,7 +109,7 @@ export class IngestController {
     const items: BatchItemResult[] = new Array(body.length);
     const valid: { index: number; tick: ReceivedTick }[] = [];
     body.forEach((item, index) => {
-      const result = validateTickItem(item);
+      const result = validateTickItem(item, this.limits);
       if ('errors' in result) items[index] = { index, event_id: result.eventId, status: 'invalid', errors: result.errors };
       else valid.push({ index, tick: { ...result.tick, receivedAt, traceId } });
     });
@@ -109,10 +124,13 @@ export class IngestController {
     const outcomes = await this.ingest.ingest(valid.map((v) => v.tick));
     valid.forEach(({ index, tick }, k) => {
       const outcome = outcomes[k];
+      // A tick refused by a cap is reported as invalid, naming the field: retrying it cannot help.
       items[index] =
         outcome.status === 'unavailable'
           ? { index, event_id: tick.event_id, status: 'unavailable', reason: outcome.reason }
-          : { index, event_id: tick.event_id, status: outcome.status };
+          : outcome.status === 'refused'
+            ? { index, event_id: tick.event_id, status: 'invalid', errors: [{ field: outcome.field, reason: outcome.reason }] }
+            : { index, event_id: tick.event_id, status: outcome.status };
     });
     const count = (status: BatchItemResult['status']) => items.filter((item) => item.status === status).length;
     const ack: BatchAck = {
@@ -123,9 +141,12 @@ export class IngestController {
       unavailable: count('unavailable'),
       items,
     };
-    if (ack.invalid) this.ingest.countInvalid(ack.invalid);
+    // Items refused by MAX_SYMBOLS are counted by the service (symbol_limit), not as invalid.
+    const refused = outcomes.filter((o) => o.status === 'refused').length;
+    if (ack.invalid > refused) this.ingest.countInvalid(ack.invalid - refused);
     if (ack.unavailable > 0) {
-      void reply.status(HttpStatus.SERVICE_UNAVAILABLE).header('Retry-After', '1');
+      const retryAfterS = Math.max(...outcomes.map((o) => (o.status === 'unavailable' ? o.retryAfterS : 1)));
+      void reply.status(HttpStatus.SERVICE_UNAVAILABLE).header('Retry-After', String(retryAfterS));
     }
     return ack;
   }

@@ -5,11 +5,13 @@ import type { Counter } from 'prom-client';
 import { DomainEvent, type ReceivedTick } from '@md/contracts';
 
 export const INGEST_OUTCOMES = 'md_ingest_ticks_total';
-export type IngestOutcome = 'accepted' | 'duplicate' | 'invalid' | 'unauthorized' | 'unavailable';
+export type IngestOutcome = 'accepted' | 'duplicate' | 'invalid' | 'unauthorized' | 'unavailable' | 'buffer_full' | 'symbol_limit';
 
 export const ingestOutcomesProvider = makeCounterProvider({
   name: INGEST_OUTCOMES,
-  help: 'Ticks by ingest outcome; a request refused as a whole (401, or a body that is not a tick or an array of 1–1000) counts once',
+  help:
+    'Ticks by ingest outcome (buffer_full: 503 at BUFFER_MAX_TICKS; symbol_limit: 422 past MAX_SYMBOLS); ' +
+    'a request refused as a whole (401, or a body that is not a tick or an array of 1–1000) counts once',
   labelNames: ['outcome'],
 });
 

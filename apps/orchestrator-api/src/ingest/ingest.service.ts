@@ -3,14 +3,19 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
 import { OrchestratorApiEnv } from '@md/config';
-import { DomainEvent, tickReceivedMessage, type ReceivedTick } from '@md/contracts';
+import { DomainEvent, tickJobOptions, tickReceivedMessage, type ReceivedTick } from '@md/contracts';
 import { REDIS, RealtimePublisher, RedisKeys, type MdPipeline, type MdRedis } from '@md/redis';
-import { jobIdFor, queueTickJob, TICKS_QUEUE } from '../queue/ticks-queue';
+import { queueTickJob, TICKS_QUEUE, type QueuedJob, type TickJobOptions } from '../queue/ticks-queue';
 import { IngestMetrics, type TicksEvent } from './ingest.metrics';
 
 export type TickOutcome =
   | { status: 'accepted' | 'duplicate' }
-  | { status: 'unavailable'; reason: string };
+  | { status: 'unavailable'; reason: string; retryAfterS: number }
+  /** Refused for good by a cap (a new symbol past MAX_SYMBOLS): a 4xx naming `field`. */
+  | { status: 'refused'; field: string; reason: string };
+
+/** Claim states of mdClaim (see libs/redis scripts.ts). */
+const Claim = { Claimed: 1, Committed: 0, Pending: -1, SymbolCap: -2, BufferFull: -3 } as const;
 
 /** Waits before re-checking an event_id another request is committing right now. */
 const PENDING_WAITS_MS = [10, 40, 150, 300];
@@ -18,13 +23,32 @@ const PENDING_WAITS_MS = [10, 40, 150, 300];
 /** Commands queued per tick in the commit MULTI: enqueue, buffer, publish, dedupe commit. */
 const COMMANDS_PER_TICK = 4;
 
+/** A new symbol while MAX_SYMBOLS are known: refused for good (retrying cannot help). */
+function symbolCapOutcome(max: number): TickOutcome {
+  return { status: 'refused', field: 'symbol', reason: `symbol is new and the limit of ${max} symbols (MAX_SYMBOLS) is reached` };
+}
+
+/**
+ * The flush buffer holds BUFFER_MAX_TICKS: PostgreSQL is behind. Refused before Redis runs out
+ * of memory, so the ticks already accepted stay safe; a retry a few seconds later may pass.
+ */
+function bufferFullOutcome(max: number): TickOutcome & { status: 'unavailable' } {
+  return {
+    status: 'unavailable',
+    reason: `not stored: the flush buffer holds its limit of ${max} ticks (BUFFER_MAX_TICKS) while PostgreSQL catches up; retry later`,
+    retryAfterS: 5,
+  };
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The ingest path: dedupe, enqueue, publish — Redis only, never Postgres.
  *
  * Two round trips per request, whatever the batch size:
- *  1. mdClaim: SET NX a short lease on each event_id's dedupe key (one script call);
+ *  1. mdClaim: SET NX a short lease on each event_id's dedupe key, checking the caps in the
+ *     same script: MAX_SYMBOLS (a new symbol past it is refused) and BUFFER_MAX_TICKS (the
+ *     flush buffer is full: Postgres is behind; 503 with a reason, nothing trimmed);
  *  2. one MULTI with, per claimed tick, the BullMQ enqueue (jobId from event_id), the
  *     append to the flush buffer (XADD), the fast-path publish (history stream + PUBLISH)
  *     and the dedupe commit (SET '1' EX ttl).
@@ -36,6 +60,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class IngestService {
   private readonly logger = new Logger('ingest');
   private readonly ttlS: number;
+  private readonly jobOptions: TickJobOptions;
+  private readonly maxSymbols: number;
+  private readonly bufferMax: number;
   /**
    * How long a claimed event_id stays reserved for the request committing it: longer than
    * the two commands of a commit can take, so a lease never lapses under a live commit.
@@ -52,6 +79,9 @@ export class IngestService {
     env: OrchestratorApiEnv,
   ) {
     this.ttlS = env.DEDUPE_TTL_S;
+    this.jobOptions = tickJobOptions(env.DEDUPE_TTL_S);
+    this.maxSymbols = env.MAX_SYMBOLS;
+    this.bufferMax = env.BUFFER_MAX_TICKS;
     this.leaseMs = Math.max(5_000, 3 * env.REDIS_COMMAND_TIMEOUT_MS);
   }
 
@@ -75,10 +105,23 @@ export class IngestService {
     try {
       for (let round = 0; todo.length > 0 && round <= PENDING_WAITS_MS.length; round++) {
         if (round > 0) await sleep(PENDING_WAITS_MS[round - 1]);
-        const states = await this.redis.mdClaim(todo.length, ...todo.map((i) => this.keys.dedupe(ticks[i].event_id)), this.leaseMs);
-        const claimed = todo.filter((_, k) => states[k] === 1);
-        todo.filter((_, k) => states[k] === 0).forEach((i) => (outcomes[i] = { status: 'duplicate' }));
-        todo = todo.filter((_, k) => states[k] === -1);
+        const states = await this.redis.mdClaim(
+          2 + todo.length,
+          this.keys.symbols(),
+          this.keys.buffer(),
+          ...todo.map((i) => this.keys.dedupe(ticks[i].event_id)),
+          this.leaseMs,
+          this.maxSymbols,
+          this.bufferMax,
+          ...todo.map((i) => ticks[i].symbol),
+        );
+        const claimed = todo.filter((_, k) => states[k] === Claim.Claimed);
+        todo.forEach((i, k) => {
+          if (states[k] === Claim.Committed) outcomes[i] = { status: 'duplicate' };
+          else if (states[k] === Claim.SymbolCap) outcomes[i] = symbolCapOutcome(this.maxSymbols);
+          else if (states[k] === Claim.BufferFull) outcomes[i] = bufferFullOutcome(this.bufferMax);
+        });
+        todo = todo.filter((_, k) => states[k] === Claim.Pending);
         if (claimed.length > 0) {
           const stored = await this.commit(claimed.map((i) => ticks[i]));
           claimed.forEach((i, k) => (outcomes[i] = stored[k] ? { status: 'accepted' } : undefined));
@@ -89,9 +132,9 @@ export class IngestService {
     }
 
     const reason = 'not stored: Redis unavailable or the event_id is being committed by another request; retry';
-    const final = ticks.map((_, i) => outcomes[i] ?? { status: 'unavailable' as const, reason });
+    const final = ticks.map((_, i) => outcomes[i] ?? { status: 'unavailable' as const, reason, retryAfterS: 1 });
     for (const [i, first] of repeats) {
-      final[i] = final[first].status === 'unavailable' ? final[first] : { status: 'duplicate' };
+      final[i] = final[first].status === 'accepted' ? { status: 'duplicate' } : final[first];
     }
     this.report(ticks, final);
     return final;
@@ -113,8 +156,9 @@ export class IngestService {
   private async commit(ticks: ReceivedTick[]): Promise<boolean[]> {
     const client = (await this.queue.client) as unknown as MdRedis;
     const multi = client.multi() as MdPipeline;
+    const jobs: QueuedJob[] = [];
     for (const tick of ticks) {
-      queueTickJob(this.queue, multi, tick);
+      jobs.push(queueTickJob(this.queue, multi, tick, this.jobOptions));
       // The durable buffer the FlushModule writes to Postgres from (never trimmed here).
       multi.xadd(this.keys.buffer(), '*', 't', JSON.stringify(tick));
       this.publisher.queue(multi, tickReceivedMessage(tick));
@@ -132,18 +176,25 @@ export class IngestService {
     }
     // Stored = queued (BullMQ's add script reports some failures as negative codes rather
     // than errors) and buffered for Postgres; a failed publish alone does not fail the tick.
-    const stored = ticks.map((_, k) => {
+    const enqueued = ticks.map((_, k) => {
       const [error, result] = results[COMMANDS_PER_TICK * k];
-      const [bufferError] = results[COMMANDS_PER_TICK * k + 1];
-      return !error && !bufferError && !(typeof result === 'number' && result < 0);
+      return !error && !(typeof result === 'number' && result < 0);
     });
-    const failed = ticks.filter((_, k) => !stored[k]);
+    const stored = ticks.map((_, k) => enqueued[k] && !results[COMMANDS_PER_TICK * k + 1][0]);
+    const failed = ticks.map((_, k) => k).filter((k) => !stored[k]);
     if (failed.length > 0) {
       this.logger.error({ err: results.find(([e]) => e)?.[0]?.message, count: failed.length }, 'enqueue failed inside EXEC');
-      // A Lua script that fails part-way keeps what it wrote before the error: remove the
-      // half-written job too, or BullMQ would take the retry's add for an existing job.
-      const leftovers = failed.flatMap((tick) => [this.keys.dedupe(tick.event_id), this.queue.toKey(jobIdFor(tick.event_id))]);
-      await this.redis.del(...leftovers).catch(() => undefined);
+      // A retry must be accepted: forget the event_id. A Lua script that fails part-way keeps
+      // what it wrote before the error, so a half-written job is removed too (or BullMQ would
+      // take the retry's add for an existing job), but only that one (see mdUndoEnqueue). A
+      // job written whole stays: the retry's add finds it and adds nothing.
+      await Promise.all(
+        failed.map((k) => {
+          const dedupe = this.keys.dedupe(ticks[k].event_id);
+          const job = jobs[k];
+          return this.redis.mdUndoEnqueue(dedupe, enqueued[k] ? dedupe : job.key, job.data, job.timestamp);
+        }),
+      ).catch(() => undefined);
     }
     return stored;
   }
@@ -152,9 +203,13 @@ export class IngestService {
     const by = (status: TickOutcome['status']) => ticks.filter((_, i) => outcomes[i].status === status);
     const accepted = by('accepted');
     const duplicate = by('duplicate');
-    const unavailable = outcomes.length - accepted.length - duplicate.length;
+    const refused = by('refused').length;
+    const bufferFull = outcomes.filter((o) => o.status === 'unavailable' && o.reason === bufferFullOutcome(this.bufferMax).reason).length;
+    const unavailable = by('unavailable').length - bufferFull;
     if (accepted.length) this.events.emit(DomainEvent.TicksAccepted, { ticks: accepted } satisfies TicksEvent);
     if (duplicate.length) this.events.emit(DomainEvent.TicksDuplicate, { ticks: duplicate } satisfies TicksEvent);
     if (unavailable) this.metrics.count('unavailable', unavailable);
+    if (bufferFull) this.metrics.count('buffer_full', bufferFull);
+    if (refused) this.metrics.count('symbol_limit', refused);
   }
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { PipelineStats } from '@md/contracts';
-import { ApiKeyGuard, KeyedThrottlerGuard, UnavailableException } from '@md/platform';
+import { ApiKeyGuard, KeyedThrottlerGuard, unavailableBecause } from '@md/platform';
 import { ErrorBodyDto } from '../ingest/dto/ingest-ack.dto';
 import { PipelineStatsDto } from './dto/pipeline-stats.dto';
 import { PipelineService } from './pipeline.service';
@@ -9,8 +9,9 @@ import { PipelineService } from './pipeline.service';
 @ApiTags('pipeline')
 @ApiSecurity('apiKey')
 @Controller('pipeline')
-// READ_RATE_LIMIT_PER_MIN per key or address (429 + Retry-After), then the key itself.
-@UseGuards(KeyedThrottlerGuard, ApiKeyGuard)
+// The key first (a wrong one counts toward AUTH_FAILURES_PER_MIN), then READ_RATE_LIMIT_PER_MIN
+// per verified key and client address (429 + Retry-After).
+@UseGuards(ApiKeyGuard, KeyedThrottlerGuard)
 export class PipelineController {
   constructor(private readonly pipeline: PipelineService) {}
 
@@ -24,7 +25,7 @@ export class PipelineController {
   @ApiServiceUnavailableResponse({ description: 'Redis unavailable', type: ErrorBodyDto })
   stats(): Promise<PipelineStats> {
     return this.pipeline.stats().catch((error: Error) => {
-      throw new UnavailableException(`pipeline stats unavailable: ${error.message}`);
+      throw unavailableBecause('pipeline stats', error);
     });
   }
 }

@@ -1,7 +1,8 @@
 import { BullModule, InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, Module, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { OrchestratorApiEnv } from '@md/config';
+import { tickJobOptions } from '@md/contracts';
 import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
 import { TICKS_QUEUE } from './ticks-queue';
 
@@ -35,6 +36,40 @@ class QueueErrorLog implements OnModuleInit {
 }
 
 /**
+ * BullMQ removes finished jobs past their age only when another job finishes in the same
+ * state, so a lone failed job could outlive its dedupe marker and be replayed into a double
+ * count. This removes them on time: every minute, the tick jobs finished longer ago than
+ * tickJobOptions allows. Idempotent, so every replica may run it.
+ */
+@Injectable()
+class JobRetention implements OnModuleInit, OnModuleDestroy {
+  private timer?: NodeJS.Timeout;
+  private readonly options: ReturnType<typeof tickJobOptions>;
+
+  constructor(
+    @InjectQueue(TICKS_QUEUE) private readonly ticks: Queue,
+    env: OrchestratorApiEnv,
+  ) {
+    this.options = tickJobOptions(env.DEDUPE_TTL_S);
+  }
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.clean(), 60_000);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass; a failure (Redis away) waits for the next. */
+  async clean(): Promise<void> {
+    await this.ticks.clean(this.options.removeOnFail.age * 1000, 1_000, 'failed').catch(() => undefined);
+    await this.ticks.clean(this.options.removeOnComplete.age * 1000, 1_000, 'completed').catch(() => undefined);
+  }
+}
+
+/**
  * The BullMQ queues of the api: the one the ingest path feeds (`QUEUE_NAME`, default
  * ticks.received) and calc-b's (`VIEW_QUEUE_NAME`, default views.compute), which the api
  * only reads for GET /pipeline and the queue admin UI. Both share the api's fail-fast
@@ -59,7 +94,7 @@ class QueueErrorLog implements OnModuleInit {
       },
     ),
   ],
-  providers: [QueueErrorLog],
+  providers: [QueueErrorLog, JobRetention],
   exports: [BullModule],
 })
 export class QueueModule {}

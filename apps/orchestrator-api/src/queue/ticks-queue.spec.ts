@@ -1,26 +1,43 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import fc from 'fast-check';
-import { jobIdFor } from './ticks-queue';
+import { QueueKeys } from 'bullmq';
+import { JOB_ID_MARK, jobIdFor } from './ticks-queue';
 
 /** What BullMQ refuses as a custom job id (see Job.validateOptions). */
 const refusedByBullmq = (id: string) => String(parseInt(id, 10)) === id || id.includes(':');
 
+/**
+ * Every key name the installed BullMQ builds under a queue's prefix: its QueueKeys, and each
+ * literal suffix its Lua commands append to the prefix or to a key (`'wait'`, `"de:"`, …).
+ */
+function bullmqKeyNames(): string[] {
+  const commands = join(dirname(require.resolve('bullmq')), 'commands');
+  const fromLua = (readdirSync(commands, { recursive: true }) as string[])
+    .filter((file) => file.endsWith('.lua'))
+    .flatMap((file) => [...readFileSync(join(commands, file), 'utf8').matchAll(/\.\.\s*["']([^"'\s]+)["']/g)].map((m) => m[1]));
+  return [...Object.keys(new QueueKeys().getKeys('q')), ...fromLua];
+}
+
 describe('jobIdFor', () => {
-  it('is the event_id itself for ordinary ids', () => {
-    expect(jobIdFor('0193c9a2-7b1e-7cc3-9f1e-2b7d1c9e4a10')).toBe('0193c9a2-7b1e-7cc3-9f1e-2b7d1c9e4a10');
-    expect(jobIdFor('01JDQ7ZC6G3M8E2V1F6W5RZ9K4')).toBe('01JDQ7ZC6G3M8E2V1F6W5RZ9K4');
-    expect(jobIdFor('007')).toBe('007');
+  it('is the event_id behind a fixed mark, with % and : escaped', () => {
+    expect(jobIdFor('0193c9a2-7b1e-7cc3-9f1e-2b7d1c9e4a10')).toBe('@0193c9a2-7b1e-7cc3-9f1e-2b7d1c9e4a10');
+    expect(jobIdFor('12345')).toBe('@12345');
+    expect(jobIdFor('a:b')).toBe('@a%3Ab');
+    expect(jobIdFor('wait')).toBe('@wait');
   });
 
-  it('escapes the ids BullMQ refuses', () => {
-    expect(jobIdFor('12345')).toBe('~12345');
-    expect(jobIdFor('a:b')).toBe('~a%3Ab');
-    expect(jobIdFor('-5')).toBe('~-5');
+  it('never names a key of the installed BullMQ: none of its key names starts with the mark', () => {
+    const names = bullmqKeyNames();
+    expect(names).toEqual(expect.arrayContaining(['wait', 'meta', 'events', 'id', 'stalled-check', 'de:', 'marker']));
+    for (const name of names) expect({ name, marked: name.replace(/^:/, '').startsWith(JOB_ID_MARK) }).toEqual({ name, marked: false });
+    for (const name of names) expect(jobIdFor(name)).not.toBe(name);
   });
 
   const eventId = fc.stringMatching(/^[\x21-\x7E]{1,40}$/);
 
-  it('never yields an id BullMQ refuses', () => {
-    fc.assert(fc.property(eventId, (id) => !refusedByBullmq(jobIdFor(id))));
+  it('never yields an id BullMQ refuses, and every id carries the mark', () => {
+    fc.assert(fc.property(eventId, (id) => !refusedByBullmq(jobIdFor(id)) && jobIdFor(id).startsWith(JOB_ID_MARK)));
   });
 
   it('is one-to-one: different event_ids never share a job', () => {
@@ -29,7 +46,7 @@ describe('jobIdFor', () => {
       { numRuns: 2000 },
     );
     // The cases most likely to collide, by construction:
-    const tricky = ['1', '~1', '%', '~%25', ':', '~%3A', '%3A', '~~', '~'];
+    const tricky = ['1', '~1', '%', '~%25', ':', '~%3A', '%3A', '%253A', '~~', '~', '@', '@@', '@%40', 'a:b', 'a%3Ab', '@a%3Ab'];
     expect(new Set(tricky.map(jobIdFor)).size).toBe(tricky.length);
   });
 });

@@ -10,7 +10,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { SymbolSummary, SymbolView } from '@md/contracts';
-import { ApiKeyGuard, KeyedThrottlerGuard, UnavailableException } from '@md/platform';
+import { ApiKeyGuard, KeyedThrottlerGuard, unavailableBecause } from '@md/platform';
 import { ErrorBodyDto } from '../ingest/dto/ingest-ack.dto';
 import { SymbolSummaryDto } from './dto/symbol-summary.dto';
 import { SymbolViewDto } from './dto/symbol-view.dto';
@@ -18,7 +18,7 @@ import { SymbolsService } from './symbols.service';
 import { symbolOf } from './symbol-param';
 
 const unavailable = (error: Error) => {
-  throw new UnavailableException(`views unavailable: ${error.message}`);
+  throw unavailableBecause('views', error);
 };
 
 @ApiTags('symbols')
@@ -26,8 +26,9 @@ const unavailable = (error: Error) => {
 @ApiUnauthorizedResponse({ description: 'API_KEY is set and x-api-key is missing or wrong', type: ErrorBodyDto })
 @ApiServiceUnavailableResponse({ description: 'Redis unavailable', type: ErrorBodyDto })
 @Controller('symbols')
-// READ_RATE_LIMIT_PER_MIN per key or address (429 + Retry-After), then the key itself.
-@UseGuards(KeyedThrottlerGuard, ApiKeyGuard)
+// The key first (a wrong one counts toward AUTH_FAILURES_PER_MIN), then READ_RATE_LIMIT_PER_MIN
+// per verified key and client address (429 + Retry-After).
+@UseGuards(ApiKeyGuard, KeyedThrottlerGuard)
 export class SymbolsController {
   constructor(private readonly symbols: SymbolsService) {}
 

@@ -46,7 +46,8 @@ function apiProcess(overrides: Record<string, string> = {}): { readonly url: str
 }
 
 describe('/admin/queues with ADMIN_PASSWORD set', () => {
-  const api = apiProcess({ ADMIN_PASSWORD: PASSWORD, API_KEY });
+  // Twenty refusals from one address below: more than AUTH_FAILURES_PER_MIN's default allows.
+  const api = apiProcess({ ADMIN_PASSWORD: PASSWORD, API_KEY, AUTH_FAILURES_PER_MIN: '1000' });
 
   it.each([
     ['no credentials', {}],

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { dropKeys, post, REDIS_URL, startApi, tick, type RunningApi } from '../support/harness';
+import { jobIdFor } from '../../src/queue/ticks-queue';
 
 /**
  * A runtime error inside EXEC does not undo the MULTI's other commands. Provoked here for
@@ -37,6 +38,6 @@ describe('an enqueue that fails inside EXEC', () => {
     const retried = await post(`${api.url}/ingest/tick`, sent);
 
     expect(retried.body).toEqual({ event_id: sent.event_id, status: 'accepted' });
-    expect(await redis.lrange(waitKey, 0, -1)).toEqual([sent.event_id]);
+    expect(await redis.lrange(waitKey, 0, -1)).toEqual([jobIdFor(sent.event_id)]);
   });
 });

@@ -118,7 +118,8 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
 
   it.each(ATTACKS)('POST /ingest/tick survives: $name', async ({ body, contentType }) => {
     for (const path of ['/ingest/tick', '/ingest/ticks', '/internal/agg-update']) {
-      const answer = await post(`${api.url}${path}`, undefined, { raw: body, contentType, headers: { 'x-internal-token': INTERNAL_TOKEN } });
+      const base = path.startsWith('/internal') ? api.internalUrl : api.url;
+      const answer = await post(`${base}${path}`, undefined, { raw: body, contentType, headers: { 'x-internal-token': INTERNAL_TOKEN } });
       expect({ path, status: answer.status, is4xx: is4xx(answer.status) }).toMatchObject({ path, is4xx: true });
       expect(JSON.stringify(answer.body)).not.toMatch(/\bat .+\(.+:\d+:\d+\)/);
     }
@@ -135,7 +136,7 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
     );
     await fc.assert(
       fc.asyncProperty(badView, async (body) => {
-        const answer = await post(`${api.url}/internal/agg-update`, body, { auth: null, headers: { 'x-internal-token': INTERNAL_TOKEN } });
+        const answer = await post(`${api.internalUrl}/internal/agg-update`, body, { auth: null, headers: { 'x-internal-token': INTERNAL_TOKEN } });
         expect({ body, status: answer.status, ok: is4xx(answer.status) }).toMatchObject({ ok: true });
       }),
       { numRuns: 100 },
@@ -174,7 +175,8 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
       const bodies = new Set<string>();
       for (const value of values) {
         const headers = value === undefined ? {} : { [header]: value };
-        const answer = await once(`${api.url}${path}`, headers, path === '/symbols' ? undefined : tick());
+        const base = path.startsWith('/internal') ? api.internalUrl : api.url;
+        const answer = await once(`${base}${path}`, headers, path === '/symbols' ? undefined : tick());
         expect({ value, status: answer.status }).toEqual({ value, status: 401 });
         bodies.add(JSON.stringify(answer.body));
         expect(JSON.stringify(answer.body)).not.toMatch(/stack|\.ts:\d+/);

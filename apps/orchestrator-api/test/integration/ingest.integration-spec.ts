@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { basic, dropKeys, get, listen, post, queueOf, REDIS_URL, startApi, tick, waitUntil, type RunningApi } from '../support/harness';
+import { jobIdFor } from '../../src/queue/ticks-queue';
 
 /**
  * The ingest path against the real Redis: what an accepted tick becomes (a BullMQ job and
@@ -27,7 +28,7 @@ describe('ingest (real Redis)', () => {
   const waiting = () => queue.getWaitingCount();
   const publishedFor = (eventId: string) => channel.messages.filter((m) => m.event_id === eventId);
 
-  it('enqueues an accepted tick as a job with id = event_id and publishes tick.received', async () => {
+  it('enqueues an accepted tick as a job with id = jobIdFor(event_id) and publishes tick.received', async () => {
     const sent = tick({ symbol: 'ethusdt', ts: '2026-01-02T03:04:05.678Z' });
     const before = Date.now();
 
@@ -35,7 +36,7 @@ describe('ingest (real Redis)', () => {
 
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ event_id: sent.event_id, status: 'accepted' });
-    const job = await queue.getJob(sent.event_id);
+    const job = await queue.getJob(jobIdFor(sent.event_id));
     expect(job?.name).toBe('tick');
     expect(job?.data).toMatchObject({
       symbol: 'ETHUSDT',
@@ -73,7 +74,7 @@ describe('ingest (real Redis)', () => {
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ event_id: sent.event_id, status: 'duplicate' });
     expect(await waiting()).toBe(queued);
-    expect((await queue.getJob(sent.event_id))?.data.price).toBe(sent.price);
+    expect((await queue.getJob(jobIdFor(sent.event_id)))?.data.price).toBe(sent.price);
     // A marker published after the duplicate proves the channel has caught up.
     const marker = tick();
     await post(`${api.url}/ingest/tick`, marker);
@@ -98,10 +99,10 @@ describe('ingest (real Redis)', () => {
     expect(publishedFor(sent.event_id)).toHaveLength(1);
   });
 
-  it('maps event_ids BullMQ would refuse to an escaped job id, keeping the event_id in the data', async () => {
+  it('maps event_ids BullMQ would refuse to a marked, escaped job id, keeping the event_id in the data', async () => {
     const sent = tick({ event_id: `42${Date.now()}` });
     expect((await post(`${api.url}/ingest/tick`, sent)).body.status).toBe('accepted');
-    expect((await queue.getJob(`~${sent.event_id}`))?.data.event_id).toBe(sent.event_id);
+    expect((await queue.getJob(jobIdFor(sent.event_id)))?.data.event_id).toBe(sent.event_id);
   });
 
   describe('refusals leave the queue and the channel untouched', () => {
@@ -188,7 +189,7 @@ describe('ingest (real Redis)', () => {
         { index: 5, status: 'invalid', errors: [{ field: 'item', reason: 'each item must be a JSON object' }] },
       ]);
       expect(await waiting()).toBe(queued + 2);
-      expect((await queue.getJob(b.event_id))?.data.symbol).toBe('SOLUSDT');
+      expect((await queue.getJob(jobIdFor(b.event_id)))?.data.symbol).toBe('SOLUSDT');
     });
 
     it('takes 1,000 ticks in one request', async () => {

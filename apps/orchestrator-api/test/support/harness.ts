@@ -5,6 +5,7 @@ import { OrchestratorApiEnv, validateEnv } from '@md/config';
 import { redisOptionsFromUrl } from '@md/redis';
 import { basicAuth, isolated, post as postJson, REDIS_URL, type Answer } from '@md/testing';
 import { createApi } from '../../src/app/create-api';
+import { internalUrlOf } from '../../src/app/internal-listener';
 
 export * from '@md/testing';
 
@@ -16,12 +17,15 @@ export interface RunningApi {
   app: NestFastifyApplication;
   env: OrchestratorApiEnv;
   url: string;
+  /** The internal listener (INTERNAL_PORT): where /internal/* is served. */
+  internalUrl: string;
   close(): Promise<void>;
 }
 
 /** The real api (Fastify, Redis, BullMQ) in this process, listening on a free port of 127.0.0.1. */
 export async function startApi(overrides: Record<string, string> = {}): Promise<RunningApi> {
   const env = validateEnv(OrchestratorApiEnv, {
+    NODE_ENV: 'test',
     INGEST_USERNAME: USER,
     INGEST_PASSWORD: PASSWORD,
     INTERNAL_TOKEN,
@@ -29,13 +33,15 @@ export async function startApi(overrides: Record<string, string> = {}): Promise<
     LOG_LEVEL: 'silent',
     // Tests of other parts leave Postgres alone; the flush tests turn it on with their own database.
     FLUSH_ENABLED: 'false',
+    // A free port of its own for the internal listener.
+    INTERNAL_PORT: '0',
     ...isolated(),
     ...overrides,
   });
   const app = await createApi(env);
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
-  return { app, env, url: url.replace('[::1]', '127.0.0.1'), close: () => app.close() };
+  return { app, env, url: url.replace('[::1]', '127.0.0.1'), internalUrl: internalUrlOf(app), close: () => app.close() };
 }
 
 export const basic = (user = USER, password = PASSWORD) => basicAuth(user, password);

@@ -19,7 +19,7 @@ export class AppModule {
         EnvModule.forRoot(env),
         ObservabilityModule.forRoot({ service: SERVICE }),
         RedisModule,
-        rateLimitModule(env.STREAM_RATE_LIMIT_PER_MIN),
+        rateLimitModule(env.STREAM_RATE_LIMIT_PER_MIN, env.AUTH_FAILURES_PER_MIN),
         StreamModule,
         HealthModule.register({ imports: [StreamModule], indicators: [RedisIndicator, SubscriptionIndicator] }),
       ],

@@ -9,7 +9,7 @@ import { AppModule } from './app.module';
 
 /** Builds the gateway (not yet listening): used by main.ts and by the integration tests. */
 export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplication> {
-  const app = await createService(AppModule.forRoot(env), { bodyLimit: 16 * 1024 });
+  const app = await createService(AppModule.forRoot(env), { bodyLimit: 16 * 1024, trustProxy: env.TRUST_PROXY });
   app.useWebSocketAdapter(new WsAdapter(app));
 
   const cors = app.get(CorsPolicy);

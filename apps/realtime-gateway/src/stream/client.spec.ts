@@ -1,10 +1,11 @@
 import { MessageType } from '@md/contracts';
-import { type ClientStats, type Sink, StreamClient } from './client';
+import { chunkSnapshot, type ClientHost, type Sink, StreamClient } from './client';
 import { StreamFilter } from './filter';
 import type { Published } from './published';
 
 class FakeSink implements Sink {
   readonly transport = 'sse' as const;
+  readonly shareable = false;
   frames: { id: string; message?: Published; skipped: number; event?: string }[] = [];
   buffered = 0;
   closed = false;
@@ -19,6 +20,9 @@ class FakeSink implements Sink {
   }
   written = 0;
   write(): void {
+    this.written += 1;
+  }
+  writeBytes(): void {
     this.written += 1;
   }
   bufferedBytes(): number {
@@ -39,10 +43,30 @@ class FakeSink implements Sink {
   }
 }
 
-const stats = (): ClientStats & { conflatedCount: number; droppedCount: number } => {
-  const s = { conflatedCount: 0, droppedCount: 0, sent: () => undefined, conflated: () => void (s.conflatedCount += 1), dropped: () => void (s.droppedCount += 1) };
+/** The hub's part: counts, and a write tick 1 ms after a client asks for one (fake timers). */
+const stats = (): ClientHost & { conflatedCount: number; droppedCount: number; woken: Set<StreamClient> } => {
+  const s = {
+    conflatedCount: 0,
+    droppedCount: 0,
+    woken: new Set<StreamClient>(),
+    timer: undefined as NodeJS.Timeout | undefined,
+    sent: () => undefined,
+    conflated: () => void (s.conflatedCount += 1),
+    dropped: () => void (s.droppedCount += 1),
+    wake(client: StreamClient) {
+      s.woken.add(client);
+      s.timer ??= setTimeout(() => {
+        s.timer = undefined;
+        const woken = [...s.woken];
+        s.woken.clear();
+        for (const c of woken) c.flush();
+      }, 1);
+    },
+  };
   return s;
 };
+const noPacing = async () => undefined;
+const limits = { congestedBytes: 100, maxBytes: 1_000, chunkBytes: 4_096, burstBytes: 1_000 };
 
 let seq = 0;
 const view = (symbol: string): Published => ({ seq: `1000-${++seq}`, type: MessageType.SymbolUpdated, symbol, raw: '{}' });
@@ -58,8 +82,8 @@ describe('StreamClient', () => {
   afterEach(() => jest.useRealTimers());
 
   const client = (sink: FakeSink, maxHz?: number, s = stats()) => {
-    const c = new StreamClient(sink, all, maxHz, { congestedBytes: 100, maxBytes: 1_000 }, s, () => undefined, () => now);
-    c.snapshot({ seq: '1000-0', views: [] });
+    const c = new StreamClient(sink, all, maxHz, limits, s, () => undefined, () => now);
+    void c.snapshot({ seq: '1000-0', views: [] }, noPacing);
     c.goLive();
     sink.frames = [];
     return c;
@@ -83,12 +107,12 @@ describe('StreamClient', () => {
 
   it('keeps messages that arrive while starting, and writes only those after the snapshot', () => {
     const sink = new FakeSink();
-    const c = new StreamClient(sink, all, undefined, { congestedBytes: 100, maxBytes: 1_000 }, stats(), () => undefined);
+    const c = new StreamClient(sink, all, undefined, limits, stats(), () => undefined);
     const before = view('A');
     const after = view('A');
     c.offer(before);
     c.offer(after);
-    c.snapshot({ seq: before.seq, views: [] });
+    void c.snapshot({ seq: before.seq, views: [] }, noPacing);
     c.goLive();
     expect(sink.frames.map((f) => f.event ?? f.message?.seq)).toEqual(['snapshot', after.seq]);
   });
@@ -133,6 +157,7 @@ describe('StreamClient', () => {
     c.offer(t);
     expect(sink.frames.map((f) => f.message)).toEqual([t]);
     sink.drained();
+    advance(1);
     expect(sink.frames.map((f) => [f.message, f.skipped])).toEqual([[t, 0], [v2, 1]]);
   });
 
@@ -142,18 +167,70 @@ describe('StreamClient', () => {
     const c = client(sink, undefined, s);
     sink.buffered = 1_001;
     c.offer(tick('A'));
+    advance(1);
     expect(c.isClosed).toBe(true);
     expect(sink.closed).toBe(true);
     expect(s.droppedCount).toBe(1);
   });
 
-  it('clears its timer and held views on close', () => {
+  it('clears its held views on close, and writes nothing after', () => {
     const sink = new FakeSink();
     const c = client(sink, 1);
     c.offer(view('A'));
     c.offer(view('A'));
-    expect(jest.getTimerCount()).toBe(1);
+    expect(c.holding).toBe(true);
     c.close();
-    expect(jest.getTimerCount()).toBe(0);
+    expect(c.holding).toBe(false);
+    const written = sink.written;
+    advance(2_000);
+    expect(sink.written).toBe(written);
+  });
+
+  it('gathers the messages of a tick and writes them with one call', () => {
+    const sink = new FakeSink();
+    const c = client(sink);
+    const before = sink.written;
+    for (let i = 0; i < 10; i += 1) c.offer(tick('A'));
+    expect(sink.written).toBe(before);
+    advance(1);
+    expect(sink.written).toBe(before + 1);
+    expect(sink.frames.filter((f) => f.message)).toHaveLength(10);
+  });
+
+  it('writes a large snapshot in chunks, paced by the socket, with the resume point on the last chunk only', async () => {
+    const sink = new FakeSink();
+    const c = new StreamClient(sink, all, undefined, { congestedBytes: 100, maxBytes: 1_000_000, chunkBytes: 4_096, burstBytes: 1_000 }, stats(), () => undefined);
+    const views = Array.from({ length: 100 }, (_, i) => ({ symbol: `S${i}`, source: 'x'.repeat(200) }) as never);
+    let paced = 0;
+    sink.buffered = 500;
+    await c.snapshot({ seq: '1000-7', views }, async () => {
+      paced += 1;
+    });
+    const chunks = sink.frames.filter((f) => f.event === 'snapshot');
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(paced).toBe(chunks.length - 1);
+    expect(chunks.map((f) => f.id)).toEqual([...Array(chunks.length - 1).fill(''), '1000-7']);
+  });
+});
+
+describe('chunkSnapshot', () => {
+  const sink = { encodeEvent: (_e: string, data: object, id?: string) => JSON.stringify({ id, data }) };
+  const views = Array.from({ length: 50 }, (_, i) => ({ symbol: `S${i}`, pad: 'p'.repeat(100) }) as never);
+
+  it('splits the views into chunks of about chunkBytes, all but the last with more: true, none lost or repeated', () => {
+    const frames = chunkSnapshot(sink, '5-0', views, 1_000).map((f) => JSON.parse(f));
+    expect(frames.length).toBeGreaterThan(5);
+    for (const frame of frames.slice(0, -1)) {
+      expect(frame.data.more).toBe(true);
+      expect(frame.id).toBeUndefined();
+      expect(JSON.stringify(frame.data.views).length).toBeLessThan(1_200);
+    }
+    expect(frames.at(-1)).toMatchObject({ id: '5-0', data: { type: 'snapshot', seq: '5-0' } });
+    expect(frames.at(-1).data.more).toBeUndefined();
+    expect(frames.flatMap((f) => f.data.views)).toEqual(views);
+  });
+
+  it('sends a small snapshot as the one frame it always was', () => {
+    expect(chunkSnapshot(sink, '5-0', views.slice(0, 2), 65_536).map((f) => JSON.parse(f))).toEqual([{ id: '5-0', data: { type: 'snapshot', seq: '5-0', views: views.slice(0, 2) } }]);
   });
 });

@@ -8,11 +8,16 @@ export type DropReason = 'buffer' | 'heartbeat';
 /** One connection's socket, as the stream client needs it (SSE response or WebSocket). */
 export interface Sink {
   readonly transport: Transport;
+  /** Whether the same bytes may go to every client of the same filter (SSE: see FanoutGroup). */
+  readonly shareable: boolean;
   /** A realtime message; `id` is the resume point (the SSE `id:`), `skipped` the views conflated away before it. */
   encode(message: Published, id: string, skipped: number): string;
   /** A control event (snapshot, reset, error, subscribed) with an optional resume point. */
   encodeEvent(event: string, data: object, id?: string): string;
-  write(frame: string): void;
+  /** Frames in order, handed to the socket in one call (one system call, not one per frame). */
+  write(frames: readonly string[]): void;
+  /** Frames already encoded as bytes, the same buffer for many clients (shareable sinks only). */
+  writeBytes(bytes: Buffer): void;
   /** Bytes written but not yet handed to the kernel. */
   bufferedBytes(): number;
   /** Called whenever the socket has written out what was buffered after a write reported it full. */
@@ -22,31 +27,46 @@ export interface Sink {
   close(): void;
 }
 
-/** What the hub counts for its metrics, per client event. */
-export interface ClientStats {
+/** What the hub does for its clients: counts for its metrics, and the write tick. */
+export interface ClientHost {
   sent(client: StreamClient, message: Published, replayed: boolean): void;
   conflated(client: StreamClient): void;
   dropped(client: StreamClient, reason: DropReason): void;
+  /** The client has output gathered or views held: `flush` it on the next write tick. */
+  wake(client: StreamClient): void;
 }
 
 export interface Snapshot {
   seq: string;
   views: SymbolView[];
+  /** The encoded snapshot frames of an all-symbol client, per transport: built once per snapshot read. */
+  frames?: Partial<Record<Transport, string[]>>;
 }
 
 /** While congested, a held view is still written this often (so a stalled client ends up dropped). */
 const CONGESTED_INTERVAL_MS = 1_000;
 
-/** Output limits of a client: above `congestedBytes` views are conflated, above `maxBytes` the client is dropped. */
+/**
+ * Output limits of a client: above `congestedBytes` views are conflated, above `maxBytes` the
+ * client is dropped; snapshots go out in chunks of about `chunkBytes`.
+ */
 export interface ClientLimits {
   congestedBytes: number;
   maxBytes: number;
+  chunkBytes: number;
+  /** Gathered output past this is written at once, not at the tick: a burst goes out in pieces well under `congestedBytes`. */
+  burstBytes: number;
 }
 
 /**
  * The state of one stream connection. Messages reach it in seq order (history replay, then
  * live); it keeps the highest seq it has processed, so a message offered twice (the replay
  * overlapping the live feed, or the hub resyncing) is written once, and never out of order.
+ *
+ * Output is gathered and written once per write tick of the hub (STREAM_FLUSH_MS): the SSE
+ * framing stays one event per message, only the system calls are shared. While a client is
+ * in step with its filter's group (see FanoutGroup) the hub writes the group's bytes to it
+ * instead, and this class only sees it join and leave.
  *
  * Views may be conflated — with `maxHz`, or while the socket is congested: the newest pending
  * view per symbol is kept and written later with `skipped` (how many it replaced). The SSE id
@@ -58,30 +78,45 @@ export class StreamClient {
   private seq = SEQ_ZERO;
   private live = false;
   private closed = false;
+  /** A snapshot is being written (chunk by chunk): live messages wait. */
+  private snapshotting = false;
   private waiting: Published[] = [];
-  private readonly held = new Map<string, { message: Published; skipped: number }>();
-  private readonly lastViewAt = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
+  private held?: Map<string, { message: Published; skipped: number }>;
+  private lastViewAt?: Map<string, number>;
+  /** Frames gathered for the next write tick, and their length (written at once past `chunkBytes`). */
+  private out: string[] = [];
+  private outBytes = 0;
+  /** Earliest time a held view may be written (Infinity when nothing is held). */
+  private nextDue = Infinity;
   private drainWaiters: (() => void)[] = [];
   private readonly minIntervalMs: number;
+  /** Set by the hub while the client receives its filter group's shared bytes. */
+  grouped = false;
 
   constructor(
     readonly sink: Sink,
     public filter: StreamFilter,
-    maxHz: number | undefined,
+    readonly maxHz: number | undefined,
     private readonly limits: ClientLimits,
-    private readonly stats: ClientStats,
+    private readonly host: ClientHost,
     private readonly onClose: (client: StreamClient) => void,
     private readonly now: () => number = Date.now,
   ) {
     this.minIntervalMs = maxHz ? 1_000 / maxHz : 0;
     sink.onDrain(() => {
       this.wakeDrainWaiters();
-      this.flushHeld();
+      // The held views were due on the congested interval: look again now. A client served
+      // on its own may also be in step again (and join its group on the tick).
+      if (this.held?.size) this.nextDue = 0;
+      if (!this.grouped && !this.closed) this.host.wake(this);
     });
   }
 
-  /** Whether the socket is behind: views are then conflated, and a replay waits for it. */
+  /**
+   * Whether the socket is behind: views are then conflated, and a replay or snapshot waits for
+   * it. Measured on the socket only: what the client gathers for the next tick is not a sign
+   * that the peer reads slowly (it counts toward the cap once written).
+   */
   get congested(): boolean {
     return this.sink.bufferedBytes() > this.limits.congestedBytes;
   }
@@ -100,6 +135,15 @@ export class StreamClient {
     return this.seq;
   }
 
+  /** Live, in step, nothing held or gathered: its output from now on is exactly its filter's messages. */
+  get inStep(): boolean {
+    return this.live && !this.closed && !this.snapshotting && !this.maxHz && !this.held?.size && this.out.length === 0 && !this.congested;
+  }
+
+  get holding(): boolean {
+    return !!this.held?.size;
+  }
+
   /** A live message from the hub; kept in order until the client is live. */
   offer(message: Published): void {
     if (this.closed) return;
@@ -112,22 +156,47 @@ export class StreamClient {
     if (!this.closed) this.deliver(message, true);
   }
 
-  /** The latest views as of `snapshot.seq`: the client's whole state; messages up to that seq are covered by it. */
-  snapshot(snapshot: Snapshot): void {
+  /** The hub moved it into its filter group: every message up to `seq` went out in the group's bytes. */
+  joinedAt(seq: string): void {
+    this.grouped = true;
+    if (compareSeq(seq, this.seq) > 0) this.seq = seq;
+  }
+
+  /** The hub took it out of its group (congested, or a filter change): it has had every message up to `seq`. */
+  leftAt(seq: string): void {
+    this.grouped = false;
+    if (compareSeq(seq, this.seq) > 0) this.seq = seq;
+  }
+
+  /**
+   * The latest views as of `snapshot.seq`: the client's whole state; messages up to that seq
+   * are covered by it. Written in chunks of about `chunkBytes`, each once the socket has taken
+   * the previous ones (`paced` waits for that; it may drop a client that does not read). Only
+   * the last chunk carries the resume point, so a connection lost half-way resumes from before
+   * the snapshot, never from a state the client did not get whole.
+   */
+  async snapshot(snapshot: Snapshot, paced: (client: StreamClient) => Promise<void>): Promise<void> {
     if (this.closed) return;
-    this.held.clear();
+    this.held?.clear();
+    this.nextDue = Infinity;
     this.seq = snapshot.seq;
-    const views = this.filter.wantsViews()
-      ? snapshot.views.filter((view) => this.filter.symbols === null || this.filter.symbols.has(view.symbol))
-      : [];
-    this.writeFrame(this.sink.encodeEvent('snapshot', { type: 'snapshot', seq: snapshot.seq, views }, snapshot.seq));
+    this.snapshotting = true;
+    try {
+      const frames = this.snapshotFrames(snapshot);
+      for (let i = 0; i < frames.length && !this.closed; i += 1) {
+        this.writeNow([frames[i]]);
+        if (i < frames.length - 1 && this.congested) await paced(this);
+      }
+    } finally {
+      this.snapshotting = false;
+    }
   }
 
   /** The client's resume point cannot be served (beyond history, unknown, or the gateway lost messages). */
-  reset(reason: string, snapshot: Snapshot): void {
+  async reset(reason: string, snapshot: Snapshot, paced: (client: StreamClient) => Promise<void>): Promise<void> {
     if (this.closed) return;
-    this.writeFrame(this.sink.encodeEvent('reset', { type: 'reset', reason }));
-    this.snapshot(snapshot);
+    this.writeNow([this.sink.encodeEvent('reset', { type: 'reset', reason })]);
+    await this.snapshot(snapshot, paced);
   }
 
   /** Writes what arrived while the client was starting (after its snapshot or replay), then passes messages straight on. */
@@ -146,16 +215,39 @@ export class StreamClient {
 
   /** A control event outside the message sequence (WS acknowledgements and errors). */
   event(event: string, data: object): void {
-    if (!this.closed) this.writeFrame(this.sink.encodeEvent(event, data));
+    if (!this.closed) this.writeNow([this.sink.encodeEvent(event, data)]);
+  }
+
+  /**
+   * The write tick: hands what was gathered to the socket in one call, and the held views
+   * that are due (all of them when the socket has drained and no maxHz applies).
+   */
+  flush(): void {
+    if (this.closed) return;
+    if (this.held?.size && this.now() >= this.nextDue) this.releaseHeld();
+    if (this.out.length) this.writeOut();
+    if (this.held?.size) this.host.wake(this);
+  }
+
+  /** Writes bytes shared with the client's group; false when the client can no longer keep up with the group. */
+  writeShared(bytes: Buffer): boolean {
+    if (this.closed) return false;
+    this.sink.writeBytes(bytes);
+    if (this.sink.bufferedBytes() > this.limits.maxBytes) {
+      this.drop('buffer');
+      return false;
+    }
+    return !this.congested;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.held.clear();
+    this.held?.clear();
+    this.nextDue = Infinity;
     this.waiting = [];
+    this.out = [];
+    this.outBytes = 0;
     this.wakeDrainWaiters();
     this.sink.close();
     this.onClose(this);
@@ -163,8 +255,20 @@ export class StreamClient {
 
   drop(reason: DropReason): void {
     if (this.closed) return;
-    this.stats.dropped(this, reason);
+    this.host.dropped(this, reason);
     this.close();
+  }
+
+  private snapshotFrames(snapshot: Snapshot): string[] {
+    const all = this.filter.symbols === null;
+    const cached = all ? snapshot.frames?.[this.sink.transport] : undefined;
+    if (cached) return cached;
+    const views = this.filter.wantsViews()
+      ? snapshot.views.filter((view) => this.filter.symbols === null || this.filter.symbols.has(view.symbol))
+      : [];
+    const frames = chunkSnapshot(this.sink, snapshot.seq, views, this.limits.chunkBytes);
+    if (all) (snapshot.frames ??= {})[this.sink.transport] = frames;
+    return frames;
   }
 
   private deliver(message: Published, replayed: boolean): void {
@@ -177,68 +281,78 @@ export class StreamClient {
 
   /** A replay is paced by the socket (see StreamHub.start), so only maxHz conflates it. */
   private mustHold(symbol: string, replayed: boolean): boolean {
-    if (this.held.has(symbol)) return true;
+    if (this.held?.has(symbol)) return true;
     if (!replayed && this.congested) return true;
-    return this.minIntervalMs > 0 && this.now() - (this.lastViewAt.get(symbol) ?? -Infinity) < this.minIntervalMs;
+    return this.minIntervalMs > 0 && this.now() - (this.lastViewAt?.get(symbol) ?? -Infinity) < this.minIntervalMs;
   }
 
   private hold(message: Published): void {
+    this.held ??= new Map();
     const pending = this.held.get(message.symbol);
     if (pending) {
       pending.message = message;
       pending.skipped += 1;
-      this.stats.conflated(this);
-    } else {
-      this.held.set(message.symbol, { message, skipped: 0 });
+      this.host.conflated(this);
+      return;
     }
-    this.schedule();
+    this.held.set(message.symbol, { message, skipped: 0 });
+    const due = (this.lastViewAt?.get(message.symbol) ?? -Infinity) + this.intervalMs(this.congested);
+    if (due < this.nextDue) this.nextDue = due;
+    this.host.wake(this);
   }
 
   private intervalMs(congested: boolean): number {
     return congested ? Math.max(this.minIntervalMs, CONGESTED_INTERVAL_MS) : this.minIntervalMs;
   }
 
-  private schedule(): void {
-    if (this.timer || this.closed || this.held.size === 0) return;
+  private releaseHeld(): void {
+    const held = this.held as Map<string, { message: Published; skipped: number }>;
     const interval = this.intervalMs(this.congested);
     const now = this.now();
-    let due = Infinity;
-    for (const symbol of this.held.keys()) due = Math.min(due, (this.lastViewAt.get(symbol) ?? -Infinity) + interval);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flushHeld();
-    }, Math.max(1, due - now));
-  }
-
-  /** Writes every held view that is due (all of them when the socket has drained and no maxHz applies). */
-  private flushHeld(): void {
-    if (this.closed) return;
-    const interval = this.intervalMs(this.congested);
-    const now = this.now();
-    for (const [symbol, pending] of this.held) {
-      if (now - (this.lastViewAt.get(symbol) ?? -Infinity) < interval) continue;
-      this.held.delete(symbol);
+    let next = Infinity;
+    for (const [symbol, pending] of held) {
+      const due = (this.lastViewAt?.get(symbol) ?? -Infinity) + interval;
+      if (now < due) {
+        next = Math.min(next, due);
+        continue;
+      }
+      held.delete(symbol);
       this.send(pending.message, pending.skipped, false);
-      if (this.closed) return;
     }
-    this.schedule();
+    this.nextDue = next;
   }
 
   private send(message: Published, skipped: number, replayed: boolean): void {
-    if (message.type === MessageType.SymbolUpdated) this.lastViewAt.set(message.symbol, this.now());
-    this.writeFrame(this.sink.encode(message, this.resumeId(), skipped));
-    this.stats.sent(this, message, replayed);
+    if (message.type === MessageType.SymbolUpdated) (this.lastViewAt ??= new Map()).set(message.symbol, this.now());
+    const frame = this.sink.encode(message, this.resumeId(), skipped);
+    this.out.push(frame);
+    this.outBytes += frame.length;
+    this.host.sent(this, message, replayed);
+    // A burst is written in pieces: one write of a whole tick's output could pass the cap by itself.
+    if (this.outBytes >= this.limits.burstBytes) this.writeOut();
+    else if (this.out.length === 1) this.host.wake(this);
   }
 
   /** Everything up to this seq has been written or superseded by something written. */
   private resumeId(): string {
     let oldest: string | undefined;
-    for (const { message } of this.held.values()) if (!oldest || compareSeq(message.seq, oldest) < 0) oldest = message.seq;
+    if (this.held) for (const { message } of this.held.values()) if (!oldest || compareSeq(message.seq, oldest) < 0) oldest = message.seq;
     return oldest ? previousSeq(oldest) : this.seq;
   }
 
-  private writeFrame(frame: string): void {
-    this.sink.write(frame);
+  /** Writes what was gathered, then `frames`, at once (control events and snapshots do not wait for the tick). */
+  private writeNow(frames: string[]): void {
+    if (this.out.length) this.writeOut();
+    if (this.closed) return;
+    this.sink.write(frames);
+    if (this.sink.bufferedBytes() > this.limits.maxBytes) this.drop('buffer');
+  }
+
+  private writeOut(): void {
+    const out = this.out;
+    this.out = [];
+    this.outBytes = 0;
+    this.sink.write(out);
     if (this.sink.bufferedBytes() > this.limits.maxBytes) this.drop('buffer');
   }
 
@@ -247,4 +361,27 @@ export class StreamClient {
     this.drainWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/**
+ * The frames of a snapshot: views in chunks of about `chunkBytes` (one view at least), every
+ * chunk but the last marked `more: true` and without a resume point; the last (the only one
+ * of a small snapshot, exactly the former single frame) carries the seq as its id.
+ */
+export function chunkSnapshot(sink: Pick<Sink, 'encodeEvent'>, seq: string, views: SymbolView[], chunkBytes: number): string[] {
+  const frames: string[] = [];
+  let chunk: SymbolView[] = [];
+  let bytes = 0;
+  for (const view of views) {
+    const size = JSON.stringify(view).length + 1;
+    if (chunk.length && bytes + size > chunkBytes) {
+      frames.push(sink.encodeEvent('snapshot', { type: 'snapshot', seq, more: true, views: chunk }));
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(view);
+    bytes += size;
+  }
+  frames.push(sink.encodeEvent('snapshot', { type: 'snapshot', seq, views: chunk }, seq));
+  return frames;
 }

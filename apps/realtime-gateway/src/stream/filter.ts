@@ -4,6 +4,16 @@ import type { Published } from './published';
 export const MESSAGE_TYPES: readonly string[] = Object.values(MessageType);
 export const MAX_SYMBOLS = 1_000;
 export const MAX_HZ = 1_000;
+/** The longest symbol (TickRules.symbolPattern). */
+const SYMBOL_MAX_LENGTH = 32;
+
+/**
+ * The largest WS frame the gateway reads (ws `maxPayload`; larger: close 1009): a subscribe
+ * message with MAX_SYMBOLS symbols of the longest length, each quoted with a comma, every type,
+ * and room for the envelope. 36,024 bytes, where ws would otherwise take 100 MiB per frame
+ * before the connection is even authenticated.
+ */
+export const WS_MAX_PAYLOAD = MAX_SYMBOLS * (SYMBOL_MAX_LENGTH + 3) + 1_024;
 
 /** What a client asked for: symbols (null = all) and message types. */
 export class StreamFilter {

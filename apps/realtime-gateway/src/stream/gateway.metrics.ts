@@ -10,6 +10,7 @@ export const RESETS = 'md_gateway_resets_total';
 export const RESYNCS = 'md_gateway_resyncs_total';
 export const SUBSCRIPTION_UP = 'md_gateway_subscription_up';
 export const DELIVERY = 'md_gateway_delivery_seconds';
+export const REFUSED = 'md_gateway_refused_total';
 
 export const gatewayMetricProviders = [
   makeGaugeProvider({ name: CLIENTS, help: 'Connected stream clients, by transport', labelNames: ['transport'] }),
@@ -19,6 +20,11 @@ export const gatewayMetricProviders = [
   makeCounterProvider({ name: DROPPED, help: 'Clients disconnected by the gateway: buffer (output passed CLIENT_BUFFER_MAX_BYTES) or heartbeat (no pong)', labelNames: ['transport', 'reason'] }),
   makeCounterProvider({ name: RESETS, help: 'reset events sent: a resume point beyond history or unknown (client), or messages the gateway itself could not recover (gateway)', labelNames: ['cause'] }),
   makeCounterProvider({ name: RESYNCS, help: 'Redis subscription (re)starts and how the gap was closed: replayed from history, or reset', labelNames: ['outcome'] }),
+  makeCounterProvider({
+    name: REFUSED,
+    help: 'Refused by a cap: max_clients (MAX_CLIENTS connections: 503 / WS close 1013), ws_payload (a WS frame over the max payload: close 1009), ws_subscribe_rate (over WS_SUBSCRIBES_PER_MIN: error 429)',
+    labelNames: ['transport', 'reason'],
+  }),
   makeGaugeProvider({ name: SUBSCRIPTION_UP, help: '1 while the Redis subscription is live and in sync, else 0' }),
   makeHistogramProvider({
     name: DELIVERY,

@@ -4,8 +4,25 @@ import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
 import type { Snapshot } from './client';
 import { fromHistory, type Published } from './published';
 
-const PAGE = 1_000;
+/** Entries per history read; a resume holds at most one page in memory per client. */
+const PAGE = 500;
 type Entry = [id: string, fields: string[]];
+
+/** History was trimmed past the point a resume had reached. */
+export class HistoryTrimmed extends Error {
+  constructor() {
+    super('history was trimmed while it was being read');
+  }
+}
+
+function toMessages(page: Entry[]): Published[] {
+  const out: Published[] = [];
+  for (const [id, fields] of page) {
+    const message = fromHistory(id, fields[1]);
+    if (message) out.push(message);
+  }
+  return out;
+}
 
 /**
  * Reads of what the publishers keep beside the channel: the latest views (a hash, written in
@@ -34,31 +51,39 @@ export class StreamHistory {
   }
 
   /**
-   * Every message after `seq`, in order, or undefined when they cannot all be had: `seq` is
-   * malformed, unknown (never published here, or trimmed from history), or messages were
-   * trimmed since (for SEQ_ZERO, "since the beginning").
+   * Every message after `seq`, in order, page by page (each read when the caller asks for it:
+   * a resume is paced by the client's socket), or undefined when they cannot all be had: `seq`
+   * is malformed, unknown (never published here, or trimmed from history), or messages were
+   * trimmed since (for SEQ_ZERO, "since the beginning"). History trimmed while the pages are
+   * read makes the iteration throw HistoryTrimmed: the caller must not go on from a hole.
    */
-  async after(seq: string): Promise<Published[] | undefined> {
+  async after(seq: string, pageSize = PAGE): Promise<AsyncGenerator<Published[]> | undefined> {
     if (!isSeq(seq)) return undefined;
     const key = this.keys.history();
+    let first: Entry[];
     if (seq === SEQ_ZERO) {
       if (!(await this.neverTrimmed())) return undefined;
+      first = (await this.redis.xrange(key, '-', '+', 'COUNT', pageSize)) as Entry[];
     } else {
       // The entry itself must still be there: trimming removes the oldest first, so then
       // everything after it is there too. (No one deletes from the middle of history.)
-      const [first] = (await this.redis.xrange(key, seq, '+', 'COUNT', 1)) as Entry[];
-      if (first?.[0] !== seq) return undefined;
+      first = (await this.redis.xrange(key, seq, '+', 'COUNT', pageSize + 1)) as Entry[];
+      if (first[0]?.[0] !== seq) return undefined;
+      first = first.slice(1);
     }
-    const out: Published[] = [];
-    let cursor = seq;
+    return this.pages(key, first, pageSize);
+  }
+
+  private async *pages(key: string, first: Entry[], pageSize: number): AsyncGenerator<Published[]> {
+    let page = first;
     for (;;) {
-      const page = (await this.redis.xrange(key, `(${cursor}`, '+', 'COUNT', PAGE)) as Entry[];
-      for (const [id, fields] of page) {
-        const message = fromHistory(id, fields[1]);
-        if (message) out.push(message);
-      }
-      if (page.length < PAGE) return out;
-      cursor = page[page.length - 1][0];
+      if (page.length) yield toMessages(page);
+      if (page.length < pageSize) return;
+      const cursor = page[page.length - 1][0];
+      // From the last entry read, inclusive: if it is gone, history was trimmed past it meanwhile.
+      const next = (await this.redis.xrange(key, cursor, '+', 'COUNT', pageSize + 1)) as Entry[];
+      if (next[0]?.[0] !== cursor) throw new HistoryTrimmed();
+      page = next.slice(1);
     }
   }
 

@@ -5,13 +5,18 @@ import type { Counter, Gauge, Histogram } from 'prom-client';
 import { GatewayEnv } from '@md/config';
 import { compareSeq, isSeq } from '@md/contracts';
 import { createRedis } from '@md/redis';
-import { type ClientStats, type DropReason, type Sink, StreamClient, type Transport } from './client';
-import type { StreamOptions } from './filter';
-import { CLIENTS, CONFLATED, DELIVERY, DROPPED, REPLAYED, RESETS, RESYNCS, SENT, SUBSCRIPTION_UP } from './gateway.metrics';
-import { StreamHistory } from './history';
+import { type ClientHost, type DropReason, type Sink, type Snapshot, StreamClient, type Transport } from './client';
+import { FanoutGroup } from './fanout-group';
+import type { StreamFilter, StreamOptions } from './filter';
+import { CLIENTS, CONFLATED, DELIVERY, DROPPED, REFUSED, REPLAYED, RESETS, RESYNCS, SENT, SUBSCRIPTION_UP } from './gateway.metrics';
+import { HistoryTrimmed, StreamHistory } from './history';
 import { parsePublished, type Published } from './published';
 
 type State = 'down' | 'resyncing' | 'live';
+export type RefusedReason = 'max_clients' | 'ws_payload' | 'ws_subscribe_rate';
+
+/** With no write tick (STREAM_FLUSH_MS=0), held views are still looked at this often. */
+const HOLD_TICK_MS = 10;
 
 const TRANSPORTS: readonly Transport[] = ['sse', 'ws'];
 
@@ -26,12 +31,37 @@ const REPLAY_STALL_MS = 30_000;
  * whenever the subscription (re)starts it reads what it missed from history before passing
  * anything new on. Until then live messages wait, so clients see one gap-free sequence.
  * When the missed messages have left history, every client gets a reset and a snapshot.
+ *
+ * The write path (doc/performance.md, "Fan-out"): a message touches only the groups and
+ * clients whose filter can want it (indexed by symbol); in-step SSE clients of one filter share
+ * one FanoutGroup, whose frames are encoded once per write tick and written to each member as
+ * the same Buffer; every other client gathers its own frames. Everything goes out on the write
+ * tick, every STREAM_FLUSH_MS, one write per client: the cost of a socket write is the call.
  */
 @Injectable()
-export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, ClientStats {
+export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, ClientHost {
   private readonly logger = new Logger(StreamHub.name);
   private readonly clients = new Set<StreamClient>();
   private readonly perTransport: Record<Transport, number> = { sse: 0, ws: 0 };
+  /** Clients served on their own, by the symbols of their filter (every symbol: `soloAll`). */
+  private readonly soloAll = new Set<StreamClient>();
+  private readonly soloBySymbol = new Map<string, Set<StreamClient>>();
+  /** Groups of in-step SSE clients, by filter; indexed by symbol like the solo clients. */
+  private readonly groups = new Map<string, FanoutGroup>();
+  private readonly groupsAll = new Set<FanoutGroup>();
+  private readonly groupsBySymbol = new Map<string, Set<FanoutGroup>>();
+  /** Work for the next write tick. */
+  private woken = new Set<StreamClient>();
+  private readonly dirtyGroups = new Set<FanoutGroup>();
+  private readonly candidates = new Set<StreamClient>();
+  private tickTimer?: NodeJS.Timeout | NodeJS.Immediate;
+  private ticking = false;
+  /** Live messages written on their own this tick, per transport (one delivery observation each), and counts per type. */
+  private readonly tickSent: Record<Transport, Set<Published>> = { sse: new Set(), ws: new Set() };
+  private readonly tickCounts: Record<Transport, Map<string, number>> = { sse: new Map(), ws: new Map() };
+  private tickConflated: Record<Transport, number> = { sse: 0, ws: 0 };
+  /** A snapshot read every client asking before it starts shares (one HGETALL for a connect storm). */
+  private nextSnapshot?: Promise<Snapshot>;
   private subscriber?: Redis;
   private state: State = 'down';
   /** Highest seq passed on to the clients (undefined until the first subscription). */
@@ -45,12 +75,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
   private readonly delivery: Record<Transport, Histogram.Internal<string>>;
   private readonly replayedBy: Record<Transport, Counter.Internal>;
   private readonly conflatedBy: Record<Transport, Counter.Internal>;
-  /**
-   * The writes and conflations of the dispatch under way, reported when it ends: with
-   * thousands of clients, a metric update per client and message costs about as much as the
-   * write itself (measured: bench, doc/performance.md).
-   */
-  private tally?: { message: Published; sent: Record<Transport, number>; conflated: Record<Transport, number> };
+  private readonly pace = (client: StreamClient) => this.drainedOrDrop(client);
 
   constructor(
     private readonly env: GatewayEnv,
@@ -64,12 +89,13 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
     @InjectMetric(RESYNCS) private readonly resyncsCounter: Counter<string>,
     @InjectMetric(SUBSCRIPTION_UP) private readonly upGauge: Gauge<string>,
     @InjectMetric(DELIVERY) deliveryHistogram: Histogram<string>,
+    @InjectMetric(REFUSED) private readonly refusedCounter: Counter<string>,
   ) {
     this.delivery = { sse: deliveryHistogram.labels('sse'), ws: deliveryHistogram.labels('ws') };
     this.replayedBy = { sse: replayedCounter.labels('sse'), ws: replayedCounter.labels('ws') };
     this.conflatedBy = { sse: conflatedCounter.labels('sse'), ws: conflatedCounter.labels('ws') };
     this.upGauge.set(0);
-    for (const transport of ['sse', 'ws'] as const) this.clientsGauge.set({ transport }, 0);
+    for (const transport of TRANSPORTS) this.clientsGauge.set({ transport }, 0);
   }
 
   /** Whether the subscription is live and in sync (readiness). */
@@ -79,6 +105,23 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
 
   get clientCount(): number {
     return this.clients.size;
+  }
+
+  /** MAX_CLIENTS reached: a new stream is refused (503 / close 1013), counted under `max_clients`. */
+  get full(): boolean {
+    return this.clients.size >= this.env.MAX_CLIENTS;
+  }
+
+  /** Counts a refusal by one of the gateway's caps. */
+  refused(transport: Transport, reason: RefusedReason): void {
+    this.refusedCounter.inc({ transport, reason });
+  }
+
+  /** How many in-step clients are served from shared group bytes (tests, diagnostics). */
+  get groupedCount(): number {
+    let n = 0;
+    for (const group of this.groups.values()) n += group.members.size;
+    return n;
   }
 
   onModuleInit(): void {
@@ -103,6 +146,8 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.heartbeat);
+    this.tick();
+    this.cancelTick();
     for (const client of [...this.clients]) client.close();
     const subscriber = this.subscriber;
     this.subscriber = undefined;
@@ -112,39 +157,86 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
 
   /** A new client, waiting (its messages kept in order) until `start` has sent its snapshot or replay. */
   attach(sink: Sink, options: StreamOptions): StreamClient {
-    const limits = { maxBytes: this.env.CLIENT_BUFFER_MAX_BYTES, congestedBytes: Math.floor(this.env.CLIENT_BUFFER_MAX_BYTES / 4) };
+    const max = this.env.CLIENT_BUFFER_MAX_BYTES;
+    const limits = { maxBytes: max, congestedBytes: Math.floor(max / 4), chunkBytes: this.env.SNAPSHOT_CHUNK_BYTES, burstBytes: this.burstBytes };
     const client = new StreamClient(sink, options.filter, options.maxHz, limits, this, (closed) => this.detach(closed));
     this.clients.add(client);
+    this.index(client);
     this.clientsGauge.set({ transport: sink.transport }, ++this.perTransport[sink.transport]);
     return client;
   }
 
   /**
    * Brings a client up to date, then live: the missed messages after `lastEventId` when
-   * history still holds them all, else (or without an id) a snapshot — after a reset event
-   * when the client asked to resume. Rejects when Redis cannot be read.
+   * history still holds them all (read a page at a time, each once the socket has taken the
+   * last), else (or without an id) a snapshot — after a reset event when the client asked to
+   * resume. Rejects when Redis cannot be read.
    */
   async start(client: StreamClient, lastEventId: string | undefined): Promise<void> {
     // Before its first subscription the hub has no point from which it passes everything on.
     if (this.seq === undefined) throw new Error('not subscribed to the realtime channel yet');
     if (lastEventId !== undefined) {
-      const missed = await this.history.after(lastEventId);
-      if (missed) {
-        for (const message of missed) {
-          client.replay(message);
-          // Paced by the socket: a long replay must not pass the buffer cap by itself.
-          if (client.congested) await this.drainedOrDrop(client);
-          if (client.isClosed) return;
+      const pages = await this.history.after(lastEventId);
+      if (pages) {
+        try {
+          for await (const page of pages) {
+            for (const message of page) client.replay(message);
+            client.flush();
+            // Paced by the socket: a long replay must not pass the buffer cap by itself.
+            if (client.congested) await this.drainedOrDrop(client);
+            if (client.isClosed) return;
+          }
+        } catch (error) {
+          if (!(error instanceof HistoryTrimmed)) throw error;
+          this.resetsCounter.inc({ cause: 'client' });
+          await client.reset('history was trimmed past this resume point while it was being replayed', await this.snapshot(), this.pace);
         }
       } else {
         this.resetsCounter.inc({ cause: 'client' });
         const reason = isSeq(lastEventId) ? 'Last-Event-ID is older than the retained history' : 'Last-Event-ID is not a known event id';
-        client.reset(reason, await this.history.snapshot());
+        await client.reset(reason, await this.snapshot(), this.pace);
       }
     } else {
-      client.snapshot(await this.history.snapshot());
+      await client.snapshot(await this.snapshot(), this.pace);
     }
+    this.goLive(client);
+  }
+
+  /** A fresh snapshot for a client whose filter changed (WS subscribe/unsubscribe). */
+  async refresh(client: StreamClient, filter: StreamFilter): Promise<void> {
+    this.setFilter(client, filter);
+    client.pause();
+    await client.snapshot(await this.snapshot(), this.pace);
+    this.goLive(client);
+  }
+
+  /** A client's filter changes: it leaves its group and is indexed by the new filter. */
+  private setFilter(client: StreamClient, filter: StreamFilter): void {
+    this.unindex(client);
+    client.filter = filter;
+    this.index(client);
+  }
+
+  private goLive(client: StreamClient): void {
     client.goLive();
+    // It may join its filter's group on the next tick.
+    if (client.sink.shareable && !client.isClosed) {
+      this.candidates.add(client);
+      this.schedule();
+    }
+  }
+
+  /**
+   * The latest views, read once for every client that asks before the read starts: each of
+   * them was attached (its live messages kept) before, so the snapshot is never older than
+   * what it missed.
+   */
+  private snapshot(): Promise<Snapshot> {
+    this.nextSnapshot ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.nextSnapshot = undefined;
+      return this.history.snapshot();
+    });
+    return this.nextSnapshot;
   }
 
   /** Waits for a congested client's socket to drain; a client that does not read for REPLAY_STALL_MS is dropped. */
@@ -156,27 +248,30 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
     if (outcome === 'stalled') client.drop('buffer');
   }
 
-  /** A fresh snapshot for a client whose filter changed (WS subscribe/unsubscribe). */
-  async refresh(client: StreamClient): Promise<void> {
-    client.pause();
-    client.snapshot(await this.history.snapshot());
-    client.goLive();
-  }
-
   sent(client: StreamClient, message: Published, replayed: boolean): void {
     const transport = client.sink.transport;
-    if (this.tally?.message === message && !replayed) {
-      this.tally.sent[transport] += 1;
+    if (replayed) {
+      this.countSent(transport, message.type, 1);
+      this.replayedBy[transport].inc();
       return;
     }
-    this.countSent(transport, message.type, 1);
-    if (replayed) this.replayedBy[transport].inc();
-    else if (message.receivedAt) this.delivery[transport].observe(Math.max(0, Date.now() - message.receivedAt) / 1000);
+    const counts = this.tickCounts[transport];
+    counts.set(message.type, (counts.get(message.type) ?? 0) + 1);
+    this.tickSent[transport].add(message);
   }
 
   conflated(client: StreamClient): void {
-    if (this.tally) this.tally.conflated[client.sink.transport] += 1;
-    else this.conflatedBy[client.sink.transport].inc();
+    this.tickConflated[client.sink.transport] += 1;
+    this.schedule();
+  }
+
+  dropped(client: StreamClient, reason: DropReason): void {
+    this.droppedCounter.inc({ transport: client.sink.transport, reason });
+  }
+
+  wake(client: StreamClient): void {
+    this.woken.add(client);
+    this.schedule();
   }
 
   private countSent(transport: Transport, type: string, n: number): void {
@@ -185,12 +280,78 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
     counter.inc(n);
   }
 
-  dropped(client: StreamClient, reason: DropReason): void {
-    this.droppedCounter.inc({ transport: client.sink.transport, reason });
+  private detach(client: StreamClient): void {
+    if (!this.clients.delete(client)) return;
+    this.unindex(client);
+    this.candidates.delete(client);
+    this.clientsGauge.set({ transport: client.sink.transport }, --this.perTransport[client.sink.transport]);
   }
 
-  private detach(client: StreamClient): void {
-    if (this.clients.delete(client)) this.clientsGauge.set({ transport: client.sink.transport }, --this.perTransport[client.sink.transport]);
+  /** Serves a client on its own, indexed by the symbols of its filter. */
+  private index(client: StreamClient): void {
+    const symbols = client.filter.symbols;
+    if (symbols === null) this.soloAll.add(client);
+    else
+      for (const symbol of symbols) {
+        let set = this.soloBySymbol.get(symbol);
+        if (!set) this.soloBySymbol.set(symbol, (set = new Set()));
+        set.add(client);
+      }
+  }
+
+  /** Takes a client out of the solo index or of its group. */
+  private unindex(client: StreamClient): void {
+    if (client.grouped) {
+      this.leaveGroup(client, false);
+      return;
+    }
+    const symbols = client.filter.symbols;
+    if (symbols === null) this.soloAll.delete(client);
+    else
+      for (const symbol of symbols) {
+        const set = this.soloBySymbol.get(symbol);
+        if (set?.delete(client) && set.size === 0) this.soloBySymbol.delete(symbol);
+      }
+  }
+
+  private joinGroup(client: StreamClient): void {
+    const key = FanoutGroup.keyOf(client.filter);
+    let group = this.groups.get(key);
+    if (!group) {
+      group = new FanoutGroup(key, client.filter);
+      this.groups.set(key, group);
+      if (group.filter.symbols === null) this.groupsAll.add(group);
+      else
+        for (const symbol of group.filter.symbols) {
+          let set = this.groupsBySymbol.get(symbol);
+          if (!set) this.groupsBySymbol.set(symbol, (set = new Set()));
+          set.add(group);
+        }
+    }
+    this.unindex(client);
+    group.members.add(client);
+    // Every message up to the hub's seq has been written to it or filtered out: the group's next bytes follow on exactly.
+    client.joinedAt(this.seq as string);
+  }
+
+  /** Out of its group; back in the solo index unless it is closing. At a tick's end every group byte has been written. */
+  private leaveGroup(client: StreamClient, serveAlone = true): void {
+    const group = this.groups.get(FanoutGroup.keyOf(client.filter));
+    group?.members.delete(client);
+    client.leftAt(this.seq as string);
+    if (group && group.members.size === 0) this.dropGroup(group);
+    if (serveAlone && !client.isClosed) this.index(client);
+  }
+
+  private dropGroup(group: FanoutGroup): void {
+    this.groups.delete(group.key);
+    this.dirtyGroups.delete(group);
+    if (group.filter.symbols === null) this.groupsAll.delete(group);
+    else
+      for (const symbol of group.filter.symbols) {
+        const set = this.groupsBySymbol.get(symbol);
+        if (set?.delete(group) && set.size === 0) this.groupsBySymbol.delete(symbol);
+      }
   }
 
   private onMessage(text: string): void {
@@ -200,22 +361,104 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
     else this.waiting.push(message);
   }
 
+  /** A message to the groups and clients whose filter may want it; written on the next tick. */
   private dispatch(message: Published): void {
     if (this.seq !== undefined && compareSeq(message.seq, this.seq) <= 0) return;
     this.seq = message.seq;
-    const tally = (this.tally = { message, sent: { sse: 0, ws: 0 }, conflated: { sse: 0, ws: 0 } });
+    for (const group of this.groupsAll) if (group.push(message)) this.gathered(group);
+    const groups = this.groupsBySymbol.get(message.symbol);
+    if (groups) for (const group of groups) if (group.push(message)) this.gathered(group);
+    for (const client of this.soloAll) client.offer(message);
+    const solo = this.soloBySymbol.get(message.symbol);
+    if (solo) for (const client of solo) client.offer(message);
+    if (this.dirtyGroups.size) this.schedule();
+  }
+
+  /**
+   * A burst is written in pieces of a sixteenth of CLIENT_BUFFER_MAX_BYTES (a quarter of where
+   * conflation starts): one write of a whole tick's output could make a reading client look
+   * congested, or pass its cap, by itself.
+   */
+  private get burstBytes(): number {
+    return Math.floor(this.env.CLIENT_BUFFER_MAX_BYTES / 16);
+  }
+
+  private gathered(group: FanoutGroup): void {
+    this.dirtyGroups.add(group);
+    if (group.bytes < this.burstBytes || this.ticking) return;
+    this.writeGroup(group, Date.now());
+    this.dirtyGroups.delete(group);
+  }
+
+  private schedule(): void {
+    if (this.tickTimer || this.ticking) return;
+    this.tickTimer = this.env.STREAM_FLUSH_MS > 0 ? setTimeout(() => this.tick(), this.env.STREAM_FLUSH_MS) : setImmediate(() => this.tick());
+  }
+
+  private cancelTick(): void {
+    if (!this.tickTimer) return;
+    clearTimeout(this.tickTimer as NodeJS.Timeout);
+    clearImmediate(this.tickTimer as NodeJS.Immediate);
+    this.tickTimer = undefined;
+  }
+
+  /**
+   * The write tick: each dirty group's frames encoded once and written to its members, then
+   * every other client with output its own write; in-step clients join their group, members
+   * that fell behind leave it. Metrics are counted once per tick, not per client and message.
+   */
+  private tick(): void {
+    this.cancelTick();
+    this.ticking = true;
     try {
-      for (const client of this.clients) client.offer(message);
+      this.writeTick(Date.now());
     } finally {
-      this.tally = undefined;
-      const now = Date.now();
-      for (const transport of TRANSPORTS) {
-        if (tally.conflated[transport]) this.conflatedBy[transport].inc(tally.conflated[transport]);
-        if (!tally.sent[transport]) continue;
-        this.countSent(transport, message.type, tally.sent[transport]);
-        // One observation per message and transport: when the last of its writes was made.
-        if (message.receivedAt) this.delivery[transport].observe(Math.max(0, now - message.receivedAt) / 1000);
-      }
+      this.ticking = false;
+    }
+    // Clients holding views look again on the next tick (a view's due time is checked there).
+    if (this.woken.size || this.dirtyGroups.size) this.tickTimer = setTimeout(() => this.tick(), this.env.STREAM_FLUSH_MS || HOLD_TICK_MS);
+  }
+
+  private writeTick(now: number): void {
+    for (const group of this.dirtyGroups) this.writeGroup(group, now);
+    this.dirtyGroups.clear();
+
+    const woken = this.woken;
+    this.woken = new Set();
+    for (const client of woken) client.flush();
+    for (const client of woken) if (client.sink.shareable) this.candidates.add(client);
+    for (const client of this.candidates) if (!client.grouped && client.inStep && this.clients.has(client)) this.joinGroup(client);
+    this.candidates.clear();
+
+    for (const transport of TRANSPORTS) {
+      for (const [type, n] of this.tickCounts[transport]) this.countSent(transport, type, n);
+      this.tickCounts[transport].clear();
+      // One observation per message and transport: when the last of its writes was made.
+      for (const message of this.tickSent[transport]) if (message.receivedAt) this.delivery[transport].observe(Math.max(0, now - message.receivedAt) / 1000);
+      this.tickSent[transport].clear();
+      if (this.tickConflated[transport]) this.conflatedBy[transport].inc(this.tickConflated[transport]);
+    }
+    this.tickConflated = { sse: 0, ws: 0 };
+  }
+
+  /** A group's gathered frames, encoded once, to every member; a member that fell behind leaves. */
+  private writeGroup(group: FanoutGroup, now: number): void {
+    const { bytes, messages } = group.take();
+    let written = 0;
+    for (const member of group.members) {
+      written += 1;
+      if (!member.writeShared(bytes) && !member.isClosed) this.leaveGroup(member);
+    }
+    const counts = this.tickCounts.sse;
+    for (const message of messages) {
+      counts.set(message.type, (counts.get(message.type) ?? 0) + written);
+      if (written && message.receivedAt) this.tickSent.sse.add(message);
+    }
+    if (group.members.size === 0) this.dropGroup(group);
+    if (!this.ticking) {
+      // Outside a tick (a burst): the counts go out with the next tick.
+      void now;
+      this.schedule();
     }
   }
 
@@ -249,28 +492,53 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
       if (!current()) return;
       this.seq = seq;
       this.resyncsCounter.inc({ outcome: 'started' });
-    } else {
-      const missed = await this.history.after(this.seq);
+    } else if (!(await this.replayMissed(current))) {
       if (!current()) return;
-      if (missed) {
-        for (const message of missed) this.dispatch(message);
-        this.resyncsCounter.inc({ outcome: 'replayed' });
-        if (missed.length) this.logger.log(`resubscribed; ${missed.length} missed messages replayed from history`);
-      } else {
-        const snapshot = await this.history.snapshot();
-        if (!current()) return;
-        this.logger.warn(`resubscribed after more than the retained history; ${this.clients.size} clients reset`);
-        this.resyncsCounter.inc({ outcome: 'reset' });
-        this.resetsCounter.inc({ cause: 'gateway' }, this.clients.size);
-        this.seq = snapshot.seq;
-        for (const client of this.clients) client.reset('the gateway missed messages that are no longer in history', snapshot);
-      }
+      const snapshot = await this.history.snapshot();
+      if (!current()) return;
+      this.logger.warn(`resubscribed after more than the retained history; ${this.clients.size} clients reset`);
+      this.resyncsCounter.inc({ outcome: 'reset' });
+      this.resetsCounter.inc({ cause: 'gateway' }, this.clients.size);
+      this.seq = snapshot.seq;
+      for (const client of [...this.clients]) void this.resetClient(client, snapshot);
     }
     if (!current()) return;
     const waiting = this.waiting;
     this.waiting = [];
     for (const message of waiting) this.dispatch(message);
     this.setState('live');
+  }
+
+  /** What the hub missed, from history, page by page; false when history no longer holds it all. */
+  private async replayMissed(current: () => boolean): Promise<boolean> {
+    const pages = await this.history.after(this.seq as string);
+    if (!pages) return false;
+    let replayed = 0;
+    try {
+      for await (const page of pages) {
+        if (!current()) return true;
+        for (const message of page) this.dispatch(message);
+        replayed += page.length;
+      }
+    } catch (error) {
+      if (error instanceof HistoryTrimmed) return false;
+      throw error;
+    }
+    this.resyncsCounter.inc({ outcome: 'replayed' });
+    if (replayed) this.logger.log(`resubscribed; ${replayed} missed messages replayed from history`);
+    return true;
+  }
+
+  /** A client the gateway could not keep gap-free: reset, a snapshot (paced), then live again. */
+  private async resetClient(client: StreamClient, snapshot: Snapshot): Promise<void> {
+    if (client.grouped) this.leaveGroup(client);
+    client.pause();
+    try {
+      await client.reset('the gateway missed messages that are no longer in history', snapshot, this.pace);
+      this.goLive(client);
+    } catch {
+      client.close();
+    }
   }
 
   private setState(state: State): void {

@@ -7,6 +7,14 @@ import type { Published } from './published';
 /** Above this many unsent bytes a closing stream is cut rather than drained. */
 const DRAIN_ON_CLOSE_MAX = 64 * 1024;
 
+/** One buffer for every client's heartbeat (a string would be encoded again per write). */
+const HEARTBEAT = Buffer.from(': heartbeat\n\n');
+
+/** The SSE frame of the common case (id = seq, nothing skipped), built once per message for every client. */
+export function sseFrame(message: Published): string {
+  return (message.sse ??= `id: ${message.seq}\nevent: ${message.type}\ndata: ${message.raw}\n\n`);
+}
+
 function withSkipped(raw: string, skipped: number): string {
   return skipped ? `{"skipped":${skipped},${raw.slice(1)}` : raw;
 }
@@ -17,6 +25,7 @@ function withSkipped(raw: string, skipped: number): string {
  */
 export class SseSink implements Sink {
   readonly transport = 'sse' as const;
+  readonly shareable = true;
   private started = false;
 
   constructor(
@@ -34,7 +43,7 @@ export class SseSink implements Sink {
   }
 
   encode(message: Published, id: string, skipped: number): string {
-    if (id === message.seq && skipped === 0) return (message.sse ??= `id: ${message.seq}\nevent: ${message.type}\ndata: ${message.raw}\n\n`);
+    if (id === message.seq && skipped === 0) return sseFrame(message);
     return `id: ${id}\nevent: ${message.type}\ndata: ${withSkipped(message.raw, skipped)}\n\n`;
   }
 
@@ -42,21 +51,36 @@ export class SseSink implements Sink {
     return `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
   }
 
-  write(frame: string): void {
-    if (!this.started) {
-      this.started = true;
-      this.res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        // Proxies (nginx) must not buffer the stream.
-        'x-accel-buffering': 'no',
-        ...this.headers,
-      });
-      // How long a browser waits before reconnecting, then the frame.
-      this.res.write(`retry: ${this.retryMs}\n\n`);
-    }
-    this.res.write(frame);
+  write(frames: readonly string[]): void {
+    this.start();
+    this.res.write(frames.length === 1 ? frames[0] : frames.join(''));
+  }
+
+  writeBytes(bytes: Buffer): void {
+    this.start();
+    this.res.write(bytes);
+  }
+
+  /**
+   * The headers, with the first frame. The response stays chunked (HTTP/1.1): Node corks a
+   * response's socket for the rest of the tick, so a chunk's size line, data and CRLF leave in
+   * the same writev as the frames (checked with strace). Writing close-delimited SSE on the raw
+   * socket would save those few bytes and no system call, and would cost proxies the
+   * end-of-stream marker and the connection's reuse.
+   */
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // Proxies (nginx) must not buffer the stream.
+      'x-accel-buffering': 'no',
+      ...this.headers,
+    });
+    // How long a browser waits before reconnecting.
+    this.res.write(`retry: ${this.retryMs}\n\n`);
   }
 
   bufferedBytes(): number {
@@ -70,7 +94,7 @@ export class SseSink implements Sink {
   heartbeat(): boolean {
     // A comment line: EventSource ignores it; it keeps proxies from timing the stream out
     // and makes a dead peer show up as a write error.
-    if (this.started) this.res.write(': heartbeat\n\n');
+    if (this.started) this.res.write(HEARTBEAT);
     return true;
   }
 
@@ -87,6 +111,7 @@ export class SseSink implements Sink {
  */
 export class WsSink implements Sink {
   readonly transport = 'ws' as const;
+  readonly shareable = false;
   private alive = true;
 
   constructor(private readonly socket: WebSocket) {
@@ -107,8 +132,16 @@ export class WsSink implements Sink {
     return JSON.stringify(data);
   }
 
-  write(frame: string): void {
-    this.socket.send(frame);
+  /** One WebSocket frame per message; the socket is corked so they leave in one writev. */
+  write(frames: readonly string[]): void {
+    const tcp = frames.length > 1 ? this.tcp : undefined;
+    tcp?.cork();
+    for (const frame of frames) this.socket.send(frame);
+    tcp?.uncork();
+  }
+
+  writeBytes(): void {
+    throw new Error('a WebSocket sink writes frames, not shared bytes');
   }
 
   bufferedBytes(): number {

@@ -32,7 +32,18 @@ export class StreamAuth {
   }
 
   allows(header: unknown, token: unknown): boolean {
-    return this.keyAllows(header) || (typeof token === 'string' && this.verify(token));
+    return this.identify(header, token) !== undefined;
+  }
+
+  /**
+   * Who a stream request proved to be, for the rate limit that follows: the key, or one
+   * verified token (its nonce); 'open' without API_KEY; undefined when it proved nothing.
+   */
+  identify(header: unknown, token: unknown): string | undefined {
+    if (!this.env.API_KEY) return 'open';
+    if (this.keyAllows(header)) return 'key';
+    if (typeof token === 'string' && this.verify(token)) return `token:${token.split('.')[1]}`;
+    return undefined;
   }
 
   issue(now = Date.now()): { token: string; expiresAt: number } {

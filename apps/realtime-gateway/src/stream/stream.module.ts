@@ -5,12 +5,12 @@ import { StreamHistory } from './history';
 import { StreamHub } from './hub';
 import { StreamAuth } from './stream-auth';
 import { StreamController } from './stream.controller';
-import { StreamKeyGuard } from './stream-key.guard';
+import { StreamAccessGuard, StreamKeyGuard } from './stream-key.guard';
 import { StreamWsGateway } from './stream.ws-gateway';
 
 @Module({
   controllers: [StreamController],
-  providers: [...gatewayMetricProviders, StreamHistory, StreamHub, StreamAuth, StreamKeyGuard, CorsPolicy, StreamWsGateway],
+  providers: [...gatewayMetricProviders, StreamHistory, StreamHub, StreamAuth, StreamKeyGuard, StreamAccessGuard, CorsPolicy, StreamWsGateway],
   exports: [StreamHub, CorsPolicy],
 })
 export class StreamModule {}

@@ -609,7 +609,7 @@ describe('realtime-gateway: rate limit', () => {
   let gw: RunningGateway;
 
   beforeAll(async () => {
-    gw = await startGateway({ API_KEY, STREAM_RATE_LIMIT_PER_MIN: '3' });
+    gw = await startGateway({ API_KEY, STREAM_RATE_LIMIT_PER_MIN: '3', AUTH_FAILURES_PER_MIN: '3' });
   });
 
   afterAll(() => gw.close());
@@ -624,7 +624,8 @@ describe('realtime-gateway: rate limit', () => {
       expect(refused.status).toBe(429);
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       expect(refused.body).toMatchObject({ statusCode: 429 });
-      // Another caller has an allowance of its own: these sockets carry another (wrong) key.
+      // A wrong key buys no allowance of its own (the limit counts only what auth verified): it
+      // is refused, and past AUTH_FAILURES_PER_MIN failures the address gets 4429.
       const codes = await Promise.all(
         [1, 2, 3, 4].map(
           () =>
@@ -637,7 +638,7 @@ describe('realtime-gateway: rate limit', () => {
             }),
         ),
       );
-      // Three were let through to the key check (and refused there), the fourth was refused as too many.
+      // Three were refused by the key check, the fourth as too many failures from this address.
       expect(codes.sort()).toEqual([4401, 4401, 4401, 4429]);
     } finally {
       for (const client of opened) client.close();

@@ -22,7 +22,7 @@ export interface RunningGateway {
 /** The real gateway in this process on a free port, subscribed and ready. */
 export async function startGateway(overrides: Record<string, string> = {}): Promise<RunningGateway> {
   // No rate limit unless a test sets one: the tests open thousands of streams from one address.
-  const env = validateEnv(GatewayEnv, { REDIS_URL, LOG_LEVEL: 'silent', STREAM_RATE_LIMIT_PER_MIN: '0', ...isolated(), ...overrides });
+  const env = validateEnv(GatewayEnv, { NODE_ENV: 'test', REDIS_URL, LOG_LEVEL: 'silent', STREAM_RATE_LIMIT_PER_MIN: '0', ...isolated(), ...overrides });
   const app = await createGateway(env);
   await app.listen(0, '127.0.0.1');
   const hub = app.get(StreamHub);

@@ -21,13 +21,17 @@ app.kubernetes.io/component: {{ .name }}
 {{- define "market-data.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
 {{ include "market-data.selectorLabels" . }}
-app.kubernetes.io/version: {{ .app.image.tag | default .root.Chart.AppVersion | quote }}
+app.kubernetes.io/version: {{ .app.image.tag | default (.root.Values.image | default dict).tag | default .root.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: market-data
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 
+{{/* [<image.prefix>/]<repository>:<app tag | image.tag | appVersion> */}}
 {{- define "market-data.image" -}}
-{{- printf "%s:%s" .app.image.repository (.app.image.tag | default .root.Chart.AppVersion) -}}
+{{- $global := .root.Values.image | default dict -}}
+{{- $tag := .app.image.tag | default $global.tag | default .root.Chart.AppVersion -}}
+{{- $prefix := $global.prefix | default "" | trimSuffix "/" -}}
+{{- printf "%s%s:%s" (ternary "" (printf "%s/" $prefix) (eq $prefix "")) .app.image.repository $tag -}}
 {{- end -}}
 
 {{/* Shared env overlaid with the app's own, as container env entries. */}}

@@ -13,7 +13,10 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateBy,
+  ValidateIf,
 } from 'class-validator';
+import { NotPlaceholder, parseTrustProxy, TRUST_PROXY_HINT } from './secrets-policy';
 
 /** Composite decorators for env fields: one line per variable in the schemas. */
 export const EnvInt = (min: number, max: number) =>
@@ -25,7 +28,8 @@ export const EnvInt = (min: number, max: number) =>
 
 export const EnvPort = () => EnvInt(0, 65535);
 
-export const EnvString = (opts: { min?: number; max?: number; pattern?: RegExp; hint?: string } = {}) =>
+/** `secret`: refuse the placeholders published in .env.example and the docs. */
+export const EnvString = (opts: { min?: number; max?: number; pattern?: RegExp; hint?: string; secret?: boolean } = {}) =>
   applyDecorators(
     // Registration order is check order (and only the first failure is reported).
     IsNotEmpty({ message: 'is required' }),
@@ -33,14 +37,16 @@ export const EnvString = (opts: { min?: number; max?: number; pattern?: RegExp; 
     ...(opts.min ? [MinLength(opts.min, { message: `must be at least ${opts.min} characters` })] : []),
     ...(opts.max ? [MaxLength(opts.max, { message: `must be at most ${opts.max} characters` })] : []),
     ...(opts.pattern ? [Matches(opts.pattern, { message: `must match ${opts.hint ?? opts.pattern}` })] : []),
+    ...(opts.secret ? [NotPlaceholder()] : []),
   );
 
-export const EnvOptionalString = (opts: { min?: number; max?: number } = {}) =>
+export const EnvOptionalString = (opts: { min?: number; max?: number; secret?: boolean } = {}) =>
   applyDecorators(
     IsOptional(),
     IsString({ message: 'must be a string' }),
     ...(opts.min ? [MinLength(opts.min, { message: `must be at least ${opts.min} characters when set` })] : []),
     ...(opts.max ? [MaxLength(opts.max, { message: `must be at most ${opts.max} characters` })] : []),
+    ...(opts.secret ? [NotPlaceholder()] : []),
   );
 
 export const EnvUrl = (protocols: string[]) =>
@@ -64,4 +70,33 @@ export const EnvBool = () =>
       return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
     }),
     IsBoolean({ message: 'must be true or false' }),
+  );
+
+/** TRUST_PROXY: off, a hop count, or addresses / CIDRs (see parseTrustProxy). */
+export const EnvTrustProxy = () =>
+  applyDecorators(
+    Transform(({ obj, key }) => {
+      const raw = (obj as Record<string, unknown>)[key];
+      return typeof raw === 'string' ? (parseTrustProxy(raw) ?? raw) : raw;
+    }),
+    ValidateBy({
+      name: 'trustProxy',
+      validator: { validate: (value: unknown) => typeof value !== 'string', defaultMessage: () => TRUST_PROXY_HINT },
+    }),
+  );
+
+/**
+ * The API_KEY of the read API and streams: optional, except with NODE_ENV=production, where
+ * leaving them open must be said out loud (READ_API_OPEN=true) rather than happen by omission.
+ */
+export const EnvReadApiKey = () =>
+  applyDecorators(
+    ValidateIf((env: { API_KEY?: string; NODE_ENV?: string; READ_API_OPEN?: boolean }) =>
+      env.API_KEY !== undefined || (env.NODE_ENV === 'production' && env.READ_API_OPEN !== true),
+    ),
+    IsNotEmpty({ message: 'is required with NODE_ENV=production (or set READ_API_OPEN=true to leave the read API and streams open)' }),
+    IsString({ message: 'must be a string' }),
+    MinLength(16, { message: 'must be at least 16 characters when set' }),
+    MaxLength(256, { message: 'must be at most 256 characters' }),
+    NotPlaceholder(),
   );

@@ -27,3 +27,31 @@ export const DomainEvent = {
   TicksAccepted: 'tick.accepted',
   TicksDuplicate: 'tick.duplicate',
 } as const;
+
+/**
+ * Margin between the dedupe marker's life (DEDUPE_TTL_S, renewed by calc-a each time it sees
+ * a tick) and how long a finished tick job is kept, and so can be replayed from the queue:
+ * it covers a job's retries (8 attempts, ~32 s of backoff), a stalled job's lock (30 s by
+ * default) and the api's clean-up interval (60 s), with room to spare.
+ */
+export const REPLAY_MARGIN_S = 300;
+
+/** Smallest DEDUPE_TTL_S: window (60 s) + largest MAX_FUTURE_SKEW_MS (60 s) + REPLAY_MARGIN_S, rounded up. */
+export const MIN_DEDUPE_TTL_S = 600;
+
+/**
+ * BullMQ options of a tick job (ticks.received), derived from DEDUPE_TTL_S so that a job is
+ * never kept, and so never replayable, once its dedupe marker may be gone: replaying it
+ * could count the tick a second time.
+ */
+export function tickJobOptions(dedupeTtlS: number) {
+  const keepS = Math.max(0, dedupeTtlS - REPLAY_MARGIN_S);
+  return {
+    // The consumers' state, not the job, is the record of a tick: completed jobs go soon.
+    removeOnComplete: { age: Math.min(3_600, keepS), count: 10_000 },
+    // Failed jobs stay for inspection and replay, while their marker lives.
+    removeOnFail: { age: keepS },
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 250 },
+  } as const;
+}

@@ -34,16 +34,28 @@ describe('parseTickTs', () => {
 describe('tsProblem', () => {
   const now = Date.UTC(2026, 10, 24);
 
-  it('accepts the past and up to five minutes ahead', () => {
+  it('accepts the past and up to the allowed skew ahead (default 5 s)', () => {
     expect(tsProblem(now - 86_400_000, now)).toBeUndefined();
-    expect(tsProblem(now + TickRules.maxFutureSkewMs, now)).toBeUndefined();
+    expect(tsProblem(now + TickRules.defaultMaxFutureSkewMs, now)).toBeUndefined();
+    expect(tsProblem(now + 30_000, now, 30_000)).toBeUndefined();
   });
 
-  it('refuses more than five minutes ahead', () => {
-    expect(tsProblem(now + TickRules.maxFutureSkewMs + 1, now)).toMatch(/future/);
+  it('refuses a ts further ahead than the skew, naming the skew', () => {
+    expect(tsProblem(now + TickRules.defaultMaxFutureSkewMs + 1, now)).toBe('ts must not be more than 5000 ms ahead of the server clock');
+    expect(tsProblem(now + 1, now, 0)).toMatch(/ahead/);
   });
 
   it('refuses seconds sent where milliseconds belong', () => {
     expect(tsProblem(Math.floor(now / 1000), now)).toMatch(/seconds/);
+  });
+});
+
+describe('price and volume bounds', () => {
+  it('keep every sum of a window finite for any realistic count of ticks', () => {
+    const maxProduct = TickRules.maxPrice * TickRules.maxVolume;
+    // A billion ticks in one minute, all at the largest price and volume:
+    expect(Number.isFinite(1e9 * maxProduct)).toBe(true);
+    expect(1e9 * maxProduct).toBeLessThan(1e300);
+    expect(Number.isFinite((100 * TickRules.maxPrice) / TickRules.minPrice)).toBe(true);
   });
 });

@@ -39,8 +39,20 @@ export const TickRules = {
   eventIdPattern: /^[\x21-\x7E]{1,128}$/,
   /** Printable text: no control, format, surrogate or unassigned code points. */
   sourcePattern: /^[^\p{C}]{1,64}$/u,
-  /** A tick may be at most this far ahead of the receiving clock. */
-  maxFutureSkewMs: 5 * 60_000,
+  /**
+   * Price bounds. Every number a view computes stays finite with them: a product price·volume
+   * is at most 1e21, so the 1-minute sums (Σ volume ≤ n·1e12, Σ price·volume ≤ n·1e21) stay
+   * far below Number.MAX_VALUE (1.8e308) for any count of ticks a window can hold; and
+   * changePct1m = 100·(price − open)/open ≤ 100·1e9/1e-12 = 1e23. 1e9 is above any traded
+   * price (BRK.A ≈ 7e5 USD, BTC ≈ 1e5, an index quoted in a weak currency ≈ 1e8); 1e-12 is
+   * below the smallest quoted token prices (≈ 1e-10).
+   */
+  minPrice: 1e-12,
+  maxPrice: 1e9,
+  /** Largest volume: 1e12 units is more than any single trade, meme tokens included. */
+  maxVolume: 1e12,
+  /** Default of MAX_FUTURE_SKEW_MS: how far ahead of the receiving clock a tick may be. */
+  defaultMaxFutureSkewMs: 5_000,
   /** Ticks before 2000-01-01 are certainly a unit error (seconds sent as ms, say). */
   minTs: Date.UTC(2000, 0, 1),
   /** Largest batch on POST /ingest/ticks. */
@@ -74,9 +86,12 @@ export function parseTickTs(value: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** Why a normalised `ts` is unacceptable at `now`, or `undefined` when it is fine. */
-export function tsProblem(ts: number, now: number): string | undefined {
+/**
+ * Why a normalised `ts` is unacceptable at `now`, or `undefined` when it is fine. A tick may
+ * be at most `maxFutureSkewMs` ahead of `now` (the api's MAX_FUTURE_SKEW_MS).
+ */
+export function tsProblem(ts: number, now: number, maxFutureSkewMs: number = TickRules.defaultMaxFutureSkewMs): string | undefined {
   if (ts < TickRules.minTs) return 'ts must not be before 2000-01-01T00:00:00Z (is it in seconds?)';
-  if (ts > now + TickRules.maxFutureSkewMs) return 'ts must not be more than 5 minutes in the future';
+  if (ts > now + maxFutureSkewMs) return `ts must not be more than ${maxFutureSkewMs} ms ahead of the server clock`;
   return undefined;
 }

@@ -1,18 +1,20 @@
 import type { IncomingMessage } from 'node:http';
-import type { INestApplication, Type } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import helmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { installHttpMetrics, traceIdOf } from '@md/observability';
-import type { BaseEnv } from '@md/config';
+import type { BaseEnv, TrustProxy } from '@md/config';
 
 export interface ServiceOptions {
   /** Largest accepted request body in bytes (Fastify answers 413 above it). */
   bodyLimit?: number;
   /** Per-route body limits, by route URL, for routes that legitimately take more. */
   routeBodyLimits?: Record<string, number>;
+  /** Whose X-Forwarded-For sets `request.ip` (TRUST_PROXY); default off: the peer address. */
+  trustProxy?: TrustProxy;
 }
 
 /**
@@ -23,8 +25,9 @@ export interface ServiceOptions {
 export async function createService(module: Type<unknown> | ReturnType<typeof Object>, options: ServiceOptions = {}) {
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    // Behind a load balancer the client address comes from X-Forwarded-For.
-    trustProxy: true,
+    // request.ip is the peer unless TRUST_PROXY names the proxies in front (never `true`,
+    // which would believe the client-written left end of X-Forwarded-For).
+    trustProxy: options.trustProxy ?? false,
     // One id per request for Fastify, pino-http and the tick's trace: the caller's
     // x-request-id or a UUID, also set on the raw request, where pino-http looks for it.
     genReqId: (raw: IncomingMessage) => {
@@ -48,6 +51,10 @@ export async function createService(module: Type<unknown> | ReturnType<typeof Ob
   installHttpMetrics(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(module as Type<unknown>, adapter, {
+    // Nest's own start-up lines wait in a buffer for the pino logger (useLogger below). When
+    // start-up fails before that (a provider that cannot be built), Nest flushes them to this
+    // logger instead: JSON too, so a container's log is JSON from its first line.
+    logger: new ConsoleLogger({ json: true }),
     bufferLogs: true,
     // Fastify parses JSON by itself; Nest's body parsers would add urlencoded forms.
     bodyParser: false,

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import type { FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { ErrorBody, FieldError } from '@md/contracts';
+import { TooManyFailuresException } from './auth-failures';
 
 /** 4xx with the offending fields named. */
 export class FieldsException extends HttpException {
@@ -15,6 +16,16 @@ export class UnavailableException extends HttpException {
   constructor(message: string, readonly retryAfterS = 1) {
     super(message, HttpStatus.SERVICE_UNAVAILABLE);
   }
+}
+
+/**
+ * The 503 of a dependency that failed: the caller learns only what is unavailable, the log
+ * gets the driver's message (host names, ports, SQL state stay out of answers to
+ * unauthenticated callers).
+ */
+export function unavailableBecause(what: string, error: unknown): UnavailableException {
+  new Logger('unavailable').warn(`${what} unavailable: ${error instanceof Error ? error.message : String(error)}`);
+  return new UnavailableException(`${what} unavailable; retry`);
 }
 
 /** 401 with a challenge header; the body is the same whatever was wrong. */
@@ -42,6 +53,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       const status = exception.getStatus();
       if (exception instanceof UnavailableException) reply.header('Retry-After', String(exception.retryAfterS));
       if (exception instanceof ChallengeException) reply.header('WWW-Authenticate', exception.challenge);
+      if (exception instanceof TooManyFailuresException) reply.header('Retry-After', String(exception.retryAfterS));
       const message = messageOf(exception);
       reply.status(status).send(errorBody(status, message, fieldErrorsOf(exception, status, message)));
       return;

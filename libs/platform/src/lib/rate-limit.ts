@@ -1,26 +1,50 @@
 import { createHash } from 'node:crypto';
-import { type DynamicModule, Injectable } from '@nestjs/common';
+import { type DynamicModule, Global, Injectable, Module } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { AUTH_FAILURES_PER_MIN, AuthFailureLimiter } from './auth-failures';
+import { plainAddress } from './client-address';
 
 /** Rate limits count requests per minute. */
 export const RATE_WINDOW_MS = 60_000;
 
-type Request = { headers?: Record<string, unknown>; query?: Record<string, unknown>; ip?: string; socket?: { remoteAddress?: string } };
+type Request = { ip?: string; socket?: { remoteAddress?: string } };
 
-/**
- * Whom a request counts against: its API key (hashed: keys never sit in memory as map keys
- * or in logs), else its stream token's nonce (one per browser session), else its address.
- * So one busy key cannot starve another, and unauthenticated callers are limited per address.
- */
-export function rateLimitTracker(request: Request): string {
-  const key = request.headers?.['x-api-key'];
-  if (typeof key === 'string' && key) return `key:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
-  const token = request.query?.['token'];
-  if (typeof token === 'string' && token.split('.').length === 3) return `token:${token.split('.')[1].slice(0, 32)}`;
-  return `ip:${request.ip ?? request.socket?.remoteAddress ?? 'unknown'}`;
+/** Where an auth guard leaves who the request proved to be, for the rate limit after it. */
+const IDENTITY = Symbol.for('md.authenticated-identity');
+
+/** Records the identity a request proved (a verified key or token); only auth guards call this. */
+export function setIdentity(request: object, identity: string): void {
+  (request as Record<symbol, string>)[IDENTITY] = identity;
 }
 
-/** @nestjs/throttler's guard with `rateLimitTracker`: 429 with Retry-After past the limit. */
+export function identityOf(request: object): string | undefined {
+  return (request as Record<symbol, string | undefined>)[IDENTITY];
+}
+
+/** The identity of a verified API key: hashed, so keys never sit in memory as map keys or in logs. */
+export function keyIdentity(key: string): string {
+  return `key:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
+}
+
+/**
+ * Whom a request counts against: the identity its auth guard verified (never a header or
+ * token merely sent) at the client address, else the client address alone. The address is
+ * Fastify's `request.ip`: the peer, or what TRUST_PROXY lets X-Forwarded-For say. With the
+ * address in the tracker, the one API key the dashboard server sends for all its visitors is
+ * not one budget they share: behind a trusted dashboard each visitor has their own.
+ */
+export function trackerOf(identity: string | undefined, address: string): string {
+  return identity ? `${identity}@${address}` : `ip:${address}`;
+}
+
+export function rateLimitTracker(request: Request): string {
+  return trackerOf(identityOf(request), request.ip ?? plainAddress(request.socket?.remoteAddress ?? 'unknown'));
+}
+
+/**
+ * @nestjs/throttler's guard with `rateLimitTracker`: 429 with Retry-After past the limit.
+ * List it AFTER the route's auth guard, which sets the identity it counts against.
+ */
 @Injectable()
 export class KeyedThrottlerGuard extends ThrottlerGuard {
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
@@ -28,14 +52,27 @@ export class KeyedThrottlerGuard extends ThrottlerGuard {
   }
 }
 
+@Global()
+@Module({})
+class RateLimitModule {}
+
 /**
- * The throttler of an app: `perMinute` requests per tracker and minute on the routes guarded
- * by KeyedThrottlerGuard (0: no limit). In memory, so per replica: behind N replicas a
- * tracker gets up to N× the limit (a shared store would be Redis; see doc/security.md).
+ * The limits of an app, global: `perMinute` requests per tracker and minute on the routes
+ * guarded by KeyedThrottlerGuard (0: no limit), and the AuthFailureLimiter of its auth guards
+ * (`authFailuresPerMin` failures per client address and minute). In memory, so per replica:
+ * behind N replicas a tracker gets up to N× the limit (a shared store would be Redis; see
+ * doc/security.md).
  */
-export function rateLimitModule(perMinute: number): DynamicModule {
-  return ThrottlerModule.forRoot({
-    throttlers: [{ name: 'default', ttl: RATE_WINDOW_MS, limit: Math.max(perMinute, 1) }],
-    skipIf: () => perMinute === 0,
-  });
+export function rateLimitModule(perMinute: number, authFailuresPerMin: number): DynamicModule {
+  return {
+    module: RateLimitModule,
+    imports: [
+      ThrottlerModule.forRoot({
+        throttlers: [{ name: 'default', ttl: RATE_WINDOW_MS, limit: Math.max(perMinute, 1) }],
+        skipIf: () => perMinute === 0,
+      }),
+    ],
+    providers: [{ provide: AUTH_FAILURES_PER_MIN, useValue: authFailuresPerMin }, AuthFailureLimiter],
+    exports: [ThrottlerModule, AuthFailureLimiter],
+  };
 }

@@ -33,6 +33,11 @@ export class RedisKeys {
     return `${this.prefix}:buffer:ticks`;
   }
 
+  /** Every symbol the ingest has accepted a tick of (a set): what MAX_SYMBOLS counts. */
+  symbols(): string {
+    return `${this.prefix}:symbols`;
+  }
+
   /** Latest view W of every symbol (hash: symbol → JSON), and their versions (symbol → tickCount). */
   views(): string {
     return `${this.prefix}:views`;

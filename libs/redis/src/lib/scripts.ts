@@ -6,20 +6,39 @@ import type { ChainableCommander, Redis } from 'ioredis';
  */
 
 /**
- * Dedupe claim. For each KEYS[i] (a dedupe key), one of:
- *   1  claimed now: the key holds a short lease 'p' (ARGV[1] ms) until the caller commits;
- *   0  already committed: the event was accepted before (key holds '1');
- *  -1  pending: another request holds the lease and has not committed yet.
+ * Dedupe claim, with the two caps of the ingest checked in the same step (no extra round trip).
+ * KEYS: 1 the set of known symbols, 2 the flush buffer stream, 3… one dedupe key per tick.
+ * ARGV: 1 lease ms, 2 MAX_SYMBOLS, 3 BUFFER_MAX_TICKS, 4… the symbol of each tick.
+ * For each tick, one of:
+ *   1  claimed now: the key holds a short lease 'p' until the caller commits, and the symbol
+ *      is known (added to the set if new);
+ *   0  already committed: the event was accepted before (key holds '1' or '2');
+ *  -1  pending: another request holds the lease and has not committed yet;
+ *  -2  refused: a new symbol while the set already holds MAX_SYMBOLS (nothing written);
+ *  -3  refused: the buffer holds BUFFER_MAX_TICKS ticks, counting those claimed before in this
+ *      call (nothing written). Duplicates are still answered as such.
  */
 const CLAIM = `
+local maxSymbols, bufferMax = tonumber(ARGV[2]), tonumber(ARGV[3])
+local buffered = redis.call('XLEN', KEYS[2])
+local known = redis.call('SCARD', KEYS[1])
 local out = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('SET', key, 'p', 'NX', 'PX', ARGV[1]) then
-    out[i] = 1
-  elseif redis.call('GET', key) == 'p' then
-    out[i] = -1
+for i = 3, #KEYS do
+  local key, symbol = KEYS[i], ARGV[i + 1]
+  local mark = redis.call('GET', key)
+  if mark == 'p' then
+    out[i - 2] = -1
+  elseif mark then
+    out[i - 2] = 0
+  elseif buffered >= bufferMax then
+    out[i - 2] = -3
+  elseif redis.call('SISMEMBER', KEYS[1], symbol) == 0 and known >= maxSymbols then
+    out[i - 2] = -2
   else
-    out[i] = 0
+    redis.call('SET', key, 'p', 'PX', ARGV[1])
+    known = known + redis.call('SADD', KEYS[1], symbol)
+    buffered = buffered + 1
+    out[i - 2] = 1
   end
 end
 return out`;
@@ -28,6 +47,24 @@ return out`;
 const RELEASE = `
 for _, key in ipairs(KEYS) do
   if redis.call('GET', key) == 'p' then redis.call('DEL', key) end
+end
+return 0`;
+
+/**
+ * Undoes a tick whose enqueue failed inside the ingest MULTI. KEYS: 1 the tick's dedupe key,
+ * 2 its job hash (or the dedupe key again when the job was written whole); ARGV: 1 the job's
+ * data, 2 its timestamp. The dedupe key is the tick's own (this request claimed and wrote it).
+ * The job hash is deleted only when it is the half-written one of this very add (same data,
+ * same creation time): a failing command must never delete a key it did not create, such as
+ * the complete job of an earlier send of the same event_id. Returns 1 if a job was deleted.
+ */
+const UNDO_ENQUEUE = `
+redis.call('DEL', KEYS[1])
+if KEYS[2] == KEYS[1] or redis.call('TYPE', KEYS[2])['ok'] ~= 'hash' then return 0 end
+local job = redis.call('HMGET', KEYS[2], 'data', 'timestamp')
+if job[1] == ARGV[1] and job[2] == ARGV[2] then
+  redis.call('DEL', KEYS[2])
+  return 1
 end
 return 0`;
 
@@ -63,8 +100,10 @@ publish(KEYS[3], ARGV[4], ARGV[5], ARGV[6])
 return 1`;
 
 export interface MdScripts {
+  /** See CLAIM: numKeys = 2 + ticks. */
   mdClaim(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
   mdRelease(numKeys: number, ...args: string[]): Promise<number>;
+  mdUndoEnqueue(dedupeKey: string, jobKey: string, data: string, timestamp: number): Promise<number>;
   mdPublish(key: string, channel: string, maxLen: number, json: string): Promise<string>;
   mdStoreView(
     views: string,
@@ -87,6 +126,7 @@ export type MdPipeline = ChainableCommander & {
 export function defineScripts(client: Redis): MdRedis {
   client.defineCommand('mdClaim', { lua: CLAIM });
   client.defineCommand('mdRelease', { lua: RELEASE });
+  client.defineCommand('mdUndoEnqueue', { lua: UNDO_ENQUEUE, numberOfKeys: 2 });
   client.defineCommand('mdPublish', { lua: PUBLISH, numberOfKeys: 1 });
   client.defineCommand('mdStoreView', { lua: STORE_VIEW, numberOfKeys: 3 });
   return client as MdRedis;

@@ -25,13 +25,21 @@ export class ServiceProcess {
 
   /** `options.script`: the entry point, relative to the workspace root (default dist/apps/<app>/main.js). */
   static async start(app: string, env: Record<string, string>, options: { script?: string } = {}): Promise<ServiceProcess> {
-    const service = new ServiceProcess(app, await freePort(), env, options.script ?? join('dist/apps', app, 'main.js'));
+    // The api serves /internal/* on a listener of its own (INTERNAL_PORT): a free port per process.
+    const own = app === 'orchestrator-api' && !env.INTERNAL_PORT ? { ...env, INTERNAL_PORT: String(await freePort()) } : { ...env };
+    const service = new ServiceProcess(app, await freePort(), own, options.script ?? join('dist/apps', app, 'main.js'));
     await service.restart();
     return service;
   }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The api's internal listener (/internal/*): what the consumers' ORCHESTRATOR_URL points at. */
+  get internalUrl(): string {
+    if (!this.env.INTERNAL_PORT) throw new Error(`${this.app} has no INTERNAL_PORT`);
+    return `http://127.0.0.1:${this.env.INTERNAL_PORT}`;
   }
 
   get pid(): number | undefined {
@@ -44,7 +52,8 @@ export class ServiceProcess {
     const main = join(ROOT, this.script);
     if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx nx run-many -t build)`);
     const child = spawn(process.execPath, [main], {
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
+      // NODE_ENV=test: production would also require API_KEY (or READ_API_OPEN) of the api and gateway.
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', NODE_ENV: 'test', ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -19,6 +19,20 @@ function QueryLimit(description: string, byDefault: number) {
 export const CANDLE_INTERVALS = { '1s': 1_000, '5s': 5_000, '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
 export type CandleInterval = keyof typeof CANDLE_INTERVALS;
 
+/**
+ * Where each interval is read from, which bounds what one request costs: a rollup of md_candles
+ * (1m, 1h, 1d: `limit` rows; 5m: 5 × `limit` 1m rows), or the raw ticks of a span that
+ * CANDLES_MAX_TICK_SPAN_S caps (1s, 5s).
+ */
+export const CANDLE_SOURCES: Record<CandleInterval, '1m' | '1h' | '1d' | 'ticks'> = {
+  '1s': 'ticks',
+  '5s': 'ticks',
+  '1m': '1m',
+  '5m': '1m',
+  '1h': '1h',
+  '1d': '1d',
+};
+
 export class HistoryQueryDto {
   @QueryLimit('Ticks to return, newest first', 100)
   limit: number = 100;
@@ -30,6 +44,9 @@ export class CandlesQueryDto {
   @IsIn(Object.keys(CANDLE_INTERVALS), { message: `interval must be one of ${Object.keys(CANDLE_INTERVALS).join(', ')}` })
   interval: CandleInterval = '1m';
 
-  @QueryLimit('Bars to return (the newest ones), oldest first', 300)
+  @QueryLimit(
+    'Bars to return (the newest ones), oldest first. With 1s and 5s also limit × interval ≤ CANDLES_MAX_TICK_SPAN_S (default 1800 s: at most 1800 bars of 1s, 360 of 5s); 400 naming limit beyond.',
+    300,
+  )
   limit: number = 300;
 }

@@ -5,6 +5,7 @@ import {
   IsPositive,
   IsString,
   Matches,
+  Max,
   MaxLength,
   MinLength,
   Min,
@@ -23,10 +24,11 @@ function IsTickTs() {
       target: target.constructor,
       propertyName,
       validator: {
-        validate: (value: unknown) => Number.isSafeInteger(value) && tsProblem(value as number, Date.now()) === undefined,
+        // The future skew (MAX_FUTURE_SKEW_MS) is a setting, checked in validateTickItem.
+        validate: (value: unknown) => Number.isSafeInteger(value) && tsProblem(value as number, Date.now(), Infinity) === undefined,
         defaultMessage: ({ value }: ValidationArguments) =>
           Number.isSafeInteger(value)
-            ? (tsProblem(value as number, Date.now()) ?? 'ts is invalid')
+            ? (tsProblem(value as number, Date.now(), Infinity) ?? 'ts is invalid')
             : 'ts must be an ISO-8601 date-time with offset (e.g. 2026-01-02T03:04:05.678Z) or an integer of epoch milliseconds',
       },
     });
@@ -49,12 +51,25 @@ export class TickDto implements Tick {
   @IsString({ message: 'symbol must be a string' })
   symbol: string;
 
-  @ApiProperty({ description: 'Trade price, a finite number > 0', example: 64250.5, exclusiveMinimum: true, minimum: 0 })
+  @ApiProperty({
+    description: `Trade price: ${TickRules.minPrice} to ${TickRules.maxPrice} (bounds that keep every sum and ratio of the views finite)`,
+    example: 64250.5,
+    minimum: TickRules.minPrice,
+    maximum: TickRules.maxPrice,
+  })
+  @Max(TickRules.maxPrice, { message: `price must be at most ${TickRules.maxPrice}` })
+  @Min(TickRules.minPrice, { message: `price must be at least ${TickRules.minPrice}` })
   @IsPositive({ message: 'price must be greater than 0' })
   @IsNumber(FINITE, { message: 'price must be a finite number' })
   price: number;
 
-  @ApiProperty({ description: 'Traded quantity, a finite number >= 0', example: 0.0125, minimum: 0 })
+  @ApiProperty({
+    description: `Traded quantity: 0 to ${TickRules.maxVolume} (a bound that keeps the 1-minute sums finite)`,
+    example: 0.0125,
+    minimum: 0,
+    maximum: TickRules.maxVolume,
+  })
+  @Max(TickRules.maxVolume, { message: `volume must be at most ${TickRules.maxVolume}` })
   @Min(0, { message: 'volume must be greater than or equal to 0' })
   @IsNumber(FINITE, { message: 'volume must be a finite number' })
   volume: number;
@@ -69,7 +84,7 @@ export class TickDto implements Tick {
   @ApiProperty({
     description:
       'Event time: ISO-8601 date-time with offset, or epoch milliseconds; normalised to epoch ms; ' +
-      'at most 5 minutes in the future, not before 2000',
+      'at most MAX_FUTURE_SKEW_MS (default 5000 ms) ahead of the server clock, not before 2000',
     oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer' }],
     example: '2026-11-24T10:15:30.123Z',
   })

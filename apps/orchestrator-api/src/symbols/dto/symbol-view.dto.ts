@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -7,6 +8,7 @@ import {
   IsPositive,
   IsString,
   Matches,
+  Max,
   Min,
   ValidateIf,
 } from 'class-validator';
@@ -19,6 +21,7 @@ const FINITE = { allowNaN: false, allowInfinity: false } as const;
  * (validated there). See SymbolView in the contracts lib for the definition of each field.
  */
 export class SymbolViewDto implements SymbolView {
+  @Transform(({ value }) => (typeof value === 'string' ? value.toUpperCase() : value))
   @Matches(TickRules.symbolPattern, { message: 'symbol must be a valid symbol' })
   @IsString()
   @ApiProperty({ description: 'Symbol, upper-case' })
@@ -41,6 +44,8 @@ export class SymbolViewDto implements SymbolView {
   @ApiProperty({ description: 'event_id of the newest tick' })
   eventId: string;
 
+  // The api also refuses a tickCount above what calc-a has counted (InternalController).
+  @Max(Number.MAX_SAFE_INTEGER)
   @Min(1)
   @IsInt()
   @ApiProperty({ description: 'Unique ticks seen for the symbol; grows by one per unique tick, so it is the view version' })

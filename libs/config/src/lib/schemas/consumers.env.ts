@@ -30,9 +30,13 @@ export class ConsumersEnv extends PipelineEnv {
 
   /**
    * Where calc-b posts views (the orchestrator-api's base URL). A bare host:port (what a
-   * Render blueprint's `fromService … property: hostport` gives) is read as http://host:port.
+   * Render blueprint's `fromService … property: hostport` gives) is read as http://host:port;
+   * a bare host (`property: host`) as http://host:3100, the api's default INTERNAL_PORT, where
+   * /internal/* is served (Render's hostport names the api's public port instead).
    */
-  @Transform(({ value }) => (typeof value === 'string' && /^[^/:]+:\d+$/.test(value) ? `http://${value}` : value))
+  @Transform(({ value }) =>
+    typeof value !== 'string' ? value : /^[^/:]+:\d+$/.test(value) ? `http://${value}` : /^[A-Za-z0-9.-]+$/.test(value) ? `http://${value}:3100` : value,
+  )
   @EnvUrl(['http', 'https'])
-  ORCHESTRATOR_URL: string = 'http://127.0.0.1:3000';
+  ORCHESTRATOR_URL: string = 'http://127.0.0.1:3100';
 }

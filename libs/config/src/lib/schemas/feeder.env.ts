@@ -2,6 +2,7 @@ import { Transform } from 'class-transformer';
 import { ArrayNotEmpty, ArrayUnique, IsNumber, IsOptional, Matches, Max, Min } from 'class-validator';
 import { TickRules } from '@md/contracts';
 import { EnvInt, EnvOptionalString, EnvString, EnvUrl } from '../decorators';
+import { BasicAuthUser } from '../secrets-policy';
 import { BaseEnv } from './service.env';
 
 const list = ({ value }: { value: unknown }) =>
@@ -11,14 +12,20 @@ const list = ({ value }: { value: unknown }) =>
 export class FeederEnv extends BaseEnv {
   override PORT: number = 3003;
 
-  /** Where ticks go. With BATCH_SIZE > 1, a path ending in /ingest/tick becomes /ingest/ticks. */
+  /**
+   * Where ticks go. With BATCH_SIZE > 1, a path ending in /ingest/tick becomes /ingest/ticks.
+   * A bare host:port (what a Render blueprint's `fromService … property: hostport` gives) is
+   * read as http://host:port/ingest/tick.
+   */
+  @Transform(({ value }) => (typeof value === 'string' && /^[^/:]+:\d+$/.test(value) ? `http://${value}/ingest/tick` : value))
   @EnvUrl(['http', 'https'])
   TARGET_URL: string = 'http://localhost:3000/ingest/tick';
 
+  @BasicAuthUser()
   @EnvString({ max: 128 })
   INGEST_USERNAME: string;
 
-  @EnvString({ min: 8, max: 256 })
+  @EnvString({ min: 8, max: 256, secret: true })
   INGEST_PASSWORD: string;
 
   @Transform(list)
@@ -63,7 +70,7 @@ export class FeederEnv extends BaseEnv {
   @EnvInt(1, 10_000)
   MAX_IN_FLIGHT: number = 64;
 
-  /** Retries of a tick (network errors, 429, 5xx) before it is counted as failed. */
+  /** Retries of a tick (network errors, 401, 429, 5xx) before it is counted as failed. */
   @EnvInt(0, 100)
   MAX_RETRIES: number = 10;
 

@@ -1,5 +1,6 @@
-import { IsOptional, Matches } from 'class-validator';
-import { EnvInt, EnvOptionalString } from '../decorators';
+import { IsOptional, Matches, ValidateBy } from 'class-validator';
+import { EnvBool, EnvInt, EnvReadApiKey, EnvTrustProxy } from '../decorators';
+import type { TrustProxy } from '../secrets-policy';
 import { ServiceEnv } from './service.env';
 
 const ORIGIN = 'https?://[A-Za-z0-9.-]+(?::\\d{1,5})?';
@@ -12,8 +13,20 @@ export class GatewayEnv extends ServiceEnv {
    * When set, a stream needs it in `x-api-key`, or a token from POST /stream/token (which
    * needs it). The same key as the api's read API. Tokens are signed with a key derived from it.
    */
-  @EnvOptionalString({ min: 16, max: 256 })
+  @EnvReadApiKey()
   API_KEY?: string;
+
+  /** With NODE_ENV=production and no API_KEY, the gateway starts only when this says the streams are meant to be open. */
+  @EnvBool()
+  READ_API_OPEN: boolean = false;
+
+  /** Whose X-Forwarded-For to believe for the client address (rate limits, auth failures): off by default. */
+  @EnvTrustProxy()
+  TRUST_PROXY: TrustProxy = false;
+
+  /** Failed authentications (x-api-key, stream token) per client address and minute before 429. */
+  @EnvInt(1, 100_000)
+  AUTH_FAILURES_PER_MIN: number = 20;
 
   /** Lifetime of a stream token; checked when a stream connects (a live stream is not cut). */
   @EnvInt(10, 86_400)
@@ -35,4 +48,39 @@ export class GatewayEnv extends ServiceEnv {
   /** A client whose unsent output passes this many bytes is disconnected (only that client). */
   @EnvInt(16_384, 1_073_741_824)
   CLIENT_BUFFER_MAX_BYTES: number = 4 * 1024 * 1024;
+
+  /**
+   * Stream connections (SSE and WS together) one gateway process holds; one more is answered
+   * 503 + Retry-After (WS: close 1013). Each costs a socket (a file descriptor: the process's
+   * `ulimit -n` must be above it) and about 20 KB of memory while idle.
+   */
+  @EnvInt(1, 1_000_000)
+  MAX_CLIENTS: number = 20_000;
+
+  /**
+   * A snapshot is sent in chunks of about this many bytes (the views of as many symbols as
+   * fit; one view at least), each written once the socket has taken the previous ones, so a
+   * snapshot of thousands of symbols never passes the client's buffer cap by itself.
+   */
+  @EnvInt(4_096, 16_777_216)
+  @ValidateBy({
+    name: 'chunkUnderBuffer',
+    validator: {
+      validate: (value: unknown, args) => typeof value === 'number' && value * 2 <= (args?.object as GatewayEnv).CLIENT_BUFFER_MAX_BYTES,
+      defaultMessage: () => 'must be at most half of CLIENT_BUFFER_MAX_BYTES',
+    },
+  })
+  SNAPSHOT_CHUNK_BYTES: number = 64 * 1024;
+
+  /** WS subscribe/unsubscribe messages one connection may send per minute; past it they are refused (error 429), not applied. */
+  @EnvInt(1, 100_000)
+  WS_SUBSCRIBES_PER_MIN: number = 60;
+
+  /**
+   * A client's messages are gathered for up to this many ms and written with one call (0:
+   * written as they come). The cost of a socket write is per call, not per byte: with
+   * thousands of clients, one write per message per client is what limits the fan-out.
+   */
+  @EnvInt(0, 1_000)
+  STREAM_FLUSH_MS: number = 25;
 }

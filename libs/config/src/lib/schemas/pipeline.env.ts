@@ -1,4 +1,4 @@
-import { DEFAULT_QUEUE_NAME, DEFAULT_VIEW_QUEUE_NAME } from '@md/contracts';
+import { DEFAULT_QUEUE_NAME, DEFAULT_VIEW_QUEUE_NAME, MIN_DEDUPE_TTL_S } from '@md/contracts';
 import { EnvInt, EnvString } from '../decorators';
 import { ServiceEnv } from './service.env';
 
@@ -15,11 +15,17 @@ export class PipelineEnv extends ServiceEnv {
   @EnvString({ max: 128 })
   VIEW_QUEUE_NAME: string = DEFAULT_VIEW_QUEUE_NAME;
 
-  /** How long an accepted event_id is remembered (api dedupe; calc-a's counted marker). */
-  @EnvInt(1, 30 * 86_400)
+  /**
+   * How long an accepted event_id is remembered (api dedupe; calc-a's counted marker, renewed
+   * each time calc-a sees the tick). The queue keeps finished jobs, and so their replay, for
+   * this minus REPLAY_MARGIN_S only (tickJobOptions), so a replayed job always finds its
+   * marker. At least 600 s: more than the 1-minute window plus the largest future skew plus
+   * that margin, so a resend is never counted while its first copy can still be in the window.
+   */
+  @EnvInt(MIN_DEDUPE_TTL_S, 30 * 86_400)
   DEDUPE_TTL_S: number = 86_400;
 
   /** Shared secret of POST /internal/agg-update (calc-b sends it in x-internal-token). */
-  @EnvString({ min: 16, max: 256 })
+  @EnvString({ min: 16, max: 256, secret: true })
   INTERNAL_TOKEN: string;
 }

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { ConsumersEnv, validateEnv } from '@md/config';
+import { JobName, tickJobOptions, type ReceivedTick } from '@md/contracts';
+import { defineScripts, RedisKeys, redisOptionsFromUrl } from '@md/redis';
+import { dropKeys, isolated, REDIS_URL, waitUntil } from '@md/testing';
+import { CalcAService, NonFiniteTickError } from '../../src/calc-a/calc-a.service';
+
+/**
+ * A failed tick job replayed from the queue, as the queue admin UI does (Job.retry), must not
+ * count its tick twice: the dedupe marker calc-a reads must outlive every job the queue keeps.
+ * Real Redis, real BullMQ; calc-a's service with a worker that fails after counting (as when
+ * the hand-off to calc-b fails), so the job ends in the failed set with its tick counted.
+ */
+jest.setTimeout(60_000);
+
+const DEDUPE_TTL_S = 600;
+const env = validateEnv(ConsumersEnv, {
+  NODE_ENV: 'test',
+  REDIS_URL,
+  INTERNAL_TOKEN: `internal-${randomUUID()}`,
+  DEDUPE_TTL_S: String(DEDUPE_TTL_S),
+  LOG_LEVEL: 'silent',
+  ...isolated(),
+});
+const keys = new RedisKeys(env);
+const redis = defineScripts(new Redis(REDIS_URL));
+const calcA = new CalcAService(redis, keys, env);
+const connection = redisOptionsFromUrl(REDIS_URL);
+const queue = new Queue(env.QUEUE_NAME, { connection, prefix: keys.bullPrefix });
+let worker: Worker | undefined;
+
+beforeAll(() => calcA.onModuleInit());
+
+afterAll(async () => {
+  await worker?.close();
+  await queue.close();
+  await redis.quit();
+  await dropKeys(REDIS_URL, env.REDIS_PREFIX);
+});
+
+const tick = (): ReceivedTick => ({
+  symbol: 'REPLAY',
+  price: 100,
+  volume: 2,
+  source: 'test',
+  ts: Date.now(),
+  event_id: `r-${randomUUID()}`,
+  receivedAt: Date.now(),
+});
+
+describe('replaying a failed tick job', () => {
+  it('keeps the marker longer than the job, so a replay counts nothing twice', async () => {
+    const sent = tick();
+    const marker = keys.dedupe(sent.event_id);
+    // The api accepted the tick DEDUPE_TTL_S − 2 s ago: its marker is about to expire.
+    await redis.set(marker, '1', 'PX', 2_000);
+    const options = tickJobOptions(DEDUPE_TTL_S);
+    await queue.add(JobName.Tick, sent, { ...options, jobId: `@${sent.event_id}` });
+
+    let runs = 0;
+    worker = new Worker(
+      env.QUEUE_NAME,
+      async (job: Job<ReceivedTick>) => {
+        runs += 1;
+        await calcA.apply(job.data);
+        throw new UnrecoverableError('the hand-off to calc-b failed');
+      },
+      { connection, prefix: keys.bullPrefix },
+    );
+    await waitUntil(async () => (await queue.getFailedCount()) === 1 && runs === 1, 'the job to fail');
+    expect(await redis.hget(keys.calc('REPLAY').state, 'count')).toBe('1');
+
+    // The marker now lives longer than the queue keeps the failed job.
+    const job = await Job.fromId<ReceivedTick>(queue, `@${sent.event_id}`);
+    expect(job?.opts.removeOnFail).toEqual({ age: DEDUPE_TTL_S - 300 });
+    expect(await redis.pttl(marker)).toBeGreaterThan(options.removeOnFail.age * 1000);
+
+    // Later (past the api's original expiry), an operator retries it from the admin UI.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await job?.retry('failed');
+    await waitUntil(async () => (await queue.getFailedCount()) === 1 && runs === 2, 'the replay to run');
+    expect(await redis.hget(keys.calc('REPLAY').state, 'count')).toBe('1');
+  });
+
+  it('refuses a tick that would make the sums non-finite as unrecoverable, changing nothing', async () => {
+    const huge = { ...tick(), symbol: 'HUGE', price: 1e300, volume: 1e10 };
+    await expect(calcA.apply(huge)).rejects.toBeInstanceOf(NonFiniteTickError);
+    await expect(calcA.apply(huge)).rejects.toBeInstanceOf(UnrecoverableError);
+    expect(await redis.exists(keys.calc('HUGE').state, keys.dedupe(huge.event_id))).toBe(0);
+  });
+});
