@@ -3,7 +3,7 @@
  * `POST /ingest/tick` (doc/ingest.md), with nothing else: no framework, no validation beyond
  * JSON.parse, no auth, no logging, no metrics. Two round trips, as the api makes:
  *  1. the dedupe lease: SET <prefix>:dedupe:<event_id> p NX PX 6000;
- *  2. one MULTI: the BullMQ add (BullMQ's own add-job script, job id = event_id, the api's
+ *  2. one MULTI: the BullMQ add (BullMQ's own add-job script, job id = jobIdFor(event_id), the api's
  *     job options), XADD to the flush buffer, XADD to the history stream + PUBLISH (one
  *     script, as the api's mdPublish), SET the dedupe key to 1 with the dedupe TTL.
  * Answers {"event_id","status":"accepted"|"duplicate"}. Env: PORT, REDIS_URL, REDIS_PREFIX,
@@ -27,12 +27,19 @@ const queue = new Queue('ticks.received', { connection: redis, prefix: `${prefix
 const client = await queue.client;
 const JOB_OPTIONS = { removeOnComplete: { age: 3600, count: 10000 }, removeOnFail: { age: 604800 }, attempts: 8, backoff: { type: 'exponential', delay: 250 } };
 
+/**
+ * The api's job id of a tick: a copy of jobIdFor in libs/contracts/src/lib/names.ts (the bench
+ * runs plain node on .mjs, without the TypeScript build, and the apps' dist bundles export nothing).
+ */
+const jobIdFor = (eventId) => `@${eventId.replace(/%/g, '%25').replace(/:/g, '%3A')}`;
+
 async function ingest(tick) {
   const dedupe = `${prefix}:dedupe:${tick.event_id}`;
   if ((await client.set(dedupe, 'p', 'PX', 6000, 'NX')) !== 'OK') return 'duplicate';
   const received = { ...tick, receivedAt: Date.now() };
   const multi = client.multi();
-  const job = new Job(queue, 'tick', received, { ...JOB_OPTIONS, jobId: tick.event_id }, tick.event_id);
+  const jobId = jobIdFor(tick.event_id);
+  const job = new Job(queue, 'tick', received, { ...JOB_OPTIONS, jobId }, jobId);
   void job.addJob(multi, { parentDependenciesKey: '' });
   multi.xadd(`${prefix}:buffer:ticks`, '*', 't', JSON.stringify(received));
   multi.publish2(`${prefix}:history:${channel}`, channel, 10000, JSON.stringify({ type: 'tick.received', ...received }));

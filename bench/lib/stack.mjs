@@ -61,6 +61,8 @@ export class Bench {
       // stream token: the per-key limits would measure the limiter, not the system.
       STREAM_RATE_LIMIT_PER_MIN: '0',
       READ_RATE_LIMIT_PER_MIN: '0',
+      // And all its streams come from one address (127.0.0.1).
+      MAX_STREAMS_PER_ADDRESS: '0',
     };
   }
 

@@ -377,7 +377,14 @@ describe('deployment files agree with the code', () => {
       expect(effective('orchestrator-api', 'INTERNAL_PORT')).toBe(String(api.internalPort));
       expect(template('orchestrator-api')).toMatch(/name: internal\s+containerPort: \{\{ \$app\.internalPort \}\}/);
       expect(template('orchestrator-api')).toMatch(/name: internal\s+port: \{\{ \$app\.internalPort \}\}/);
-      expect(template('consumers')).toMatch(/"ORCHESTRATOR_URL" \(printf "http:\/\/%s:%v" [^\n]*\$api\.internalPort/);
+      // The internal port only on a Service of its own that is always ClusterIP, never on the one whose type is .Values.service.type.
+      const services = template('orchestrator-api').split(/^---$/m).filter((doc) => /^kind: Service$/m.test(doc));
+      const internal = services.filter((doc) => doc.includes('name: internal'));
+      expect(internal).toHaveLength(1);
+      expect(internal[0]).toMatch(/^ {2}type: ClusterIP$/m);
+      expect(internal[0]).toContain('name: {{ include "market-data.internalServiceName" $ctx }}');
+      expect(services.filter((doc) => doc.includes('.Values.service.type')).every((doc) => !doc.includes('internal'))).toBe(true);
+      expect(template('consumers')).toMatch(/"ORCHESTRATOR_URL" \(printf "http:\/\/%s:%v" \(include "market-data\.internalServiceName" \$apiCtx\)[^\n]*\$api\.internalPort/);
       // Ingresses route to the http port only.
       expect(read('deploy/helm/market-data/templates/ingress.yaml')).toMatch(/port:\s+name: http\b/);
       expect(read('deploy/helm/market-data/templates/ingress.yaml')).not.toContain('internal');

@@ -4,17 +4,26 @@
  * dist/apps/dashboard and proxies what the browser needs, so that the API key never reaches
  * the browser.
  *
- *   /api/*             → API_URL (prefix stripped), with `x-api-key: API_KEY` added
+ *   GET/HEAD /api/symbols, /api/symbols/:id, /api/symbols/:id/candles, /api/symbols/:id/history
+ *                      → API_URL (prefix stripped), with `x-api-key: API_KEY` added: only the read
+ *                        routes the app calls (src/api/client.ts); any other /api path is 404, any
+ *                        other method 405, so the shared key and this server's address never carry
+ *                        a visitor's write or admin request (or their failed credentials) upstream
  *   POST /gw/stream/token → GATEWAY_URL/stream/token, with `x-api-key` added: a short-lived stream token
- *   /gw/*              → GATEWAY_URL (prefix stripped), WITHOUT the key: the SSE stream, which the
+ *   GET /gw/stream     → GATEWAY_URL/stream, WITHOUT the key: the SSE stream, which the
  *                        browser authenticates with that token; streamed through unbuffered
+ *
+ * The visitor's own credentials (Authorization, Cookie, x-api-key) are never forwarded.
  *   GET /status        → readiness of every service and the api's GET /pipeline, for the pipeline panel
  *
- * /api/* and the token endpoint are limited per visitor (client address, after TRUST_PROXY):
+ * /api/*, the token endpoint and /gw/stream are limited per visitor (client address, after
+ * TRUST_PROXY; IPv6 by /64):
  * the key they add is one for everybody, so without it one visitor could spend the budget the
- * api and the gateway give that key. The visitor's address goes upstream in X-Forwarded-For
- * (appended to the chain, as any proxy does), so an api / gateway whose TRUST_PROXY names this
- * server limits each visitor on its own too.
+ * api and the gateway give that key. The visitor's address, as this server resolved it, goes
+ * upstream as the whole X-Forwarded-For (the part of the chain this server did not believe is
+ * dropped, like nginx's realip + `$remote_addr`), so an api / gateway whose TRUST_PROXY trusts
+ * one hop from this server (a hop count of 1, or its address) limits each visitor on its own too,
+ * and the same hop count holds for clients that reach it through a load balancer instead.
  *   GET /config.json   → the public URLs the app links to or connects to
  *   /health/liveness, /health/readiness, /metrics, and the static files (SPA fallback to index.html).
  *
@@ -56,6 +65,7 @@ const NODE_ENVS = ['production', 'development', 'test'];
  * @property {false | number | string[]} TRUST_PROXY
  * @property {number} VISITOR_API_PER_MIN
  * @property {number} VISITOR_TOKENS_PER_MIN
+ * @property {number} VISITOR_STREAMS_PER_MIN
  */
 
 /**
@@ -91,7 +101,14 @@ const SCHEMA = {
   FEEDER_URL: { default: 'http://127.0.0.1:3003', parse: urlParser },
   API_KEY: {
     default: undefined,
-    parse: (v) => (v.length < 16 ? { problem: 'must be at least 16 characters when set' } : v.length > 256 ? { problem: 'must be at most 256 characters' } : { value: v }),
+    parse: (v) =>
+      v.length < 16
+        ? { problem: 'must be at least 16 characters when set' }
+        : v.length > 256
+          ? { problem: 'must be at most 256 characters' }
+          : isPlaceholder(v)
+            ? { problem: 'is a published placeholder value: set a secret of your own' }
+            : { value: v },
   },
   GATEWAY_PUBLIC_URL: {
     default: '/gw',
@@ -102,7 +119,24 @@ const SCHEMA = {
   TRUST_PROXY: { default: 'false', parse: trustProxyParser },
   VISITOR_API_PER_MIN: { default: '600', parse: (v) => intParser(v, 1, 1_000_000) },
   VISITOR_TOKENS_PER_MIN: { default: '60', parse: (v) => intParser(v, 1, 1_000_000) },
+  VISITOR_STREAMS_PER_MIN: { default: '60', parse: (v) => intParser(v, 1, 1_000_000) },
 };
+
+/**
+ * A copy of libs/config's secrets-policy (KNOWN_PLACEHOLDERS, isPlaceholder): this server
+ * imports node:* only (its image has no node_modules and no workspace libs). Keep the two in
+ * step; serve.test.ts checks this list against that one.
+ */
+export const KNOWN_PLACEHOLDERS = [
+  'change-me-please',
+  'change-me-internal-token',
+  'change-me-ingest',
+  'change-me-0123456789abcdef',
+  'change-me-internal-0123',
+  'change-me-admin',
+  'change-me-pg',
+];
+const isPlaceholder = (/** @type {string} */ value) => KNOWN_PLACEHOLDERS.includes(value) || /^change-?me/i.test(value);
 
 /**
  * @param {string} value
@@ -139,6 +173,33 @@ const TRUST_HINT = 'must be false, a hop count 1-10, or a comma-separated list o
 
 /** `::ffff:1.2.3.4` as `1.2.3.4`. @param {string} address */
 const plainAddress = (address) => /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
+
+/**
+ * Whom a per-visitor limit counts an address against: IPv4 as it is (v4-mapped unmapped, also
+ * in hex form), IPv6 by its /64 (one subscriber holds a whole /64). A copy of libs/platform's
+ * `addressSource` (client-address.ts), because this server imports node:* only; serve.test.ts
+ * and limits.spec.ts check both against the same forms.
+ * @param {string} address
+ */
+export function addressSource(address) {
+  const plain = plainAddress(address);
+  if (!isIPv6(plain)) return plain;
+  let text = plain.split('%')[0];
+  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (tail) {
+    const [a, b, c, d] = tail.slice(1).map(Number);
+    text = `${text.slice(0, tail.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const read = (/** @type {string} */ part) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
+  const [head, rest] = text.split('::');
+  const left = read(head);
+  const right = rest === undefined ? [] : read(rest);
+  const groups = rest === undefined ? left : [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    return [groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255].join('.');
+  }
+  return `${groups.slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
+}
 
 /**
  * The visitor's address, as Fastify's request.ip computes it with the same trustProxy: the
@@ -329,7 +390,7 @@ function createMetrics() {
   /** @type {Map<string, number>} */
   const requests = new Map();
   const proxyErrors = { api: 0, gateway: 0 };
-  const limited = { api: 0, stream_token: 0 };
+  const limited = { api: 0, stream_token: 0, gateway: 0 };
   let streamsOpen = 0;
   return {
     request(/** @type {string} */ route, /** @type {number} */ status) {
@@ -339,7 +400,7 @@ function createMetrics() {
     proxyError(/** @type {'api' | 'gateway'} */ upstream) {
       proxyErrors[upstream] += 1;
     },
-    limited(/** @type {'api' | 'stream_token'} */ route) {
+    limited(/** @type {'api' | 'stream_token' | 'gateway'} */ route) {
       limited[route] += 1;
     },
     streamOpened() {
@@ -357,7 +418,7 @@ function createMetrics() {
         '# HELP md_dashboard_proxy_errors_total Proxied requests that got no answer from their upstream (answered 502), by upstream',
         '# TYPE md_dashboard_proxy_errors_total counter',
         ...Object.entries(proxyErrors).map(([upstream, n]) => `md_dashboard_proxy_errors_total{${label},upstream="${upstream}"} ${n}`),
-        '# HELP md_dashboard_rate_limited_total Requests answered 429: the visitor passed VISITOR_API_PER_MIN (api) or VISITOR_TOKENS_PER_MIN (stream_token)',
+        '# HELP md_dashboard_rate_limited_total Requests answered 429: the visitor passed VISITOR_API_PER_MIN (api), VISITOR_TOKENS_PER_MIN (stream_token) or VISITOR_STREAMS_PER_MIN (gateway)',
         '# TYPE md_dashboard_rate_limited_total counter',
         ...Object.entries(limited).map(([route, n]) => `md_dashboard_rate_limited_total{${label},route="${route}"} ${n}`),
         '# HELP md_dashboard_streams_open Event streams proxied to the gateway right now',
@@ -375,11 +436,22 @@ function createMetrics() {
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and what the upstream must not get from the browser. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
+/**
+ * The visitor's credentials: never forwarded. Upstream, a request from this server counts
+ * against this server's address (unless TRUST_PROXY there names it), so a visitor's wrong
+ * Basic Auth or key would spend AUTH_FAILURES_PER_MIN for every visitor; and the browser's
+ * cookies are for this origin, not for the services behind it.
+ */
+const VISITOR_CREDENTIALS = new Set(['authorization', 'cookie', 'x-api-key']);
+
+/** The api routes the app calls (src/api/client.ts): GET/HEAD only. */
+const API_READ_ROUTES = [/^\/symbols$/, /^\/symbols\/[^/]+$/, /^\/symbols\/[^/]+\/(candles|history)$/];
+
 function forwardHeaders(/** @type {http.IncomingHttpHeaders} */ headers) {
   /** @type {http.OutgoingHttpHeaders} */
   const out = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!HOP_BY_HOP.has(name) && value !== undefined) out[name] = value;
+    if (!HOP_BY_HOP.has(name) && !VISITOR_CREDENTIALS.has(name) && value !== undefined) out[name] = value;
   }
   return out;
 }
@@ -391,15 +463,14 @@ function forwardHeaders(/** @type {http.IncomingHttpHeaders} */ headers) {
  * is never followed (node:http does not): it goes back to the browser, without the key.
  * @param {http.IncomingMessage} req
  * @param {http.ServerResponse} res
- * @param {{ target: string, apiKey?: string, stream?: boolean, upstream: 'api' | 'gateway', log: ReturnType<typeof createLogger>, metrics: ReturnType<typeof createMetrics>, requestId: string }} options
+ * @param {{ target: string, apiKey?: string, stream?: boolean, upstream: 'api' | 'gateway', visitor: string, log: ReturnType<typeof createLogger>, metrics: ReturnType<typeof createMetrics>, requestId: string }} options
  */
-export function proxy(req, res, { target, apiKey, stream = false, upstream, log, metrics, requestId }) {
+export function proxy(req, res, { target, apiKey, stream = false, upstream, visitor, log, metrics, requestId }) {
   const url = new URL(target);
   const headers = forwardHeaders(req.headers);
-  delete headers['x-api-key'];
   if (apiKey) headers['x-api-key'] = apiKey;
   headers['x-request-id'] = requestId;
-  headers['x-forwarded-for'] = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
+  headers['x-forwarded-for'] = visitor;
   headers['x-forwarded-host'] = req.headers.host ?? '';
   headers['x-forwarded-proto'] = /** @type {import('node:tls').TLSSocket} */ (req.socket).encrypted ? 'https' : 'http';
   const client = url.protocol === 'https:' ? https : http;
@@ -543,7 +614,12 @@ export function createDashboardServer(config, { staticDir = STATIC_DIR } = {}) {
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',
   };
-  const limits = { api: createVisitorLimit(config.VISITOR_API_PER_MIN), stream_token: createVisitorLimit(config.VISITOR_TOKENS_PER_MIN) };
+  const limits = {
+    api: createVisitorLimit(config.VISITOR_API_PER_MIN),
+    stream_token: createVisitorLimit(config.VISITOR_TOKENS_PER_MIN),
+    gateway: createVisitorLimit(config.VISITOR_STREAMS_PER_MIN),
+  };
+  const LIMIT_NAMES = { api: 'VISITOR_API_PER_MIN', stream_token: 'VISITOR_TOKENS_PER_MIN', gateway: 'VISITOR_STREAMS_PER_MIN' };
   /** One /status computation at a time, reused for a second: many open dashboards cost the services one probe round. */
   let statusCache = /** @type {{ at: number, value: Promise<unknown> } | undefined} */ (undefined);
 
@@ -562,23 +638,32 @@ export function createDashboardServer(config, { staticDir = STATIC_DIR } = {}) {
       else log.debug('request completed', fields);
     });
     try {
-      if (route === 'api' || route === 'stream_token') {
-        const waitS = limits[route].take(visitorAddress(req, config.TRUST_PROXY));
+      const visitor = visitorAddress(req, config.TRUST_PROXY);
+      if (route === 'api' || route === 'gateway') {
+        // Only what the app uses: reads of the api, the event stream of the gateway.
+        const path = pathname.slice(route === 'api' ? '/api'.length : '/gw'.length);
+        const known = route === 'api' ? API_READ_ROUTES.some((pattern) => pattern.test(path)) : path === '/stream';
+        if (!known) return sendJson(res, 404, errorBody(404, 'not found'));
+        // The stream is GET only: a HEAD would hold a hijacked stream open upstream for nothing.
+        const allowed = route === 'api' ? ['GET', 'HEAD'] : ['GET'];
+        if (!allowed.includes(req.method ?? '')) return sendJson(res, 405, errorBody(405, 'method not allowed'), { allow: allowed.join(', ') });
+      }
+      if (route === 'api' || route === 'stream_token' || route === 'gateway') {
+        const waitS = limits[route].take(addressSource(visitor));
         if (waitS > 0) {
           metrics.limited(route);
-          const limit = route === 'api' ? 'VISITOR_API_PER_MIN' : 'VISITOR_TOKENS_PER_MIN';
-          return sendJson(res, 429, errorBody(429, `too many requests from this visitor (${limit}): try again later`), { 'retry-after': String(waitS) });
+          return sendJson(res, 429, errorBody(429, `too many requests from this visitor (${LIMIT_NAMES[route]}): try again later`), { 'retry-after': String(waitS) });
         }
       }
       if (route === 'api') {
-        return proxy(req, res, { target: `${config.API_URL}${pathname.slice('/api'.length)}${search}`, apiKey: config.API_KEY, upstream: 'api', log, metrics, requestId });
+        return proxy(req, res, { target: `${config.API_URL}${pathname.slice('/api'.length)}${search}`, apiKey: config.API_KEY, upstream: 'api', visitor, log, metrics, requestId });
       }
       if (route === 'stream_token') {
         if (req.method !== 'POST') return sendJson(res, 405, errorBody(405, 'use POST'), { allow: 'POST' });
-        return proxy(req, res, { target: `${config.GATEWAY_URL}/stream/token${search}`, apiKey: config.API_KEY, upstream: 'gateway', log, metrics, requestId });
+        return proxy(req, res, { target: `${config.GATEWAY_URL}/stream/token${search}`, apiKey: config.API_KEY, upstream: 'gateway', visitor, log, metrics, requestId });
       }
       if (route === 'gateway') {
-        return proxy(req, res, { target: `${config.GATEWAY_URL}${pathname.slice('/gw'.length)}${search}`, stream: true, upstream: 'gateway', log, metrics, requestId });
+        return proxy(req, res, { target: `${config.GATEWAY_URL}${pathname.slice('/gw'.length)}${search}`, stream: true, upstream: 'gateway', visitor, log, metrics, requestId });
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, errorBody(405, 'method not allowed'), { allow: 'GET, HEAD' });
       if (pathname === '/health/liveness') return sendJson(res, 200, { status: 'ok' });

@@ -1,13 +1,13 @@
 // @vitest-environment node
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDashboardServer, readConfig } from './serve.mjs';
+import { addressSource, createDashboardServer, KNOWN_PLACEHOLDERS, readConfig } from './serve.mjs';
 
 /**
  * The dashboard server over real HTTP: in front of two small upstream servers that record what
@@ -69,6 +69,7 @@ describe('readConfig', () => {
       TRUST_PROXY: false,
       VISITOR_API_PER_MIN: 600,
       VISITOR_TOKENS_PER_MIN: 60,
+      VISITOR_STREAMS_PER_MIN: 60,
     });
   });
 
@@ -94,6 +95,17 @@ describe('readConfig', () => {
       'GATEWAY_PUBLIC_URL: must be a path starting with / or a http/https:// URL',
     ]);
     expect(problems.join()).not.toContain(secret);
+  });
+
+  it('refuses a published placeholder as API_KEY, with the same list as libs/config', () => {
+    // The list of libs/config (read as text: this app may not import a Nest lib).
+    const policy = readFileSync(fileURLToPath(new URL('../../../libs/config/src/lib/secrets-policy.ts', import.meta.url)), 'utf8');
+    const listed = /KNOWN_PLACEHOLDERS[^=]*= \[([^\]]*)\]/.exec(policy)?.[1] ?? '';
+    expect(KNOWN_PLACEHOLDERS).toEqual([...listed.matchAll(/'([^']+)'/g)].map((match) => match[1]));
+    expect(KNOWN_PLACEHOLDERS.length).toBeGreaterThan(0);
+    for (const placeholder of ['change-me-0123456789abcdef', 'changeme-but-long-enough']) {
+      expect(readConfig({ API_KEY: placeholder }).problems).toEqual(['API_KEY: is a published placeholder value: set a secret of your own']);
+    }
   });
 
   it('reads a bare host:port as http, and drops trailing slashes', () => {
@@ -152,6 +164,30 @@ describe('the dashboard server', () => {
     const request = api.seen.at(-1);
     expect(request?.headers['x-api-key']).toBe(KEY);
     expect(request?.headers['x-request-id']).toMatch(/.+/);
+  });
+
+  it('proxies only the read routes the app calls, GET/HEAD only, and never the visitor\'s credentials', async () => {
+    const before = api.seen.length;
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+      const answer = await fetch(`${url}/api/symbols`, { method, headers: { authorization: 'Basic eDp5' } });
+      expect({ method, status: answer.status, allow: answer.headers.get('allow') }).toEqual({ method, status: 405, allow: 'GET, HEAD' });
+    }
+    for (const path of ['/api/ingest/tick', '/api/admin/queues', '/api/pipeline', '/api/symbols/BTCUSDT/other', '/api/internal/x']) {
+      expect({ path, status: (await fetch(`${url}${path}`, { headers: { authorization: 'Basic eDp5' } })).status }).toEqual({ path, status: 404 });
+    }
+    expect(api.seen).toHaveLength(before);
+    const answer = await fetch(`${url}/api/symbols/BTCUSDT/history?limit=5`, {
+      headers: { authorization: 'Basic eDp5', cookie: 'session=abc', 'x-api-key': 'from-the-browser' },
+    });
+    expect(answer.status).toBe(200);
+    const request = api.seen.at(-1);
+    expect(request).toMatchObject({ method: 'GET', url: '/symbols/BTCUSDT/history?limit=5' });
+    expect(request?.headers.authorization).toBeUndefined();
+    expect(request?.headers.cookie).toBeUndefined();
+    expect(request?.headers['x-api-key']).toBe(KEY);
+    expect((await fetch(`${url}/gw/ws`)).status).toBe(404);
+    const post = await fetch(`${url}/gw/stream`, { method: 'POST' });
+    expect({ status: post.status, allow: post.headers.get('allow') }).toEqual({ status: 405, allow: 'GET' });
   });
 
   it('gets a stream token with the key, on POST only', async () => {
@@ -290,10 +326,42 @@ describe('limits per visitor', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await refused.json()).toMatchObject({ statusCode: 429, message: expect.stringContaining('VISITOR_TOKENS_PER_MIN') });
     expect((await token(url, '198.51.100.9')).status).toBe(200);
-    // Upstream, the visitor is the right end of X-Forwarded-For: a gateway trusting this server tells them apart too.
-    expect(gateway.seen.at(-1)?.headers['x-forwarded-for']).toBe('198.51.100.9, 127.0.0.1');
+    // Upstream, X-Forwarded-For is the visitor as this server resolved it: a gateway trusting one hop from this server tells them apart too.
+    expect(gateway.seen.at(-1)?.headers['x-forwarded-for']).toBe('198.51.100.9');
     expect(gateway.seen).toHaveLength(4);
     expect(await (await fetch(`${url}/metrics`)).text()).toContain('md_dashboard_rate_limited_total{service="dashboard",route="stream_token"} 3');
+  });
+
+  it('limits event streams per visitor too (VISITOR_STREAMS_PER_MIN)', async () => {
+    const gateway = upstream('gateway');
+    const url = await dashboardWith({ GATEWAY_URL: await start(gateway.server), TRUST_PROXY: 'loopback', VISITOR_STREAMS_PER_MIN: '2' });
+    const open = (visitor: string) => {
+      const controller = new AbortController();
+      return fetch(`${url}/gw/stream?token=t`, { headers: { 'x-forwarded-for': visitor }, signal: controller.signal }).then(async (answer) => {
+        const body = answer.status === 200 ? undefined : await answer.json();
+        controller.abort();
+        return { status: answer.status, retryAfter: answer.headers.get('retry-after'), body };
+      });
+    };
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await open('203.0.113.7')).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    const refused = await open('203.0.113.7');
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    expect(refused.body).toMatchObject({ message: expect.stringContaining('VISITOR_STREAMS_PER_MIN') });
+    expect((await open('198.51.100.9')).status).toBe(200);
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain('md_dashboard_rate_limited_total{service="dashboard",route="gateway"} 2');
+  });
+
+  it('counts an IPv6 visitor by /64: a fresh address in the same /64 is the same visitor', async () => {
+    const api = upstream('api');
+    const url = await dashboardWith({ API_URL: await start(api.server), TRUST_PROXY: 'loopback', VISITOR_API_PER_MIN: '2' });
+    const statuses = [];
+    for (const visitor of ['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:db8:1:2:ffff::3']) {
+      statuses.push((await fetch(`${url}/api/symbols`, { headers: { 'x-forwarded-for': visitor } })).status);
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+    expect((await fetch(`${url}/api/symbols`, { headers: { 'x-forwarded-for': '2001:db8:1:3::1' } })).status).toBe(200);
   });
 
   it('without TRUST_PROXY, a forged X-Forwarded-For does not buy a fresh budget', async () => {
@@ -303,6 +371,8 @@ describe('limits per visitor', () => {
     for (let i = 0; i < 4; i++) statuses.push((await fetch(`${url}/api/symbols`, { headers: { 'x-forwarded-for': `192.0.2.${i}` } })).status);
     expect(statuses).toEqual([200, 200, 429, 429]);
     expect(api.seen).toHaveLength(2);
+    // Nor does it reach upstream: what this server did not believe is not passed on.
+    expect(api.seen.map((request) => request.headers['x-forwarded-for'])).toEqual(['127.0.0.1', '127.0.0.1']);
   });
 
   it('never follows a redirect with the key: not on the token route, not for /status', async () => {
@@ -317,6 +387,27 @@ describe('limits per visitor', () => {
     expect(status).toMatchObject({ pipeline: null, pipelineError: 'api unreachable' });
     // (The readiness probes, which carry no key, may follow theirs.)
     expect(elsewhere.seen.filter((request) => request.headers['x-api-key'] !== undefined)).toEqual([]);
+  });
+});
+
+/** The same forms as libs/platform's addressSource spec (limits.spec.ts): keep the two tables alike. */
+describe('addressSource (the copy of libs/platform\'s)', () => {
+  it.each([
+    ['192.0.2.1', '192.0.2.1'],
+    ['::ffff:1.2.3.4', '1.2.3.4'],
+    ['::FFFF:1.2.3.4', '1.2.3.4'],
+    ['::ffff:102:304', '1.2.3.4'],
+    ['0:0:0:0:0:ffff:1.2.3.4', '1.2.3.4'],
+    ['2001::5:1:2:3:4', '2001:0:0:5::/64'],
+    ['2001:0:0:5:ffff::', '2001:0:0:5::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['2001:DB8:1:2:aaaa::1', '2001:db8:1:2::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['64:ff9b::192.0.2.1', '64:ff9b:0:0::/64'],
+    ['unknown', 'unknown'],
+  ])('%s counts as %s', (address, source) => {
+    expect(addressSource(address)).toBe(source);
   });
 });
 

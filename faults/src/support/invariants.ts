@@ -86,12 +86,13 @@ export async function checkInvariants(scenario: string, stack: Stack, driver: Ti
   const failures: string[] = [];
   if (lost.length) failures.push(`NoLoss: ${lost.length} accepted ticks not in md_ticks (${lost.slice(0, 3).join(', ')}…)`);
   if (duplicated) failures.push(`NoDup: ${duplicated} duplicate rows`);
+  // Partitioned by ts, the key must contain it: (event_id, ts), exactly (doc/storage-and-db.md#exactly-once).
   const [pk] = await stack.query(`
-    SELECT a.attname FROM pg_index i
+    SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey::int2[], a.attnum)) AS columns FROM pg_index i
     JOIN pg_class c ON c.oid = i.indrelid
     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
     WHERE c.relname = 'md_ticks' AND i.indisprimary`);
-  if (pk?.attname !== 'event_id') failures.push('NoDup: md_ticks has no primary key on event_id');
+  if (pk?.columns !== 'event_id,ts') failures.push(`NoDup: md_ticks' primary key is (${pk?.columns ?? 'none'}), not (event_id, ts)`);
   if (driver.refused.size) failures.push(`${driver.refused.size} valid ticks refused with a 4xx`);
 
   const views = await stack.views();

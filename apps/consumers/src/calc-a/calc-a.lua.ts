@@ -5,8 +5,8 @@
  * algorithm against the reference, the integration tests prove this script against it too.
  *
  * KEYS: 1 dedupe key of the event (the api's: '1' accepted, '2' counted here; renewed to
- *       DEDUPE_TTL_S each time the script sees the event, so it outlives every job the queue
- *       keeps of it, see tickJobOptions), 2 state hash,
+ *       ARGV 6 each time the script sees the event, so it outlives every job the queue
+ *       keeps of it: tickMarkerTtlS of the job's own options, see tickJobOptions), 2 state hash,
  *       3 last-N zset, 4 window zset (score ts), 5 window prices zset (score price).
  * ARGV: 1 event_id, 2 ts, 3 price, 4 volume, 5 source, 6 dedupe TTL s, 7 window ms, 8 N,
  *       9 exact-below (window size under which sums are always recomputed), 10 the relative

@@ -30,7 +30,7 @@ export class CalcAProcessor extends WorkerHost {
   async process(job: Job<ReceivedTick>): Promise<{ fresh: boolean; tickCount: number }> {
     const stop = this.duration.startTimer({ processor: 'calc-a' });
     try {
-      const { fresh, summary } = await this.calcA.apply(job.data);
+      const { fresh, summary } = await this.calcA.apply(job.data, job.opts);
       await this.views.add(JobName.View, { summary, receivedAt: job.data.receivedAt, traceId: job.data.traceId }, VIEW_JOB_OPTIONS);
       this.jobs.inc({ processor: 'calc-a', outcome: fresh ? 'processed' : 'duplicate' });
       if (!fresh) this.logger.debug({ event_id: job.data.event_id }, 'tick counted before; summary handed on again');

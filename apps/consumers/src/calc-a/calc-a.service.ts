@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { ConsumersEnv } from '@md/config';
-import { LAST_N, WINDOW_MS, type Tick } from '@md/contracts';
+import { LAST_N, tickMarkerTtlS, WINDOW_MS, type Tick } from '@md/contracts';
 import { WindowState, type WindowSummary } from '@md/market-calc';
 import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
 import { CALC_A_LUA } from './calc-a.lua';
@@ -33,16 +33,20 @@ export class CalcAService implements OnModuleInit {
     this.redis.defineCommand('mdCalcA', { lua: CALC_A_LUA, numberOfKeys: 5 });
   }
 
-  /** Throws NonFiniteTickError for a tick that would make the state non-finite (nothing is stored then). */
-  async apply(tick: Tick): Promise<CalcAResult> {
+  /**
+   * `jobOptions`: the options of the tick's job; the dedupe marker outlives the job's
+   * retention by them (tickMarkerTtlS), whatever this service's DEDUPE_TTL_S says.
+   * Throws NonFiniteTickError for a tick that would make the state non-finite (nothing is stored then).
+   */
+  async apply(tick: Tick, jobOptions?: { removeOnFail?: unknown }): Promise<CalcAResult> {
     const calc = this.keys.calc(tick.symbol);
-    const reply = await this.run(tick, calc).catch((error: Error) => {
+    const reply = await this.run(tick, calc, tickMarkerTtlS(jobOptions, this.env.DEDUPE_TTL_S)).catch((error: Error) => {
       throw error.message.startsWith('NONFINITE') ? new NonFiniteTickError(error.message) : error;
     });
     return parseCalcAReply(tick.symbol, reply);
   }
 
-  private run(tick: Tick, calc: ReturnType<RedisKeys['calc']>): Promise<(string | number)[]> {
+  private run(tick: Tick, calc: ReturnType<RedisKeys['calc']>, markerTtlS: number): Promise<(string | number)[]> {
     return (this.redis as CalcARedis).mdCalcA(
       this.keys.dedupe(tick.event_id),
       calc.state,
@@ -54,7 +58,7 @@ export class CalcAService implements OnModuleInit {
       String(tick.price),
       String(tick.volume),
       tick.source,
-      this.env.DEDUPE_TTL_S,
+      markerTtlS,
       WINDOW_MS,
       LAST_N,
       WindowState.EXACT_BELOW,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { ConsumersEnv, validateEnv } from '@md/config';
-import { JobName, tickJobOptions, type ReceivedTick } from '@md/contracts';
+import { jobIdFor, JobName, tickJobOptions, type ReceivedTick } from '@md/contracts';
 import { defineScripts, RedisKeys, redisOptionsFromUrl } from '@md/redis';
 import { dropKeys, isolated, REDIS_URL, waitUntil } from '@md/testing';
 import { CalcAService, NonFiniteTickError } from '../../src/calc-a/calc-a.service';
@@ -57,14 +57,14 @@ describe('replaying a failed tick job', () => {
     // The api accepted the tick DEDUPE_TTL_S − 2 s ago: its marker is about to expire.
     await redis.set(marker, '1', 'PX', 2_000);
     const options = tickJobOptions(DEDUPE_TTL_S);
-    await queue.add(JobName.Tick, sent, { ...options, jobId: `@${sent.event_id}` });
+    await queue.add(JobName.Tick, sent, { ...options, jobId: jobIdFor(sent.event_id) });
 
     let runs = 0;
     worker = new Worker(
       env.QUEUE_NAME,
       async (job: Job<ReceivedTick>) => {
         runs += 1;
-        await calcA.apply(job.data);
+        await calcA.apply(job.data, job.opts);
         throw new UnrecoverableError('the hand-off to calc-b failed');
       },
       { connection, prefix: keys.bullPrefix },
@@ -73,7 +73,7 @@ describe('replaying a failed tick job', () => {
     expect(await redis.hget(keys.calc('REPLAY').state, 'count')).toBe('1');
 
     // The marker now lives longer than the queue keeps the failed job.
-    const job = await Job.fromId<ReceivedTick>(queue, `@${sent.event_id}`);
+    const job = await Job.fromId<ReceivedTick>(queue, jobIdFor(sent.event_id));
     expect(job?.opts.removeOnFail).toEqual({ age: DEDUPE_TTL_S - 300 });
     expect(await redis.pttl(marker)).toBeGreaterThan(options.removeOnFail.age * 1000);
 
@@ -82,6 +82,19 @@ describe('replaying a failed tick job', () => {
     await job?.retry('failed');
     await waitUntil(async () => (await queue.getFailedCount()) === 1 && runs === 2, 'the replay to run');
     expect(await redis.hget(keys.calc('REPLAY').state, 'count')).toBe('1');
+  });
+
+  it('keeps the marker as long as the JOB says, when the api runs a longer DEDUPE_TTL_S than the consumers', async () => {
+    // The api (DEDUPE_TTL_S 86400) keeps failed jobs ~1 day; these consumers run 600 s.
+    const sent = tick();
+    const apiOptions = tickJobOptions(86_400);
+    await queue.add(JobName.Tick, sent, { ...apiOptions, jobId: jobIdFor(sent.event_id) });
+    const job = await Job.fromId<ReceivedTick>(queue, jobIdFor(sent.event_id));
+    expect(job?.opts.removeOnFail).toEqual({ age: 86_400 - 300 });
+    await calcA.apply(sent, job?.opts);
+    // Past the job's retention, so a replay within it finds the marker (the consumers' 600 s would not).
+    expect(await redis.pttl(keys.dedupe(sent.event_id))).toBeGreaterThan(apiOptions.removeOnFail.age * 1000);
+    await queue.remove(jobIdFor(sent.event_id));
   });
 
   it('refuses a tick that would make the sums non-finite as unrecoverable, changing nothing', async () => {

@@ -82,6 +82,44 @@ describe('StreamClient', () => {
     expect(messages.map((m) => m.seq)).toEqual(['200-6', '1000-0']);
   });
 
+  it('keeps a view the gateway held back (maxHz) and sent after a newer message of another symbol', async () => {
+    const { client, sources, messages } = setUp({ maxHz: 5 });
+    client.start();
+    await settle();
+    const source = sources.latest;
+    source.open();
+    source.emit('snapshot', { type: 'snapshot', seq: '10-1', views: [] }, '10-1');
+    source.emit('symbol.updated', update('10-2', 'A', 1), '10-2');
+    // A@10-3 is held by the gateway; B@10-4 goes out with the id just before the held view.
+    source.emit('symbol.updated', update('10-4', 'B', 2), '10-2');
+    source.emit('symbol.updated', update('10-3', 'A', 3), '10-4'); // the held view, released
+    expect(messages.map((m) => `${m.symbol}@${m.seq}`)).toEqual(['A@10-2', 'B@10-4', 'A@10-3']);
+    expect(client.lastEventId).toBe('10-4');
+  });
+
+  it('resumes a new EventSource from the last SSE id, not the last seq: a held view is replayed, a duplicate dropped', async () => {
+    const { client, sources, messages } = setUp({ maxHz: 5 });
+    client.start();
+    await settle();
+    const first = sources.latest;
+    first.open();
+    first.emit('snapshot', { type: 'snapshot', seq: '10-1', views: [] }, '10-1');
+    first.emit('symbol.updated', update('10-2', 'A', 1), '10-2');
+    first.emit('symbol.updated', update('10-4', 'B', 2), '10-2'); // A@10-3 still held
+    expect(client.lastEventId).toBe('10-2');
+
+    first.fail(true); // e.g. 401: the token in its URL expired
+    await vi.advanceTimersByTimeAsync(750);
+    const second = sources.latest;
+    expect(second).not.toBe(first);
+    expect(second.query.get('lastEventId')).toBe('10-2');
+    second.open();
+    second.emit('symbol.updated', update('10-3', 'A', 3), '10-3');
+    second.emit('symbol.updated', update('10-4', 'B', 2), '10-4'); // already seen
+    second.emit('symbol.updated', update('10-5', 'B', 4), '10-5');
+    expect(messages.map((m) => `${m.symbol}@${m.seq}`)).toEqual(['A@10-2', 'B@10-4', 'A@10-3', 'B@10-5']);
+  });
+
   it("resumes after a drop the browser reconnects itself: 'reconnecting', then 'resumed' with the missed messages", async () => {
     const { client, sources, messages, states, snapshots } = setUp();
     client.start();

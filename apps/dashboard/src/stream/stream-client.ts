@@ -28,7 +28,11 @@ export type EventSourceFactory = (url: string) => EventSourceLike;
 export interface StreamHandlers {
   /** The whole state: replaces everything the client holds. */
   snapshot(message: SnapshotMessage): void;
-  /** A live message, in seq order, never one already seen; `arrivedAt` is Date.now() at arrival. */
+  /**
+   * A live message, never one already seen; in seq order per symbol and type (with maxHz a view
+   * held back by the gateway may come after a newer message of another symbol). `arrivedAt` is
+   * Date.now() at arrival.
+   */
   message(message: LiveMessage, arrivedAt: number): void;
   /** The resume point was lost: a snapshot follows. */
   reset?(message: ResetMessage): void;
@@ -61,14 +65,23 @@ const TOKEN_MARGIN_MS = 10_000;
  * it saw as Last-Event-ID; the gateway then replays what was missed, or answers `reset` and a
  * new snapshot when that id is beyond its history. When the EventSource gives up for good (an
  * HTTP error such as 401 once the token in its URL has expired), this client fetches a new
- * token and opens a new EventSource with `lastEventId=` the last seq it saw, with backoff.
- * Messages at or before the last seq (replays, or already in the snapshot) are dropped, so
- * the handlers see each message once, in order.
+ * token and opens a new EventSource with `lastEventId=` the last SSE id it got, with backoff.
+ *
+ * The SSE id is the gateway's resume point, not the message's seq: with maxHz a view may be
+ * held back and sent after newer messages of other symbols, and the ids written meanwhile stay
+ * before it (so a resume replays it). Duplicates (replays, or already in the snapshot) are
+ * therefore dropped per symbol and type: messages at or before the snapshot's seq, or at or
+ * before the last seq seen for that symbol and type, which the gateway sends in seq order.
  */
 export class StreamClient {
   private source?: EventSourceLike;
   private token?: StreamToken;
-  private lastSeq?: string;
+  /** The last SSE id received: where a new EventSource resumes. */
+  private lastId?: string;
+  /** Everything up to this seq is in the state (the last snapshot). */
+  private floor?: string;
+  /** The newest seq handed on per `type|symbol` since that snapshot. */
+  private readonly seen = new Map<string, string>();
   private current: ConnectionState = 'connecting';
   /** Set when a connection drops; cleared once the next one has opened. */
   private dropped = false;
@@ -90,9 +103,9 @@ export class StreamClient {
     return this.current;
   }
 
-  /** The newest seq seen (snapshot or message): where a new connection resumes. */
+  /** The last SSE id received (snapshot or message): where a new connection resumes. */
   get lastEventId(): string | undefined {
-    return this.lastSeq;
+    return this.lastId;
   }
 
   start(): void {
@@ -115,7 +128,7 @@ export class StreamClient {
     if (this.options.types?.length) params.set('types', this.options.types.join(','));
     if (this.options.maxHz) params.set('maxHz', String(this.options.maxHz));
     params.set('token', token);
-    if (this.lastSeq) params.set('lastEventId', this.lastSeq);
+    if (this.lastId) params.set('lastEventId', this.lastId);
     return `${this.options.streamUrl}?${params.toString()}`;
   }
 
@@ -139,7 +152,7 @@ export class StreamClient {
       chunks = undefined;
       this.failures = 0;
       // After a drop with a resume point, the gateway replays from it (or says `reset`).
-      if (this.dropped && this.lastSeq) this.setState('resumed');
+      if (this.dropped && this.lastId) this.setState('resumed');
       else this.setState('connected');
       this.dropped = false;
     };
@@ -165,7 +178,9 @@ export class StreamClient {
         return;
       }
       chunks = undefined;
-      this.lastSeq = whole.seq;
+      this.lastId = event.lastEventId || whole.seq;
+      this.floor = whole.seq;
+      this.seen.clear();
       this.handlers.snapshot({ type: 'snapshot', seq: whole.seq, views: whole.views });
     });
     source.addEventListener('reset', (event) => {
@@ -178,10 +193,17 @@ export class StreamClient {
     const live = (event: MessageEvent<string>) => {
       if (source !== this.source) return;
       const message = parse<LiveMessage>(event.data);
-      const seq = message?.seq ?? (event.lastEventId || undefined);
+      // The id moves even for a message dropped below: the gateway has sent everything up to it.
+      if (event.lastEventId) this.lastId = event.lastEventId;
       if (!message) return;
-      if (seq && this.lastSeq && compareSeq(seq, this.lastSeq) <= 0) return; // seen already
-      if (seq) this.lastSeq = seq;
+      const seq = message.seq ?? (event.lastEventId || undefined);
+      if (seq) {
+        if (this.floor && compareSeq(seq, this.floor) <= 0) return; // in the snapshot
+        const key = `${message.type}|${message.symbol}`;
+        const last = this.seen.get(key);
+        if (last && compareSeq(seq, last) <= 0) return; // seen already (a replay)
+        this.seen.set(key, seq);
+      }
       this.handlers.message(message, this.now());
     };
     source.addEventListener('symbol.updated', live);

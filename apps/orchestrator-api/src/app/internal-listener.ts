@@ -9,6 +9,11 @@ import type { FastifyInstance } from 'fastify';
  * route. Both listeners dispatch into the same Fastify instance (`fastify.routing`), so the
  * internal routes keep every hook, guard, pipe and filter of the app; a request's origin is
  * the mark the internal server sets on it, which no client header can forge.
+ *
+ * Which side a request belongs to is decided by the route Fastify MATCHED, never by the raw
+ * request target: the router decodes percent-escapes and accepts absolute-form targets, so
+ * `/%69nternal/agg-update` or `http://x/internal/agg-update` reach the internal controller
+ * while their text does not start with `/internal`.
  */
 const VIA_INTERNAL = Symbol('md.viaInternalListener');
 
@@ -16,10 +21,15 @@ const INTERNAL_PREFIX = '/internal';
 
 type MarkedRequest = IncomingMessage & { [VIA_INTERNAL]?: true };
 
-const isInternalPath = (url: string | undefined) => {
-  const path = (url ?? '').split('?')[0];
-  return path === INTERNAL_PREFIX || path.startsWith(`${INTERNAL_PREFIX}/`);
-};
+/** Whether a matched route (its registered path, e.g. `/internal/agg-update`) is internal. */
+const isInternalRoute = (routeUrl: string) =>
+  routeUrl === INTERNAL_PREFIX || routeUrl.startsWith(`${INTERNAL_PREFIX}/`);
+
+/**
+ * In-flight requests (calc-b's posts) get this long to finish once the app closes; then the
+ * remaining connections are cut so a stuck client cannot hold the shutdown (as the dashboard).
+ */
+export const INTERNAL_DRAIN_MS = 2_000;
 
 /** The internal server of each Fastify instance (Nest's app object is a proxy: keyed on Fastify). */
 const servers = new WeakMap<object, Server>();
@@ -31,19 +41,22 @@ const servers = new WeakMap<object, Server>();
 export function installInternalListener(app: NestFastifyApplication, port: number, host: string): void {
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   const server = createServer((req: MarkedRequest, res) => {
-    // Only the internal routes here: the public API, docs and admin UI are not served twice.
-    if (!isInternalPath(req.url)) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: 'not found' }));
-      return;
-    }
     req[VIA_INTERNAL] = true;
     fastify.routing(req, res);
   });
   servers.set(fastify, server);
 
-  // /internal/* reached through the public port: the same 404 as a route that does not exist.
+  // onRequest runs after routing (request.routeOptions is the matched route): /internal/* via
+  // the public port, and anything else via the internal port (the public API, docs and admin
+  // UI are not served twice), get the same 404 as a route that does not exist.
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (isInternalPath(request.raw.url) && !(request.raw as MarkedRequest)[VIA_INTERNAL]) {
+    const routeUrl = request.routeOptions.url;
+    if (routeUrl === undefined) {
+      done(); // already the 404 handler
+      return;
+    }
+    const viaInternal = (request.raw as MarkedRequest)[VIA_INTERNAL] === true;
+    if (isInternalRoute(routeUrl) !== viaInternal) {
       reply.callNotFound();
       return;
     }
@@ -58,7 +71,8 @@ export function installInternalListener(app: NestFastifyApplication, port: numbe
   });
   fastify.addHook('onClose', (_instance, done) => {
     server.close(() => done());
-    server.closeAllConnections();
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), INTERNAL_DRAIN_MS).unref();
   });
 }
 

@@ -41,4 +41,24 @@ describe('partitions', () => {
     expect(plan([daily('2026-03-06'), daily('2026-03-07')], 3, now).drop.map((p) => p.name)).toEqual(['md_ticks_p20260306']);
     expect(DAY_MS).toBe(86_400_000);
   });
+
+  it('creates the missing days back to a raised horizon (RETENTION_DAYS 7 → 30)', () => {
+    const existing = ['03', '04', '05', '06', '07', '08', '09', '10', '11', '12'].map((d) => daily(`2026-03-${d}`));
+    const { create, drop } = plan(existing, 30, now);
+    expect(drop).toEqual([]);
+    expect(create[0]).toBe(day('2026-02-08'));
+    expect(create.at(-1)).toBe(day('2026-03-02'));
+    expect(create).toHaveLength(23);
+  });
+
+  it('fills the days up to 2 days ahead even when a partition far ahead exists (a bogus 2099 row)', () => {
+    const existing = [boundsOf('md_ticks_before_20260311')!, daily('2099-01-01')];
+    expect(plan(existing, 0, now).create).toEqual([day('2026-03-11'), day('2026-03-12')]);
+    expect(plan(existing, 3, now).create).toEqual([day('2026-03-11'), day('2026-03-12')]);
+  });
+
+  it('fills a gap inside the kept range (a partition dropped by hand)', () => {
+    const existing = ['07', '08', '10', '11', '12'].map((d) => daily(`2026-03-${d}`));
+    expect(plan(existing, 3, now).create).toEqual([day('2026-03-09')]);
+  });
 });

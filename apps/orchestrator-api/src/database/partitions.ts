@@ -47,16 +47,23 @@ export function retentionHorizon(retentionDays: number, now: number): number | u
   return retentionDays > 0 ? dayStart(now) - retentionDays * DAY_MS : undefined;
 }
 
-/** What maintenance does to the partitions it found: the days to create and the partitions to drop. */
+/**
+ * What maintenance does to the partitions it found: the days to create and the partitions to drop.
+ * Every day from the start to PARTITIONS_AHEAD_DAYS ahead gets a partition unless one covers it
+ * already, gaps included (never a gap a tick could fall into): the start is the retention horizon
+ * (so raising RETENTION_DAYS creates the days back to the new horizon), or with RETENTION_DAYS=0
+ * the end of the newest partition that ends by today (contiguous from it), or today. A partition
+ * far ahead (a bogus future row kept by the migration) does not stop the days before it.
+ */
 export function plan(existing: PartitionBounds[], retentionDays: number, now: number): { create: number[]; drop: PartitionBounds[] } {
   const horizon = retentionHorizon(retentionDays, now);
+  const today = dayStart(now);
   const drop = horizon === undefined ? [] : existing.filter((p) => p.to <= horizon);
   const kept = existing.filter((p) => !drop.includes(p));
-  // Contiguous from the end of the newest partition kept (never a gap a tick could fall into),
-  // or from the horizon (today when keeping forever) when none is left.
-  const covered = kept.length ? Math.max(...kept.map((p) => p.to)) : (horizon ?? dayStart(now));
-  const until = dayStart(now) + (PARTITIONS_AHEAD_DAYS + 1) * DAY_MS;
+  const start = horizon ?? Math.max(-Infinity, ...kept.map((p) => p.to).filter((to) => to <= today));
+  const until = today + (PARTITIONS_AHEAD_DAYS + 1) * DAY_MS;
+  const covered = (day: number) => kept.some((p) => p.from <= day && day < p.to);
   const create: number[] = [];
-  for (let day = Math.max(covered, horizon ?? -Infinity); day < until; day += DAY_MS) create.push(day);
+  for (let day = Number.isFinite(start) ? start : today; day < until; day += DAY_MS) if (!covered(day)) create.push(day);
   return { create, drop };
 }

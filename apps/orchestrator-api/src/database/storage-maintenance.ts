@@ -4,6 +4,9 @@ import { boundsOf, DAY_MS, dailyName, plan, retentionHorizon, type PartitionBoun
 /** Serialises maintenance across replicas (pg_advisory_lock key; migrations use 7_302_114_001). */
 const MAINTENANCE_LOCK = 7_302_114_002;
 
+/** SQLSTATEs of a day that cannot be created however often it is tried: it overlaps another partition. */
+const PERMANENT_CREATE_FAILURES = new Set(['42P17']);
+
 export interface RetentionSettings {
   RETENTION_DAYS: number;
   DEAD_LETTER_RETENTION_DAYS: number;
@@ -23,6 +26,13 @@ export interface MaintenanceResult {
   coveredUntil: number;
   deadLetters: number;
   candles1m: number;
+  /** Why a partition could not be created (the first failure; the other days were tried all the same). */
+  createError?: string;
+  /**
+   * Whether a creation failed for a reason that may pass (a lock or statement timeout, a lost
+   * connection), as opposed to a day that cannot exist (it overlaps a hand-attached table).
+   */
+  createRetryable?: boolean;
   /** Why retention did not complete (the partitions ahead were made all the same). */
   retentionError?: string;
 }
@@ -37,9 +47,16 @@ export interface MaintenanceResult {
  *  - it is dropped by DETACH PARTITION … CONCURRENTLY, then DROP TABLE of what is by then a
  *    table of its own. A detach interrupted half-way (crash, lock_timeout) is FINALIZEd next time.
  * `wait`: wait for the lock (the flusher needs its partitions), or skip when another replica
- * holds it (the periodic pass).
+ * holds it (the periodic pass). `retention` false: create only (the flush path: a flush that
+ * needs a new day's partition does not also wait for detaching, dropping and deleting).
  */
-export async function maintainStorage(dataSource: DataSource, settings: RetentionSettings, wait: boolean, now = Date.now()): Promise<MaintenanceResult> {
+export async function maintainStorage(
+  dataSource: DataSource,
+  settings: RetentionSettings,
+  wait: boolean,
+  now = Date.now(),
+  retention = true,
+): Promise<MaintenanceResult> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   const result: MaintenanceResult = { ran: false, created: [], dropped: [], dropMs: [], coveredFrom: 0, coveredUntil: 0, deadLetters: 0, candles1m: 0 };
@@ -59,18 +76,33 @@ export async function maintainStorage(dataSource: DataSource, settings: Retentio
         .filter((p) => !p.pending)
         .map((p) => boundsOf(p.name))
         .filter((p): p is PartitionBounds => !!p);
-      const { create, drop } = plan(partitions, settings.RETENTION_DAYS, now);
-      for (const day of create) result.created.push(await createPartition(runner, day));
-      const kept = [...partitions.filter((p) => !drop.includes(p)), ...create.map((day) => ({ name: dailyName(day), from: day, to: day + DAY_MS }))];
+      const planned = plan(partitions, settings.RETENTION_DAYS, now);
+      const { create } = planned;
+      const drop = retention ? planned.drop : [];
+      // One day that cannot be attached (a table of someone else's overlaps it) must not stop
+      // the days after it: each is tried, the failures reported.
+      const made: number[] = [];
+      for (const day of create) {
+        try {
+          result.created.push(await createPartition(runner, day));
+          made.push(day);
+        } catch (error) {
+          result.createError ??= `${dailyName(day)}: ${(error as Error).message}`;
+          if (!PERMANENT_CREATE_FAILURES.has((error as { code?: string }).code ?? '')) result.createRetryable = true;
+        }
+      }
+      const kept = [...partitions.filter((p) => !drop.includes(p)), ...made.map((day) => ({ name: dailyName(day), from: day, to: day + DAY_MS }))];
       result.coveredFrom = Math.min(...kept.map((p) => p.from));
       result.coveredUntil = Math.max(...kept.map((p) => p.to));
       // Retention may fail (lock_timeout behind a long query): the partitions ahead are made,
       // so flushing goes on, and the next pass drops what this one did not.
-      try {
-        const halfDetached = attached.filter((p) => p.pending).map((p) => p.name);
-        await applyRetention(runner, halfDetached, drop, settings, now, result);
-      } catch (error) {
-        result.retentionError = (error as Error).message;
+      if (retention) {
+        try {
+          const halfDetached = attached.filter((p) => p.pending).map((p) => p.name);
+          await applyRetention(runner, halfDetached, drop, settings, now, result);
+        } catch (error) {
+          result.retentionError = (error as Error).message;
+        }
       }
       return result;
     } finally {
@@ -91,11 +123,12 @@ async function applyRetention(
   result: MaintenanceResult,
 ): Promise<void> {
   // A DETACH … CONCURRENTLY interrupted (crash, lock_timeout) leaves its partition pending.
-  for (const name of halfDetached) await runner.query(`ALTER TABLE md_ticks DETACH PARTITION ${name} FINALIZE`);
+  // Catalog names go into DDL quoted: a table someone else attached may have any name.
+  for (const name of halfDetached) await runner.query(`ALTER TABLE md_ticks DETACH PARTITION ${quoteIdent(name)} FINALIZE`);
   for (const partition of drop) {
     const started = performance.now();
-    await runner.query(`ALTER TABLE md_ticks DETACH PARTITION ${partition.name} CONCURRENTLY`);
-    await runner.query(`DROP TABLE ${partition.name}`);
+    await runner.query(`ALTER TABLE md_ticks DETACH PARTITION ${quoteIdent(partition.name)} CONCURRENTLY`);
+    await runner.query(`DROP TABLE ${quoteIdent(partition.name)}`);
     result.dropMs.push(performance.now() - started);
     result.dropped.push(partition.name);
   }
@@ -103,11 +136,12 @@ async function applyRetention(
   const horizon = retentionHorizon(settings.RETENTION_DAYS, now);
   const loose = (await runner.query(`
     SELECT relname AS name FROM pg_class
-     WHERE relkind = 'r' AND NOT relispartition AND relname ~ '^md_ticks_(p|before_)[0-9]{8}$'`)) as { name: string }[];
+     WHERE relkind = 'r' AND NOT relispartition AND relname ~ '^md_ticks_(p|before_)[0-9]{8}$'
+       AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())`)) as { name: string }[];
   for (const { name } of loose) {
     const bounds = boundsOf(name);
     if (bounds && horizon !== undefined && bounds.to <= horizon) {
-      await runner.query(`DROP TABLE ${name}`);
+      await runner.query(`DROP TABLE ${quoteIdent(name)}`);
       result.dropped.push(name);
     }
   }
@@ -132,6 +166,9 @@ async function createPartition(runner: QueryRunner, day: number): Promise<string
   }
   return name;
 }
+
+/** A catalog name as an SQL identifier (as PostgreSQL's quote_ident / format('%I')). */
+export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Small tables only (dead letters, 1-minute candles): the ticks themselves are never DELETEd. */
 async function deleteOlder(runner: QueryRunner, sql: string, days: number, now: number): Promise<number> {

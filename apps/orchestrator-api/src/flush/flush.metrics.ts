@@ -11,7 +11,7 @@ export const BUFFER_OLDEST = 'md_flush_buffer_oldest_age_seconds';
 export const flushMetricProviders = [
   makeCounterProvider({
     name: FLUSH_ROWS,
-    help: 'Buffered ticks flushed, by result: written (new rows), existing (already in md_ticks), dead_letter, expired (older than RETENTION_DAYS: not written)',
+    help: 'Buffered ticks flushed, by result: written (new rows), existing (already in md_ticks), dead_letter, expired (aged out past RETENTION_DAYS while buffered: not written)',
     labelNames: ['result'],
   }),
   makeCounterProvider({ name: FLUSH_FAILURES, help: 'Flushes that failed (Postgres or Redis unavailable); retried with backoff' }),

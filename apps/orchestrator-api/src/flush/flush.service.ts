@@ -209,9 +209,31 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
     return parseEntries(fresh?.[0]?.[1] ?? []);
   }
 
+  /**
+   * A batch with a tick inside the covered range whose partition is missing (dropped by hand)
+   * fails every retry: run a create-only pass, then write again; rows that still find no
+   * partition are then dead-lettered rather than stalling the buffer.
+   */
   private async write(entries: BufferedTick[]): Promise<Written> {
-    // Past RETENTION_DAYS: its partition is dropped (or about to be); writing it would only
-    // recreate what retention removes. Counted as expired, acknowledged, not written.
+    try {
+      return await this.writeOnce(entries, false);
+    } catch (error) {
+      if (!isNoPartition(error)) throw error;
+      this.logger.warn({ err: (error as Error).message }, 'a partition is missing: creating the missing ones, then writing again');
+      // Only a day that cannot exist (it overlaps a hand-attached table) sends its rows to the
+      // dead letters; a pass that failed for a passing reason (a lock, a lost connection) leaves
+      // the batch in the buffer for the next attempt, as any other database failure does.
+      const repair = await this.storage.cover(Infinity, true).catch(() => undefined);
+      if (!repair?.ran || repair.createRetryable) throw error;
+      return this.writeOnce(entries, true);
+    }
+  }
+
+  /** `homelessIsRowFault`: a row with no partition is dead-lettered (after a repair pass), not retried. */
+  private async writeOnce(entries: BufferedTick[], homelessIsRowFault: boolean): Promise<Written> {
+    // Past RETENTION_DAYS (ingest refuses such ticks: these aged out while buffered): its
+    // partition is dropped (or about to be); writing it would only recreate what retention
+    // removes. Counted as expired, acknowledged, not written.
     const horizon = this.storage.horizon() ?? -Infinity;
     const ticks = entries.filter((e) => e.tick).map((e) => e.tick as ReceivedTick);
     const current = ticks.filter((t) => t.ts >= horizon);
@@ -235,7 +257,7 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
         await runner.query('SAVEPOINT batch');
         inserted = await this.insertBatch(runner, readable);
       } catch (error) {
-        if (!isDataError(error)) throw error;
+        if (!isDataError(error, homelessIsRowFault)) throw error;
         // A poison row: roll the batch back to the savepoint and write row by row, each under
         // its own savepoint, so only the refused rows go to the dead-letter table.
         await runner.query('ROLLBACK TO SAVEPOINT batch');
@@ -245,7 +267,7 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
           try {
             inserted += await this.insert(runner, [tick]);
           } catch (rowError) {
-            if (!isDataError(rowError)) throw rowError;
+            if (!isDataError(rowError, homelessIsRowFault)) throw rowError;
             await runner.query('ROLLBACK TO SAVEPOINT row');
             await this.deadLetter(runner, tick.event_id, JSON.stringify(tick), (rowError as Error).message);
             refused += 1;
@@ -350,10 +372,14 @@ function sqlState(error: unknown): string | undefined {
  * fault. Except a row with no partition (23514 too): a partition not created yet (a race with
  * maintenance) is the database's state, not the row's; the batch is retried.
  */
-function isDataError(error: unknown): boolean {
+function isDataError(error: unknown, homelessIsRowFault = false): boolean {
   const code = sqlState(error);
-  if ((error as Error).message?.includes('no partition of relation')) return false;
+  if (isNoPartition(error) && !homelessIsRowFault) return false;
   return typeof code === 'string' && (code.startsWith('22') || (code.startsWith('23') && code !== UNIQUE_VIOLATION));
+}
+
+function isNoPartition(error: unknown): boolean {
+  return (error as Error).message?.includes('no partition of relation') ?? false;
 }
 
 /** Ticks the write statement (tick-rows.ts) inserted. */

@@ -38,7 +38,7 @@ export class IngestController {
     private readonly ingest: IngestService,
     env: OrchestratorApiEnv,
   ) {
-    this.limits = { maxFutureSkewMs: env.MAX_FUTURE_SKEW_MS };
+    this.limits = { maxFutureSkewMs: env.MAX_FUTURE_SKEW_MS, retentionDays: env.RETENTION_DAYS };
   }
 
   @Post('tick')

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
 import { OrchestratorApiEnv } from '@md/config';
@@ -15,10 +15,13 @@ export type TickOutcome =
   | { status: 'refused'; field: string; reason: string };
 
 /** Claim states of mdClaim (see libs/redis scripts.ts). */
-const Claim = { Claimed: 1, Committed: 0, Pending: -1, SymbolCap: -2, BufferFull: -3 } as const;
+const Claim = { ClaimedNewSymbol: 2, Claimed: 1, Committed: 0, Pending: -1, SymbolCap: -2, BufferFull: -3 } as const;
 
 /** Waits before re-checking an event_id another request is committing right now. */
 const PENDING_WAITS_MS = [10, 40, 150, 300];
+
+/** Symbols per SADD when seeding the set: bounded argument lists. */
+const SEED_CHUNK = 1_000;
 
 /** Commands queued per tick in the commit MULTI: enqueue, buffer, publish, dedupe commit. */
 const COMMANDS_PER_TICK = 4;
@@ -57,7 +60,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * one claims, the others wait for its commit and answer `duplicate`.
  */
 @Injectable()
-export class IngestService {
+export class IngestService implements OnApplicationBootstrap {
   private readonly logger = new Logger('ingest');
   private readonly ttlS: number;
   private readonly jobOptions: TickJobOptions;
@@ -68,6 +71,8 @@ export class IngestService {
    * the two commands of a commit can take, so a lease never lapses under a live commit.
    */
   private readonly leaseMs: number;
+  /** The symbol set seeded from the stored views (see seedSymbols); null until it succeeds. */
+  private seeded: Promise<void> | null = null;
 
   constructor(
     @Inject(REDIS) private readonly redis: MdRedis,
@@ -83,6 +88,27 @@ export class IngestService {
     this.maxSymbols = env.MAX_SYMBOLS;
     this.bufferMax = env.BUFFER_MAX_TICKS;
     this.leaseMs = Math.max(5_000, 3 * env.REDIS_COMMAND_TIMEOUT_MS);
+  }
+
+  onApplicationBootstrap(): void {
+    this.seedSymbols().catch(() => undefined); // retried by the first ingest
+  }
+
+  /**
+   * Adds every symbol of the stored views to the symbol set MAX_SYMBOLS counts (idempotent
+   * SADD), so a set that starts empty (an upgrade, a lost key) still knows the symbols the
+   * platform serves. Once per process; a failure is retried by the next ingest, which waits
+   * for it: no claim is checked against a set not yet seeded.
+   */
+  private seedSymbols(): Promise<void> {
+    this.seeded ??= (async () => {
+      const symbols = await this.redis.hkeys(this.keys.views());
+      for (let i = 0; i < symbols.length; i += SEED_CHUNK) await this.redis.sadd(this.keys.symbols(), ...symbols.slice(i, i + SEED_CHUNK));
+    })().catch((error: unknown) => {
+      this.seeded = null;
+      throw error;
+    });
+    return this.seeded;
   }
 
   /** Outcome for each tick, in order. Never throws: failures are `unavailable` outcomes. */
@@ -103,6 +129,7 @@ export class IngestService {
     });
 
     try {
+      await this.seedSymbols();
       for (let round = 0; todo.length > 0 && round <= PENDING_WAITS_MS.length; round++) {
         if (round > 0) await sleep(PENDING_WAITS_MS[round - 1]);
         const states = await this.redis.mdClaim(
@@ -115,7 +142,8 @@ export class IngestService {
           this.bufferMax,
           ...todo.map((i) => ticks[i].symbol),
         );
-        const claimed = todo.filter((_, k) => states[k] === Claim.Claimed);
+        const claimed = todo.filter((_, k) => states[k] === Claim.Claimed || states[k] === Claim.ClaimedNewSymbol);
+        const newSymbols = new Set(todo.filter((_, k) => states[k] === Claim.ClaimedNewSymbol).map((i) => ticks[i].symbol));
         todo.forEach((i, k) => {
           if (states[k] === Claim.Committed) outcomes[i] = { status: 'duplicate' };
           else if (states[k] === Claim.SymbolCap) outcomes[i] = symbolCapOutcome(this.maxSymbols);
@@ -123,7 +151,10 @@ export class IngestService {
         });
         todo = todo.filter((_, k) => states[k] === Claim.Pending);
         if (claimed.length > 0) {
-          const stored = await this.commit(claimed.map((i) => ticks[i]));
+          const stored = await this.commit(
+            claimed.map((i) => ticks[i]),
+            newSymbols,
+          );
           claimed.forEach((i, k) => (outcomes[i] = stored[k] ? { status: 'accepted' } : undefined));
         }
       }
@@ -153,7 +184,7 @@ export class IngestService {
    * half-written job) removed so a retry is accepted. (A failed publish alone does not fail the tick: it is queued, and its
    * view will follow from the consumers.)
    */
-  private async commit(ticks: ReceivedTick[]): Promise<boolean[]> {
+  private async commit(ticks: ReceivedTick[], newSymbols: Set<string>): Promise<boolean[]> {
     const client = (await this.queue.client) as unknown as MdRedis;
     const multi = client.multi() as MdPipeline;
     const jobs: QueuedJob[] = [];
@@ -164,6 +195,9 @@ export class IngestService {
       this.publisher.queue(multi, tickReceivedMessage(tick));
       multi.set(this.keys.dedupe(tick.event_id), '1', 'EX', this.ttlS);
     }
+    // Registered here, not at claim: a commit that does not run leaves the set unchanged. Last
+    // in the MULTI, so the per-tick results keep their indexes.
+    if (newSymbols.size > 0) multi.sadd(this.keys.symbols(), ...newSymbols);
     const keys = ticks.map((tick) => this.keys.dedupe(tick.event_id));
     let results: [Error | null, unknown][] | null;
     try {
@@ -182,6 +216,11 @@ export class IngestService {
     });
     const stored = ticks.map((_, k) => enqueued[k] && !results[COMMANDS_PER_TICK * k + 1][0]);
     const failed = ticks.map((_, k) => k).filter((k) => !stored[k]);
+    // A new symbol none of whose ticks was stored is taken out again. (A concurrent request
+    // that stored a tick of the same new symbol may lose its entry here: the set then counts
+    // one symbol fewer, the same bounded overshoot as the claim race.)
+    const unregistered = [...newSymbols].filter((symbol) => !ticks.some((tick, k) => stored[k] && tick.symbol === symbol));
+    if (unregistered.length > 0) await this.redis.srem(this.keys.symbols(), ...unregistered).catch(() => undefined);
     if (failed.length > 0) {
       this.logger.error({ err: results.find(([e]) => e)?.[0]?.message, count: failed.length }, 'enqueue failed inside EXEC');
       // A retry must be accepted: forget the event_id. A Lua script that fails part-way keeps

@@ -75,3 +75,27 @@ describe('validateTickItem (the TickDto rules)', () => {
     expect(errorsOf(item)).toEqual([{ field: 'item', reason: 'each item must be a JSON object' }]);
   });
 });
+
+describe('validateTickItem (RETENTION_DAYS lower bound)', () => {
+  const day = 86_400_000;
+  const hour = 3_600_000;
+  const withRetention = { maxFutureSkewMs: 5_000, retentionDays: 7 };
+  const errorsAt = (ts: number, rules = withRetention) => {
+    const result = validateTickItem({ ...good, ts }, rules, now);
+    return 'errors' in result ? result.errors : [];
+  };
+
+  it('accepts a tick RETENTION_DAYS minus the 1 h margin old', () => {
+    expect(errorsAt(now - 7 * day + hour)).toEqual([]);
+  });
+
+  it('refuses an older one, naming ts and RETENTION_DAYS', () => {
+    const errors = errorsAt(now - 7 * day + hour - 1);
+    expect(errors).toEqual([{ field: 'ts', reason: expect.stringContaining('RETENTION_DAYS=7') }]);
+    expect(errors[0].reason).toContain(new Date(now - 7 * day + hour).toISOString());
+  });
+
+  it('has no lower bound beyond 2000-01-01 with RETENTION_DAYS=0', () => {
+    expect(errorsAt(Date.UTC(2000, 0, 1), { maxFutureSkewMs: 5_000, retentionDays: 0 })).toEqual([]);
+  });
+});

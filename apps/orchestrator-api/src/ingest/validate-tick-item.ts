@@ -8,12 +8,29 @@ import { TickDto } from './dto/tick.dto';
 export interface TickLimits {
   /** MAX_FUTURE_SKEW_MS. */
   maxFutureSkewMs: number;
+  /** RETENTION_DAYS; 0 or absent: no lower bound beyond 2000-01-01. */
+  retentionDays?: number;
+}
+
+/**
+ * How much younger than RETENTION_DAYS a tick must be to be accepted: the flusher expires ticks
+ * past retention, so an accepted tick must not age out while it waits in the buffer normally.
+ */
+export const RETENTION_MARGIN_MS = 3_600_000;
+
+/** Why `ts` is too old to be stored at `now` under RETENTION_DAYS, or undefined. */
+export function retentionProblem(ts: number, now: number, retentionDays = 0): string | undefined {
+  if (retentionDays <= 0) return undefined;
+  const oldest = now - retentionDays * 86_400_000 + RETENTION_MARGIN_MS;
+  if (ts >= oldest) return undefined;
+  return `ts must not be before ${new Date(oldest).toISOString()} (RETENTION_DAYS=${retentionDays} days ago, plus 1 h): older ticks would not be stored`;
 }
 
 /**
  * Validates one item of a batch with the same DTO and the same rules as the global pipe
  * (whitelist, no unknown properties), so a batch item is valid exactly when it would be
- * valid on its own. The future skew is checked here, not in the DTO: it is a setting.
+ * valid on its own. The future skew and the retention bound are checked here, not in the DTO:
+ * they are settings.
  */
 export function validateTickItem(item: unknown, limits: TickLimits, now = Date.now()): { tick: Tick } | { errors: FieldError[]; eventId?: string } {
   const eventId =
@@ -28,6 +45,8 @@ export function validateTickItem(item: unknown, limits: TickLimits, now = Date.n
   const tsValid = !errors.some((e) => e.field === 'ts');
   const future = tsValid ? tsProblem(dto.ts, now, limits.maxFutureSkewMs) : undefined;
   if (future) errors.push({ field: 'ts', reason: `${future} (MAX_FUTURE_SKEW_MS)` });
+  const old = tsValid && !future ? retentionProblem(dto.ts, now, limits.retentionDays) : undefined;
+  if (old) errors.push({ field: 'ts', reason: old });
   if (errors.length > 0) return { errors, eventId };
   const { symbol, price, volume, source, ts, event_id } = dto;
   return { tick: { symbol, price, volume, source, ts, event_id } };

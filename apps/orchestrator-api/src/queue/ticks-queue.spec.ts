@@ -20,6 +20,8 @@ function bullmqKeyNames(): string[] {
 }
 
 describe('jobIdFor', () => {
+  const eventId = fc.stringMatching(/^[\x21-\x7E]{1,40}$/);
+
   it('is the event_id behind a fixed mark, with % and : escaped', () => {
     expect(jobIdFor('0193c9a2-7b1e-7cc3-9f1e-2b7d1c9e4a10')).toBe('@0193c9a2-7b1e-7cc3-9f1e-2b7d1c9e4a10');
     expect(jobIdFor('12345')).toBe('@12345');
@@ -31,10 +33,23 @@ describe('jobIdFor', () => {
     const names = bullmqKeyNames();
     expect(names).toEqual(expect.arrayContaining(['wait', 'meta', 'events', 'id', 'stalled-check', 'de:', 'marker']));
     for (const name of names) expect({ name, marked: name.replace(/^:/, '').startsWith(JOB_ID_MARK) }).toEqual({ name, marked: false });
-    for (const name of names) expect(jobIdFor(name)).not.toBe(name);
   });
 
-  const eventId = fc.stringMatching(/^[\x21-\x7E]{1,40}$/);
+  it('gives a job a key apart from every key BullMQ owns, and from every job\'s sub-keys', () => {
+    const keys = new QueueKeys('bull');
+    const queueKey = (name: string) => keys.toKey('q', name);
+    const base = queueKey('');
+    const names = bullmqKeyNames();
+    const apart = (eventId: string) => {
+      const jobKey = queueKey(jobIdFor(eventId));
+      // Names ending in ':' are prefixes (`de:<id>`, …): no job key may start with one.
+      const clash = names.find((n) => (n.endsWith(':') ? jobKey.startsWith(queueKey(n)) : jobKey === queueKey(n)));
+      // A job's own sub-keys are `<job key>:lock`, `:logs`, …: a job key holds no ':' past the base.
+      return clash === undefined && !jobKey.slice(base.length).includes(':');
+    };
+    for (const name of [...names, ...names.map((n) => `${n}:lock`), 'x:lock', 'x:logs']) expect({ name, apart: apart(name) }).toEqual({ name, apart: true });
+    fc.assert(fc.property(eventId, apart), { numRuns: 2000 });
+  });
 
   it('never yields an id BullMQ refuses, and every id carries the mark', () => {
     fc.assert(fc.property(eventId, (id) => !refusedByBullmq(jobIdFor(id)) && jobIdFor(id).startsWith(JOB_ID_MARK)));

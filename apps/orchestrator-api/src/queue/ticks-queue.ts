@@ -1,30 +1,12 @@
 import { Job, type Queue } from 'bullmq';
-import { JobName, type ReceivedTick, type tickJobOptions } from '@md/contracts';
+import { JobName, jobIdFor, type ReceivedTick, type tickJobOptions } from '@md/contracts';
 import type { MdPipeline } from '@md/redis';
 
 /** Injection name of the ticks queue; its real name comes from QUEUE_NAME. */
 export const TICKS_QUEUE = 'ticks';
 
-/**
- * Marks every job id of a tick. BullMQ keeps a job as `<queue prefix><job id>` beside its own
- * keys (`wait`, `meta`, `events`, `id`, `de`, `stalled-check`, …, all lower-case words, `-`
- * and `:`), so a client's id used as it is could name one of them (`event_id: "wait"` turned
- * the enqueue into a WRONGTYPE on the waiting list). No BullMQ key name starts with '@', in
- * this version or any: they are identifiers. (Checked against the pinned version's keys in
- * ticks-queue.spec.ts.)
- */
-export const JOB_ID_MARK = '@';
-
-/**
- * BullMQ job id of a tick: '@' then the event_id with '%' and ':' percent-escaped. One-to-one
- * (the escape is injective and the mark always there), never an integer, never a ':' (both
- * refused by BullMQ as custom ids), so no job id is a key name BullMQ owns, nor another job's
- * sub-key (`<id>:lock`, `<id>:logs`). The consumers never parse job ids: they read the tick
- * from the job's data.
- */
-export function jobIdFor(eventId: string): string {
-  return `${JOB_ID_MARK}${eventId.replace(/%/g, '%25').replace(/:/g, '%3A')}`;
-}
+// The job id of a tick is shared with the consumers' tests and tools: it lives in @md/contracts.
+export { JOB_ID_MARK, jobIdFor } from '@md/contracts';
 
 /** The options of every tick job: tickJobOptions(DEDUPE_TTL_S) (see there why they are derived). */
 export type TickJobOptions = ReturnType<typeof tickJobOptions>;

@@ -43,6 +43,23 @@ describe('rate limits count what authentication verified (READ_RATE_LIMIT_PER_MI
   });
 });
 
+describe('open reads (no API_KEY, READ_RATE_LIMIT_PER_MIN=3, TRUST_PROXY off): one budget per connection address', () => {
+  let api: RunningApi;
+  beforeAll(async () => {
+    api = await startApi({ READ_RATE_LIMIT_PER_MIN: '3' });
+  });
+  afterAll(() => api.close());
+
+  // Nothing is verified here, so nothing a request sends may choose its budget: each request
+  // forges a new X-Forwarded-For AND a new x-api-key. Trusting either (TRUST_PROXY true, or
+  // a tracker on the key as sent) would give each request a fresh budget: five 200s.
+  it('a forged X-Forwarded-For or an unverified x-api-key per request does not buy a fresh budget', async () => {
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await get(`${api.url}/symbols`, from(`198.51.100.${i}`, { 'x-api-key': randomUUID() }))).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+  });
+});
+
 describe('behind a trusted proxy (TRUST_PROXY=loopback): per visitor', () => {
   let api: RunningApi;
   beforeAll(async () => {
@@ -67,6 +84,8 @@ describe('behind a trusted proxy (TRUST_PROXY=loopback): per visitor', () => {
     expect((await post(`${api.url}/ingest/tick`, tick(), { headers: from('192.0.2.66') })).status).toBe(429);
     expect((await post(`${api.url}/ingest/tick`, tick(), { auth: basic(), headers: from('192.0.2.67') })).status).toBe(200);
     expect(textOf(await get(`${api.url}/metrics`))).toMatch(/md_auth_failures_total\{realm="ingest",outcome="blocked"[^}]*\} 2\n/);
+    // Realms count apart: the guessing at ingest does not block that address's read API (e.g. a shared dashboard).
+    expect((await get(`${api.url}/symbols`, from('192.0.2.66', { 'x-api-key': API_KEY }))).status).toBe(200);
   });
 });
 

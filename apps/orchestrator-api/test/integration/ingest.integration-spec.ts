@@ -29,7 +29,9 @@ describe('ingest (real Redis)', () => {
   const publishedFor = (eventId: string) => channel.messages.filter((m) => m.event_id === eventId);
 
   it('enqueues an accepted tick as a job with id = jobIdFor(event_id) and publishes tick.received', async () => {
-    const sent = tick({ symbol: 'ethusdt', ts: '2026-01-02T03:04:05.678Z' });
+    // An ISO time of an hour ago (older than RETENTION_DAYS would be refused), with milliseconds.
+    const iso = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000 + 678).toISOString();
+    const sent = tick({ symbol: 'ethusdt', ts: iso });
     const before = Date.now();
 
     const answer = await post(`${api.url}/ingest/tick`, sent);
@@ -43,7 +45,7 @@ describe('ingest (real Redis)', () => {
       price: sent.price,
       volume: sent.volume,
       source: sent.source,
-      ts: Date.UTC(2026, 0, 2, 3, 4, 5, 678),
+      ts: Date.parse(iso),
       event_id: sent.event_id,
     });
     expect(job?.data.receivedAt).toBeGreaterThanOrEqual(before);

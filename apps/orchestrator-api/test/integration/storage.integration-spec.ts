@@ -4,9 +4,10 @@ import type { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { compareTicks } from '@md/market-calc';
 import { OrchestratorApiEnv, validateEnv } from '@md/config';
-import { createDataSource, DatabaseService, MIGRATIONS } from '../../src/database/database.service';
+import { createDataSource, DatabaseService, migrate, MIGRATIONS } from '../../src/database/database.service';
 import { DAY_MS, dayStart } from '../../src/database/partitions';
 import { maintainStorage } from '../../src/database/storage-maintenance';
+import { StorageMaintenanceService } from '../../src/database/storage-maintenance.service';
 import { HistoryService } from '../../src/history/history.service';
 import { createDatabase, get, post, REDIS_URL, startApi, tick, waitUntil, dropKeys, type RunningApi } from '../support/harness';
 
@@ -147,6 +148,9 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     await post(`${api.url}/ingest/ticks`, [old, recent]);
     await flushed(api, db, 2);
     await db.query(`INSERT INTO md_ticks_dead_letter (event_id, payload, error, failed_at) VALUES ('gone', '{}', 'x', now() - interval '40 days'), ('kept', '{}', 'x', now())`);
+    // The flush path's pass (cover) only creates partitions: retention waits for the periodic pass.
+    await api.app.get(StorageMaintenanceService).cover(Infinity, true);
+    expect(await count(db, 'SELECT count(*)::int AS n FROM md_ticks_dead_letter')).toBe(2);
 
     // Retention now 2 days: the partition of 3 days ago goes, as a whole, and only it.
     const result = await maintainStorage(api.app.get(DatabaseService).dataSource, { RETENTION_DAYS: 2, DEAD_LETTER_RETENTION_DAYS: 30, CANDLES_1M_RETENTION_DAYS: 0 }, true);
@@ -159,13 +163,64 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     // The candles outlive the ticks.
     expect(await count(db, `SELECT count(*)::int AS n FROM md_candles WHERE symbol = 'DOTUSDT' AND width = '1d'`)).toBe(2);
 
-    // A tick older than RETENTION_DAYS (7 here) is acknowledged, counted expired, not written.
+    // A tick older than RETENTION_DAYS (7 here) is refused at ingest, naming ts: it would never be stored.
     const expiredBefore = await metric(api, 'md_flush_rows_total', { result: 'expired' });
     const ancient = tick({ symbol: 'dotusdt', ts: now - 10 * DAY_MS });
-    expect((await post(`${api.url}/ingest/ticks`, [ancient])).body).toMatchObject({ accepted: 1 });
+    const refused = await post(`${api.url}/ingest/tick`, ancient);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([{ field: 'ts', reason: expect.stringContaining('RETENTION_DAYS=7') }]);
+    expect(await bufferLength(api)).toBe(0);
+    // One that aged out while buffered (put into the buffer as ingest would have) is counted expired, not written.
+    const redis = new Redis(REDIS_URL);
+    await redis.xadd(`${api.env.REDIS_PREFIX}:buffer:ticks`, '*', 't', JSON.stringify({ ...ancient, symbol: 'DOTUSDT', receivedAt: Date.now() }));
+    redis.disconnect();
     await waitUntil(async () => (await bufferLength(api!)) === 0, 'the expired tick acknowledged');
     expect(await count(db)).toBe(1);
     expect((await metric(api, 'md_flush_rows_total', { result: 'expired' })) - expiredBefore).toBe(1);
+  });
+
+  it('creates the days back to a raised RETENTION_DAYS, and recreates a partition dropped by hand instead of stalling', async () => {
+    const now = Date.now();
+    const name = (ms: number) => `md_ticks_p${new Date(ms).toISOString().slice(0, 10).replace(/-/g, '')}`;
+    api = await startApi({ PG_URL: db.url, FLUSH_ENABLED: 'true', FLUSH_INTERVAL_MS: '100', RETENTION_DAYS: '3' });
+    await post(`${api.url}/ingest/ticks`, [tick({ symbol: 'solusdt', ts: now - 1000 })]);
+    await flushed(api, db, 1);
+    await api.close();
+    await dropKeys(REDIS_URL, api.env.REDIS_PREFIX);
+
+    // RETENTION_DAYS 3 → 10: a tick of 8 days ago has a partition to go to, not the dead letters.
+    api = await startApi({ PG_URL: db.url, FLUSH_ENABLED: 'true', FLUSH_INTERVAL_MS: '100', RETENTION_DAYS: '10' });
+    const old = tick({ symbol: 'solusdt', ts: now - 8 * DAY_MS });
+    expect((await post(`${api.url}/ingest/ticks`, [old])).body).toMatchObject({ accepted: 1 });
+    await flushed(api, db, 2);
+    expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [old.event_id])).rows).toEqual([{ part: name(old.ts) }]);
+
+    // Yesterday's partition dropped by hand: the flush recreates it rather than failing every retry.
+    await db.query(`ALTER TABLE md_ticks DETACH PARTITION ${name(now - DAY_MS)}`);
+    await db.query(`DROP TABLE ${name(now - DAY_MS)}`);
+    const yesterday = tick({ symbol: 'solusdt', ts: now - DAY_MS });
+    expect((await post(`${api.url}/ingest/ticks`, [yesterday])).body).toMatchObject({ accepted: 1 });
+    await flushed(api, db, 3);
+    expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [yesterday.event_id])).rows).toEqual([
+      { part: name(yesterday.ts) },
+    ]);
+    expect(await count(db, 'SELECT count(*)::int AS n FROM md_ticks_dead_letter')).toBe(0);
+
+    // A day that cannot be made again (a table of someone else's covers half of it): the rows with no
+    // partition go to the dead letters, the rest is written, the buffer does not stall.
+    const dayBefore = dayStart(now) - 2 * DAY_MS;
+    await db.query(`ALTER TABLE md_ticks DETACH PARTITION ${name(dayBefore)}`);
+    await db.query(`DROP TABLE ${name(dayBefore)}`);
+    await db.query(`CREATE TABLE handmade (LIKE md_ticks INCLUDING CONSTRAINTS)`);
+    await db.query(`ALTER TABLE md_ticks ATTACH PARTITION handmade FOR VALUES FROM ('${new Date(dayBefore).toISOString()}') TO ('${new Date(dayBefore + 12 * HOUR).toISOString()}')`);
+    const morning = tick({ symbol: 'solusdt', ts: dayBefore + 6 * HOUR });
+    const evening = tick({ symbol: 'solusdt', ts: dayBefore + 18 * HOUR });
+    expect((await post(`${api.url}/ingest/ticks`, [morning, evening])).body).toMatchObject({ accepted: 2 });
+    await flushed(api, db, 4);
+    expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [morning.event_id])).rows).toEqual([{ part: 'handmade' }]);
+    expect((await db.query('SELECT event_id, error FROM md_ticks_dead_letter')).rows).toEqual([
+      { event_id: evening.event_id, error: expect.stringContaining('no partition of relation') },
+    ]);
   });
 
   it('keeps every row when migrating the unpartitioned table, and builds its candles', async () => {
@@ -220,6 +275,49 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
           expect(await storedBars(db, symbol, width)).toEqual(reference(raw, ms));
         }
       }
+    } finally {
+      await ds.destroy();
+    }
+  });
+
+  it('migrates a table of 200k rows on a pool with a 100 ms statement_timeout; a row dated 2099 gets its own day, not the archive', async () => {
+    const old = new DataSource({ type: 'postgres', url: db.url, migrations: [MIGRATIONS[0]], migrationsTableName: 'md_migrations' });
+    await old.initialize();
+    await old.runMigrations();
+    await old.destroy();
+    await db.query(`
+      INSERT INTO md_ticks SELECT 'big-' || k, CASE WHEN k % 2 = 0 THEN 'AAAUSDT' ELSE 'BBBUSDT' END, 1 + k % 13, 1, 'sim',
+                                  now() - k * interval '3 seconds', now()
+        FROM generate_series(1, 200000) AS k`);
+    await db.query(`INSERT INTO md_ticks VALUES ('bogus-2099', 'AAAUSDT', 5, 1, 'sim', '2099-06-01T12:00:00Z', now())`);
+
+    // The pool of a cautious operator: every statement cut at 100 ms (the writer pool's is 30 s).
+    const tight = new DataSource({ type: 'postgres', url: db.url, migrations: MIGRATIONS, migrationsTableName: 'md_migrations', extra: { statement_timeout: 100 } });
+    await tight.initialize();
+    try {
+      await expect(tight.query('SELECT pg_sleep(1)')).rejects.toThrow(/statement timeout/);
+      expect(await migrate(tight)).toEqual(['PartitionMdTicks1795500000000']);
+    } finally {
+      await tight.destroy();
+    }
+    expect(await count(db)).toBe(200_001);
+    const tomorrow = new Date(dayStart(Date.now()) + DAY_MS).toISOString().slice(0, 10).replace(/-/g, '');
+    const { rows: parts } = await db.query(
+      `SELECT c.relname AS name, count(t.*)::int AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         LEFT JOIN md_ticks t ON t.tableoid = c.oid WHERE i.inhparent = 'md_ticks'::regclass GROUP BY 1 ORDER BY 1`,
+    );
+    expect(parts).toEqual([
+      { name: `md_ticks_before_${tomorrow}`, n: 200_000 },
+      { name: 'md_ticks_p20990601', n: 1 },
+    ]);
+    // Maintenance still creates the days ahead, and retention can drop the archive once it is past.
+    const ds = new DataSource({ type: 'postgres', url: db.url });
+    await ds.initialize();
+    try {
+      const result = await maintainStorage(ds, { RETENTION_DAYS: 7, DEAD_LETTER_RETENTION_DAYS: 0, CANDLES_1M_RETENTION_DAYS: 0 }, true);
+      expect(result.created).toHaveLength(2);
+      const later = await maintainStorage(ds, { RETENTION_DAYS: 7, DEAD_LETTER_RETENTION_DAYS: 0, CANDLES_1M_RETENTION_DAYS: 0 }, true, Date.now() + 9 * DAY_MS);
+      expect(later.dropped).toContain(`md_ticks_before_${tomorrow}`);
     } finally {
       await ds.destroy();
     }

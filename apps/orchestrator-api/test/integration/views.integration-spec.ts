@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import type { SymbolView } from '@md/contracts';
-import { referenceView } from '@md/market-calc';
-import { dropKeys, get, INTERNAL_TOKEN, listen, post, REDIS_URL, startApi, waitUntil, type RunningApi } from '../support/harness';
+import { dropKeys, get, INTERNAL_TOKEN, listen, post, REDIS_URL, startApi, viewOf, waitUntil, type RunningApi } from '../support/harness';
 
 /**
  * The view path of the api: calc-b's posts to /internal/agg-update (shared token, validated,
@@ -9,20 +8,6 @@ import { dropKeys, get, INTERNAL_TOKEN, listen, post, REDIS_URL, startApi, waitU
  * stored views (x-api-key when API_KEY is set).
  */
 const API_KEY = 'integration-api-key-0123456789';
-const T0 = Date.UTC(2026, 0, 5);
-
-function viewOf(symbol: string, count: number): SymbolView {
-  const ticks = Array.from({ length: count }, (_, i) => ({
-    symbol,
-    price: 100 + i,
-    volume: 1 + i,
-    source: 'test',
-    ts: T0 + i * 1000,
-    event_id: `e${String(i).padStart(4, '0')}`,
-  }));
-  return referenceView(ticks, Date.now());
-}
-
 describe('views: /internal/agg-update and the read API (real Redis)', () => {
   let api: RunningApi;
   let channel: Awaited<ReturnType<typeof listen>>;

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { OrchestratorApiEnv, validateEnv } from '@md/config';
+import type { SymbolView } from '@md/contracts';
+import { referenceView } from '@md/market-calc';
 import { redisOptionsFromUrl } from '@md/redis';
 import { basicAuth, isolated, post as postJson, REDIS_URL, type Answer } from '@md/testing';
 import { createApi } from '../../src/app/create-api';
@@ -71,3 +73,17 @@ export const tick = (overrides: Record<string, unknown> = {}) => ({
   event_id: randomUUID(),
   ...overrides,
 });
+
+/** A valid view of `count` ticks of `symbol` (prices 100, 101, …; one a second from 2026-01-05), as calc-b posts it. */
+export function viewOf(symbol: string, count: number): SymbolView {
+  const t0 = Date.UTC(2026, 0, 5);
+  const ticks = Array.from({ length: count }, (_, i) => ({
+    symbol,
+    price: 100 + i,
+    volume: 1 + i,
+    source: 'test',
+    ts: t0 + i * 1000,
+    event_id: `e${String(i).padStart(4, '0')}`,
+  }));
+  return referenceView(ticks, Date.now());
+}

@@ -19,7 +19,7 @@ class FakeSink implements Sink {
     return 'x';
   }
   written = 0;
-  write(): void {
+  write(_frames: readonly string[]): void {
     this.written += 1;
   }
   writeBytes(): void {
@@ -145,6 +145,31 @@ describe('StreamClient', () => {
     expect(sink.frames[2]).toMatchObject({ message: held, id: t.seq });
   });
 
+  it('while views are held, writes as id the last seq it processed before the oldest held one (an id history holds)', () => {
+    const sink = new FakeSink();
+    const c = client(sink, 1);
+    const first: Published = { seq: '2000-5', type: MessageType.SymbolUpdated, symbol: 'A', raw: '{}' };
+    const held: Published = { seq: '2001-0', type: MessageType.SymbolUpdated, symbol: 'A', raw: '{}' };
+    const later: Published = { seq: '2001-3', type: MessageType.TickReceived, symbol: 'B', raw: '{}' };
+    c.offer(first);
+    c.offer(held);
+    c.offer(later);
+    expect(sink.frames[1]).toMatchObject({ message: later, id: first.seq });
+  });
+
+  it('drops a client whose live messages waiting for its start pass the output cap', () => {
+    const sink = new FakeSink();
+    const s = stats();
+    const c = new StreamClient(sink, all, undefined, limits, s, () => undefined);
+    const big = (): Published => ({ ...tick('A'), raw: `{"pad":"${'p'.repeat(300)}"}` });
+    for (let i = 0; i < 3; i += 1) c.offer(big());
+    expect(c.isClosed).toBe(false);
+    c.offer(big()); // past limits.maxBytes (1,000) waiting
+    expect(c.isClosed).toBe(true);
+    expect(sink.closed).toBe(true);
+    expect(s.droppedCount).toBe(1);
+  });
+
   it('conflates views while the socket is congested, writes the held ones on drain, and never holds ticks', () => {
     const sink = new FakeSink();
     const c = client(sink);
@@ -195,6 +220,26 @@ describe('StreamClient', () => {
     advance(1);
     expect(sink.written).toBe(before + 1);
     expect(sink.frames.filter((f) => f.message)).toHaveLength(10);
+  });
+
+  it('does not share the cached snapshot frames of a ticks-only client with a client that wants views', async () => {
+    /** Records what is written, with the snapshot's data. */
+    class DataSink extends FakeSink {
+      out: string[] = [];
+      override encodeEvent(_event: string, data: object): string {
+        return JSON.stringify(data);
+      }
+      override write(frames: readonly string[]): void {
+        this.out.push(...frames);
+      }
+    }
+    const shared = { seq: '1000-3', views: [{ symbol: 'A' }, { symbol: 'B' }] as never[] };
+    const ticksOnly = new DataSink();
+    const grid = new DataSink();
+    await new StreamClient(ticksOnly, new StreamFilter(null, new Set([MessageType.TickReceived])), undefined, limits, stats(), () => undefined).snapshot(shared, noPacing);
+    await new StreamClient(grid, all, undefined, limits, stats(), () => undefined).snapshot(shared, noPacing);
+    expect(ticksOnly.out.map((f) => JSON.parse(f).views)).toEqual([[]]);
+    expect(grid.out.map((f) => JSON.parse(f).views)).toEqual([shared.views]);
   });
 
   it('writes a large snapshot in chunks, paced by the socket, with the resume point on the last chunk only', async () => {

@@ -1,8 +1,14 @@
-import { compareSeq, MessageType, previousSeq, SEQ_ZERO, type SymbolView } from '@md/contracts';
+import { compareSeq, MessageType, SEQ_ZERO, type SymbolView } from '@md/contracts';
 import type { StreamFilter } from './filter';
 import type { Published } from './published';
 
 export type Transport = 'sse' | 'ws';
+
+interface Held {
+  message: Published;
+  skipped: number;
+  before: string;
+}
 export type DropReason = 'buffer' | 'heartbeat';
 
 /** One connection's socket, as the stream client needs it (SSE response or WebSocket). */
@@ -39,8 +45,11 @@ export interface ClientHost {
 export interface Snapshot {
   seq: string;
   views: SymbolView[];
-  /** The encoded snapshot frames of an all-symbol client, per transport: built once per snapshot read. */
-  frames?: Partial<Record<Transport, string[]>>;
+  /**
+   * The encoded snapshot frames of an all-symbol client, per transport and whether its filter
+   * wants views (a ticks-only client gets none): built once per snapshot read (see snapshotCacheKey).
+   */
+  frames?: Partial<Record<string, string[]>>;
 }
 
 /** While congested, a held view is still written this often (so a stalled client ends up dropped). */
@@ -70,8 +79,9 @@ export interface ClientLimits {
  *
  * Views may be conflated — with `maxHz`, or while the socket is congested: the newest pending
  * view per symbol is kept and written later with `skipped` (how many it replaced). The SSE id
- * written is then the seq just before the oldest held view, so a reconnect resumes from where
- * nothing was lost rather than from where the client happened to be.
+ * written is then the last seq processed before the oldest held view, so a reconnect resumes
+ * (replaying the held view) from where nothing was lost rather than from where the client
+ * happened to be.
  */
 export class StreamClient {
   /** Highest seq processed (written, held, or filtered out). */
@@ -80,8 +90,11 @@ export class StreamClient {
   private closed = false;
   /** A snapshot is being written (chunk by chunk): live messages wait. */
   private snapshotting = false;
+  /** Live messages that arrived while starting (or during a fresh snapshot), and their size. */
   private waiting: Published[] = [];
-  private held?: Map<string, { message: Published; skipped: number }>;
+  private waitingBytes = 0;
+  /** Per symbol, the newest view held, how many it replaced, and the seq processed just before the first of them (see resumeId). */
+  private held?: Map<string, Held>;
   private lastViewAt?: Map<string, number>;
   /** Frames gathered for the next write tick, and their length (written at once past `chunkBytes`). */
   private out: string[] = [];
@@ -147,8 +160,17 @@ export class StreamClient {
   /** A live message from the hub; kept in order until the client is live. */
   offer(message: Published): void {
     if (this.closed) return;
-    if (this.live) this.deliver(message, false);
-    else this.waiting.push(message);
+    // Never between the chunks of a snapshot: the client replaces its state with the whole of it.
+    if (this.live && !this.snapshotting) {
+      this.deliver(message, false);
+      return;
+    }
+    this.waiting.push(message);
+    this.waitingBytes += message.raw.length;
+    // A start slower than the live feed (a long replay or snapshot, paced by a slow socket)
+    // must not hold messages without bound: past the output cap the client is dropped like
+    // one whose socket passed it, and resumes (from history) when it reconnects.
+    if (this.waitingBytes > this.limits.maxBytes) this.drop('buffer');
   }
 
   /** A missed message read back from history, on resume. */
@@ -201,10 +223,11 @@ export class StreamClient {
 
   /** Writes what arrived while the client was starting (after its snapshot or replay), then passes messages straight on. */
   goLive(): void {
-    if (this.closed || this.live) return;
+    if (this.closed) return;
     this.live = true;
     const waiting = this.waiting;
     this.waiting = [];
+    this.waitingBytes = 0;
     for (const message of waiting) this.deliver(message, false);
   }
 
@@ -223,7 +246,8 @@ export class StreamClient {
    * that are due (all of them when the socket has drained and no maxHz applies).
    */
   flush(): void {
-    if (this.closed) return;
+    // A snapshot being written is followed by what waited; held views were cleared by it.
+    if (this.closed || this.snapshotting) return;
     if (this.held?.size && this.now() >= this.nextDue) this.releaseHeld();
     if (this.out.length) this.writeOut();
     if (this.held?.size) this.host.wake(this);
@@ -246,6 +270,7 @@ export class StreamClient {
     this.held?.clear();
     this.nextDue = Infinity;
     this.waiting = [];
+    this.waitingBytes = 0;
     this.out = [];
     this.outBytes = 0;
     this.wakeDrainWaiters();
@@ -261,21 +286,23 @@ export class StreamClient {
 
   private snapshotFrames(snapshot: Snapshot): string[] {
     const all = this.filter.symbols === null;
-    const cached = all ? snapshot.frames?.[this.sink.transport] : undefined;
+    const key = `${this.sink.transport}|${this.filter.wantsViews() ? 'views' : 'none'}`;
+    const cached = all ? snapshot.frames?.[key] : undefined;
     if (cached) return cached;
     const views = this.filter.wantsViews()
       ? snapshot.views.filter((view) => this.filter.symbols === null || this.filter.symbols.has(view.symbol))
       : [];
     const frames = chunkSnapshot(this.sink, snapshot.seq, views, this.limits.chunkBytes);
-    if (all) (snapshot.frames ??= {})[this.sink.transport] = frames;
+    if (all) (snapshot.frames ??= {})[key] = frames;
     return frames;
   }
 
   private deliver(message: Published, replayed: boolean): void {
     if (compareSeq(message.seq, this.seq) <= 0) return;
+    const before = this.seq;
     this.seq = message.seq;
     if (!this.filter.matches(message)) return;
-    if (message.type === MessageType.SymbolUpdated && this.mustHold(message.symbol, replayed)) this.hold(message);
+    if (message.type === MessageType.SymbolUpdated && this.mustHold(message.symbol, replayed)) this.hold(message, before);
     else this.send(message, 0, replayed);
   }
 
@@ -286,7 +313,7 @@ export class StreamClient {
     return this.minIntervalMs > 0 && this.now() - (this.lastViewAt?.get(symbol) ?? -Infinity) < this.minIntervalMs;
   }
 
-  private hold(message: Published): void {
+  private hold(message: Published, before: string): void {
     this.held ??= new Map();
     const pending = this.held.get(message.symbol);
     if (pending) {
@@ -295,7 +322,7 @@ export class StreamClient {
       this.host.conflated(this);
       return;
     }
-    this.held.set(message.symbol, { message, skipped: 0 });
+    this.held.set(message.symbol, { message, skipped: 0, before });
     const due = (this.lastViewAt?.get(message.symbol) ?? -Infinity) + this.intervalMs(this.congested);
     if (due < this.nextDue) this.nextDue = due;
     this.host.wake(this);
@@ -306,7 +333,7 @@ export class StreamClient {
   }
 
   private releaseHeld(): void {
-    const held = this.held as Map<string, { message: Published; skipped: number }>;
+    const held = this.held as Map<string, Held>;
     const interval = this.intervalMs(this.congested);
     const now = this.now();
     let next = Infinity;
@@ -333,11 +360,16 @@ export class StreamClient {
     else if (this.out.length === 1) this.host.wake(this);
   }
 
-  /** Everything up to this seq has been written or superseded by something written. */
+  /**
+   * Everything up to this seq has been written or superseded by something written. With views
+   * held, the seq this client processed just before the oldest of them: a real message (or the
+   * snapshot's seq), so history can resume from it (it resumes only from an entry it holds),
+   * and nothing for this client lies between it and the held view.
+   */
   private resumeId(): string {
     let oldest: string | undefined;
-    if (this.held) for (const { message } of this.held.values()) if (!oldest || compareSeq(message.seq, oldest) < 0) oldest = message.seq;
-    return oldest ? previousSeq(oldest) : this.seq;
+    if (this.held) for (const { before } of this.held.values()) if (!oldest || compareSeq(before, oldest) < 0) oldest = before;
+    return oldest ?? this.seq;
   }
 
   /** Writes what was gathered, then `frames`, at once (control events and snapshots do not wait for the tick). */

@@ -22,7 +22,7 @@ export const gatewayMetricProviders = [
   makeCounterProvider({ name: RESYNCS, help: 'Redis subscription (re)starts and how the gap was closed: replayed from history, or reset', labelNames: ['outcome'] }),
   makeCounterProvider({
     name: REFUSED,
-    help: 'Refused by a cap: max_clients (MAX_CLIENTS connections: 503 / WS close 1013), ws_payload (a WS frame over the max payload: close 1009), ws_subscribe_rate (over WS_SUBSCRIBES_PER_MIN: error 429)',
+    help: 'Refused by a cap: max_clients (MAX_CLIENTS connections: 503 / WS close 1013), ws_payload (a WS frame over the max payload: close 1009), ws_subscribe_rate (over WS_SUBSCRIBES_PER_MIN: error 429), max_streams_per_address (over MAX_STREAMS_PER_ADDRESS: 429 / WS close 4429)',
     labelNames: ['transport', 'reason'],
   }),
   makeGaugeProvider({ name: SUBSCRIPTION_UP, help: '1 while the Redis subscription is live and in sync, else 0' }),

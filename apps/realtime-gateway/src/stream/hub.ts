@@ -76,6 +76,8 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
   private readonly replayedBy: Record<Transport, Counter.Internal>;
   private readonly conflatedBy: Record<Transport, Counter.Internal>;
   private readonly pace = (client: StreamClient) => this.drainedOrDrop(client);
+  /** Per client: the start/refresh/reset running or queued (see serialized). */
+  private readonly queues = new Map<StreamClient, { tail: Promise<void>; pending: number }>();
 
   constructor(
     private readonly env: GatewayEnv,
@@ -172,9 +174,13 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
    * last), else (or without an id) a snapshot — after a reset event when the client asked to
    * resume. Rejects when Redis cannot be read.
    */
-  async start(client: StreamClient, lastEventId: string | undefined): Promise<void> {
+  start(client: StreamClient, lastEventId: string | undefined): Promise<void> {
     // Before its first subscription the hub has no point from which it passes everything on.
-    if (this.seq === undefined) throw new Error('not subscribed to the realtime channel yet');
+    if (this.seq === undefined) return Promise.reject(new Error('not subscribed to the realtime channel yet'));
+    return this.serialized(client, () => this.bringUp(client, lastEventId));
+  }
+
+  private async bringUp(client: StreamClient, lastEventId: string | undefined): Promise<void> {
     if (lastEventId !== undefined) {
       const pages = await this.history.after(lastEventId);
       if (pages) {
@@ -199,15 +205,42 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
     } else {
       await client.snapshot(await this.snapshot(), this.pace);
     }
-    this.goLive(client);
+    this.goLiveUnlessQueued(client);
   }
 
   /** A fresh snapshot for a client whose filter changed (WS subscribe/unsubscribe). */
-  async refresh(client: StreamClient, filter: StreamFilter): Promise<void> {
-    this.setFilter(client, filter);
+  refresh(client: StreamClient, filter: StreamFilter): Promise<void> {
+    // Live messages wait from now on, even while an earlier start or snapshot is still being written
+    // (and no group bytes reach it: it leaves its group now, its filter changes when its turn comes).
+    if (client.grouped) this.leaveGroup(client);
     client.pause();
-    await client.snapshot(await this.snapshot(), this.pace);
-    this.goLive(client);
+    return this.serialized(client, async () => {
+      this.setFilter(client, filter);
+      await client.snapshot(await this.snapshot(), this.pace);
+      this.goLiveUnlessQueued(client);
+    });
+  }
+
+  /**
+   * Start, refresh and reset of one client run one after the other: two snapshots (or a replay
+   * and a snapshot) never interleave, and the client goes live only at the end of the last one
+   * queued, so no live message is written between the chunks of a snapshot.
+   */
+  private serialized(client: StreamClient, op: () => Promise<void>): Promise<void> {
+    let queue = this.queues.get(client);
+    if (!queue) this.queues.set(client, (queue = { tail: Promise.resolve(), pending: 0 }));
+    const entry = queue;
+    entry.pending += 1;
+    const run = entry.tail.then(op).finally(() => {
+      entry.pending -= 1;
+      if (entry.pending === 0) this.queues.delete(client);
+    });
+    entry.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private goLiveUnlessQueued(client: StreamClient): void {
+    if ((this.queues.get(client)?.pending ?? 0) <= 1) this.goLive(client);
   }
 
   /** A client's filter changes: it leaves its group and is indexed by the new filter. */
@@ -312,6 +345,17 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
         const set = this.soloBySymbol.get(symbol);
         if (set?.delete(client) && set.size === 0) this.soloBySymbol.delete(symbol);
       }
+  }
+
+  /**
+   * A client joins only at the hub's own position: a client that read history ahead of pub/sub
+   * (a resume or snapshot sees an XADD before its PUBLISH arrives) would get (hub seq, its seq]
+   * again in the group's bytes. It stays on its own, deduplicating, until the hub has caught up
+   * (its next message makes it a candidate again). (A client of some symbols may be behind: the
+   * messages in between were not for it.) Never while resyncing: the hub's seq is moving.
+   */
+  private canJoin(client: StreamClient): boolean {
+    return this.state === 'live' && this.seq !== undefined && compareSeq(client.lastSeq, this.seq) <= 0;
   }
 
   private joinGroup(client: StreamClient): void {
@@ -427,7 +471,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
     this.woken = new Set();
     for (const client of woken) client.flush();
     for (const client of woken) if (client.sink.shareable) this.candidates.add(client);
-    for (const client of this.candidates) if (!client.grouped && client.inStep && this.clients.has(client)) this.joinGroup(client);
+    for (const client of this.candidates) if (!client.grouped && client.inStep && this.clients.has(client) && this.canJoin(client)) this.joinGroup(client);
     this.candidates.clear();
 
     for (const transport of TRANSPORTS) {
@@ -534,8 +578,10 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
     if (client.grouped) this.leaveGroup(client);
     client.pause();
     try {
-      await client.reset('the gateway missed messages that are no longer in history', snapshot, this.pace);
-      this.goLive(client);
+      await this.serialized(client, async () => {
+        await client.reset('the gateway missed messages that are no longer in history', snapshot, this.pace);
+        this.goLiveUnlessQueued(client);
+      });
     } catch {
       client.close();
     }

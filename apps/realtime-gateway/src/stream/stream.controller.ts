@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, HttpStatus, Post, Query, Req, Res, UseGuards
 import { ApiHeader, ApiOkResponse, ApiTooManyRequestsResponse, ApiOperation, ApiProduces, ApiQuery, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, FieldsException, KeyedThrottlerGuard, unavailableBecause } from '@md/platform';
+import { AddressStreams } from './address-streams';
 import { CorsPolicy } from './cors';
 import { parseStreamOptions } from './filter';
 import { StreamHub } from './hub';
@@ -16,6 +17,9 @@ const RETRY_MS = 1_000;
 /** Retry-After of a stream refused at MAX_CLIENTS: long enough for a reconnect storm to spread. */
 export const FULL_RETRY_AFTER_S = 5;
 
+/** Retry-After of a stream refused at MAX_STREAMS_PER_ADDRESS: a place frees only when one of that address's streams ends. */
+export const PER_ADDRESS_RETRY_AFTER_S = 30;
+
 @ApiTags('stream')
 @Controller('stream')
 // Each route authenticates first (a failure counts toward AUTH_FAILURES_PER_MIN), then
@@ -27,6 +31,7 @@ export class StreamController {
     private readonly hub: StreamHub,
     private readonly auth: StreamAuth,
     private readonly cors: CorsPolicy,
+    private readonly perAddress: AddressStreams,
   ) {}
 
   @Post('token')
@@ -64,6 +69,7 @@ export class StreamController {
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Sent by the browser on reconnect: resume after this id' })
   @ApiUnauthorizedResponse({ description: 'Missing or wrong x-api-key / token' })
   @ApiServiceUnavailableResponse({ description: 'MAX_CLIENTS streams open on this gateway, or Redis unreachable (Retry-After says when to come back)' })
+  @ApiTooManyRequestsResponse({ description: 'MAX_STREAMS_PER_ADDRESS streams open from this client address, or over STREAM_RATE_LIMIT_PER_MIN (Retry-After)' })
   async stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
     const lastEventId = request.headers['last-event-id'];
     const { options, errors } = parseStreamOptions(query, typeof lastEventId === 'string' ? lastEventId : undefined);
@@ -77,6 +83,14 @@ export class StreamController {
         .send(errorBody(HttpStatus.SERVICE_UNAVAILABLE, 'too many stream connections on this gateway (MAX_CLIENTS): retry later'));
       return;
     }
+    const release = this.perAddress.acquire(request.ip, 'sse');
+    if (!release) {
+      await reply
+        .status(HttpStatus.TOO_MANY_REQUESTS)
+        .header('retry-after', String(PER_ADDRESS_RETRY_AFTER_S))
+        .send(errorBody(HttpStatus.TOO_MANY_REQUESTS, 'too many streams open from this address (MAX_STREAMS_PER_ADDRESS): close one or retry later'));
+      return;
+    }
 
     // From here on the response is ours: Fastify does not send it.
     reply.hijack();
@@ -85,7 +99,10 @@ export class StreamController {
     const headers = { ...(reply.getHeaders() as Record<string, string>), ...this.cors.headers(request.headers.origin) };
     const sink = new SseSink(res, headers, RETRY_MS);
     const client = this.hub.attach(sink, options);
-    res.on('close', () => client.close());
+    res.on('close', () => {
+      release();
+      client.close();
+    });
     try {
       await this.hub.start(client, options.lastEventId);
     } catch (error) {

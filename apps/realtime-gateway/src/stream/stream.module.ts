@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AddressStreams } from './address-streams';
 import { CorsPolicy } from './cors';
 import { gatewayMetricProviders } from './gateway.metrics';
 import { StreamHistory } from './history';
@@ -10,7 +11,7 @@ import { StreamWsGateway } from './stream.ws-gateway';
 
 @Module({
   controllers: [StreamController],
-  providers: [...gatewayMetricProviders, StreamHistory, StreamHub, StreamAuth, StreamKeyGuard, StreamAccessGuard, CorsPolicy, StreamWsGateway],
+  providers: [...gatewayMetricProviders, AddressStreams, StreamHistory, StreamHub, StreamAuth, StreamKeyGuard, StreamAccessGuard, CorsPolicy, StreamWsGateway],
   exports: [StreamHub, CorsPolicy],
 })
 export class StreamModule {}

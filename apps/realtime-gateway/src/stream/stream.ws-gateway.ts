@@ -7,6 +7,7 @@ import type { WebSocket } from 'ws';
 import type { FieldError } from '@md/contracts';
 import { AuthFailureLimiter, clientAddress, errorBody, unavailableBecause, RATE_WINDOW_MS, TooManyFailuresException, trackerOf } from '@md/platform';
 import type { StreamClient } from './client';
+import { AddressStreams } from './address-streams';
 import { CorsPolicy } from './cors';
 import { parseStreamOptions, parseSymbols, parseTypes, StreamFilter, WS_MAX_PAYLOAD } from './filter';
 import { StreamHub } from './hub';
@@ -19,6 +20,8 @@ import { StreamAuth } from './stream-auth';
  */
 const CLOSE = { badRequest: 4400, unauthorized: 4401, forbidden: 4403, tooMany: 4429, unavailable: 1013 } as const;
 const MESSAGE_TOO_BIG = 1009;
+/** Any other socket error (ws has usually closed with its own protocol code already). */
+const INTERNAL_ERROR = 1011;
 
 /** A closed socket whose peer has not answered the close frame this long is cut (ws would wait 30 s, reading). */
 const CLOSE_GRACE_MS = 1_000;
@@ -67,6 +70,7 @@ export class StreamWsGateway implements OnGatewayConnection {
     private readonly env: GatewayEnv,
     @InjectThrottlerStorage() private readonly throttler: ThrottlerStorage,
     private readonly failures: AuthFailureLimiter,
+    private readonly perAddress: AddressStreams,
   ) {}
 
   async handleConnection(socket: WebSocket, request: IncomingMessage): Promise<void> {
@@ -75,9 +79,10 @@ export class StreamWsGateway implements OnGatewayConnection {
     // From the first byte, authenticated or not: a frame over WS_MAX_PAYLOAD makes ws close
     // with 1009 (it reads no more of it); the socket is then cut, not left open to buffer.
     socket.on('error', (error: Error & { code?: string }) => {
-      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.hub.refused('ws', 'ws_payload');
+      const tooBig = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+      if (tooBig) this.hub.refused('ws', 'ws_payload');
       state.client?.close();
-      closeAndCut(socket, MESSAGE_TOO_BIG);
+      closeAndCut(socket, tooBig ? MESSAGE_TOO_BIG : INTERNAL_ERROR);
     });
     const refuse = (code: number, status: number, message: string, errors?: FieldError[]) => {
       if (socket.readyState !== socket.OPEN) return;
@@ -100,12 +105,20 @@ export class StreamWsGateway implements OnGatewayConnection {
       this.hub.refused('ws', 'max_clients');
       return refuse(CLOSE.unavailable, 503, 'too many stream connections on this gateway (MAX_CLIENTS): retry later');
     }
+    const release = this.perAddress.acquire(address, 'ws');
+    if (!release) return refuse(CLOSE.tooMany, 429, 'too many streams open from this address (MAX_STREAMS_PER_ADDRESS): close one or retry later');
 
     const client = this.hub.attach(new WsSink(socket), options);
     state.client = client;
-    socket.on('close', () => client.close());
+    socket.on('close', () => {
+      release();
+      client.close();
+    });
+    // A subscribe sent right after connecting is applied (its `subscribed` written) after the start.
+    const started = this.hub.start(client, options.lastEventId);
+    state.changes = started.catch(() => undefined);
     try {
-      await this.hub.start(client, options.lastEventId);
+      await started;
     } catch (error) {
       client.close();
       refuse(CLOSE.unavailable, 503, unavailableBecause('stream', error).message);

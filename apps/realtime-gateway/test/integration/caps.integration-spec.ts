@@ -201,3 +201,57 @@ describe('realtime-gateway: resume reads history page by page', () => {
     again.close();
   }, 60_000);
 });
+
+/** MAX_STREAMS_PER_ADDRESS: one address cannot take the places of everybody else. */
+describe('realtime-gateway: streams per address', () => {
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    // The tests connect from 127.0.0.1; with TRUST_PROXY=loopback X-Forwarded-For names the client.
+    gw = await startGateway({ API_KEY, MAX_STREAMS_PER_ADDRESS: '2', TRUST_PROXY: 'loopback' });
+  });
+
+  afterAll(() => gw.close());
+
+  it('answers a third stream of one address with 429 + Retry-After (WS: 429 then close 4429), counted, while another address connects', async () => {
+    const visitor = { ...key, 'x-forwarded-for': '203.0.113.7' };
+    const open = await Promise.all([1, 2].map(() => SseClient.connect(`${gw.url}/stream?symbols=CAP`, visitor)));
+    try {
+      for (const client of open) await client.waitFor((c) => c.events.length >= 1, 'the snapshot');
+      const refused = await SseClient.connect(`${gw.url}/stream?symbols=CAP`, visitor);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.body.message).toMatch(/MAX_STREAMS_PER_ADDRESS/);
+
+      // The same /64 is the same address.
+      const socket = new WebSocket(wsUrl(gw, '?symbols=CAP'), { headers: visitor });
+      const messages = messagesOf(socket);
+      expect(await closeOf(socket)).toBe(4429);
+      expect(messages[0]).toMatchObject({ type: 'error', statusCode: 429 });
+      expect(await metric(gw.url, 'md_gateway_refused_total', { reason: 'max_streams_per_address' })).toBe(2);
+
+      const other = await SseClient.connect(`${gw.url}/stream?symbols=CAP`, { ...key, 'x-forwarded-for': '198.51.100.9' });
+      expect(other.status).toBe(200);
+      other.close();
+    } finally {
+      for (const client of open) client.close();
+    }
+    // A closed stream gives its place back.
+    await waitUntil(() => gw.hub.clientCount === 0, 'the clients to go');
+    const again = await SseClient.connect(`${gw.url}/stream?symbols=CAP`, visitor);
+    expect(again.status).toBe(200);
+    again.close();
+  });
+
+  it('counts an IPv6 client by its /64', async () => {
+    const open = await Promise.all(
+      ['2001:db8:1:2::1', '2001:db8:1:2::2'].map((address) => SseClient.connect(`${gw.url}/stream?symbols=CAP`, { ...key, 'x-forwarded-for': address })),
+    );
+    try {
+      const refused = await SseClient.connect(`${gw.url}/stream?symbols=CAP`, { ...key, 'x-forwarded-for': '2001:db8:1:2:ffff::3' });
+      expect(refused.status).toBe(429);
+    } finally {
+      for (const client of open) client.close();
+    }
+  });
+});

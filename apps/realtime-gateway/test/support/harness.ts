@@ -21,8 +21,16 @@ export interface RunningGateway {
 
 /** The real gateway in this process on a free port, subscribed and ready. */
 export async function startGateway(overrides: Record<string, string> = {}): Promise<RunningGateway> {
-  // No rate limit unless a test sets one: the tests open thousands of streams from one address.
-  const env = validateEnv(GatewayEnv, { NODE_ENV: 'test', REDIS_URL, LOG_LEVEL: 'silent', STREAM_RATE_LIMIT_PER_MIN: '0', ...isolated(), ...overrides });
+  // No rate limit nor per-address cap unless a test sets one: the tests open thousands of streams from one address.
+  const env = validateEnv(GatewayEnv, {
+    NODE_ENV: 'test',
+    REDIS_URL,
+    LOG_LEVEL: 'silent',
+    STREAM_RATE_LIMIT_PER_MIN: '0',
+    MAX_STREAMS_PER_ADDRESS: '0',
+    ...isolated(),
+    ...overrides,
+  });
   const app = await createGateway(env);
   await app.listen(0, '127.0.0.1');
   const hub = app.get(StreamHub);

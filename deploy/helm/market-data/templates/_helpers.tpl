@@ -12,6 +12,11 @@ a context made by "market-data.app": (dict "root" $ "name" "<app>" "app" <values
 {{- printf "%s-%s" .root.Release.Name .name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The orchestrator-api's internal Service (INTERNAL_PORT, /internal/*): always ClusterIP. */}}
+{{- define "market-data.internalServiceName" -}}
+{{- printf "%s-internal" (include "market-data.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end }}
+
 {{- define "market-data.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "market-data.name" .root }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}

@@ -55,3 +55,39 @@ export function tickJobOptions(dedupeTtlS: number) {
     backoff: { type: 'exponential', delay: 250 },
   } as const;
 }
+
+/**
+ * How long calc-a keeps a tick's dedupe marker: at least as long as the queue may keep, and so
+ * replay, the job it came in. Read from the job's own removeOnFail (set by the api from ITS
+ * DEDUPE_TTL_S, see tickJobOptions), so an api and consumers configured with different
+ * DEDUPE_TTL_S cannot disagree; never less than the consumers' own `fallbackS` (DEDUPE_TTL_S),
+ * which is also what a job without a numeric removeOnFail.age gets.
+ */
+export function tickMarkerTtlS(jobOptions: { removeOnFail?: unknown } | undefined, fallbackS: number): number {
+  const removeOnFail = jobOptions?.removeOnFail;
+  const age = typeof removeOnFail === 'object' && removeOnFail !== null ? (removeOnFail as { age?: unknown }).age : undefined;
+  if (typeof age !== 'number' || !Number.isFinite(age) || age < 0) return fallbackS;
+  return Math.max(fallbackS, Math.ceil(age) + REPLAY_MARGIN_S);
+}
+
+/**
+ * Marks every job id of a tick. BullMQ keeps a job as `<queue prefix><job id>` beside its own
+ * keys (`wait`, `meta`, `events`, `id`, `de`, `stalled-check`, …, all lower-case words, `-`
+ * and `:`), so a client's id used as it is could name one of them (`event_id: "wait"` turned
+ * the enqueue into a WRONGTYPE on the waiting list). No BullMQ key name starts with '@', in
+ * this version or any: they are identifiers. (Checked against the pinned version's keys in
+ * apps/orchestrator-api/src/queue/ticks-queue.spec.ts.)
+ */
+export const JOB_ID_MARK = '@';
+
+/**
+ * BullMQ job id of a tick: '@' then the event_id with '%' and ':' percent-escaped. One-to-one
+ * (the escape is injective and the mark always there), never an integer, never a ':' (both
+ * refused by BullMQ as custom ids), so no job id is a key name BullMQ owns, nor another job's
+ * sub-key (`<id>:lock`, `<id>:logs`). The one mapping of the api (which enqueues), the tests
+ * and tools that look jobs up; the consumers never parse job ids: they read the tick from the
+ * job's data.
+ */
+export function jobIdFor(eventId: string): string {
+  return `${JOB_ID_MARK}${eventId.replace(/%/g, '%25').replace(/:/g, '%3A')}`;
+}

@@ -51,6 +51,12 @@ export const TickRules = {
   maxPrice: 1e9,
   /** Largest volume: 1e12 units is more than any single trade, meme tokens included. */
   maxVolume: 1e12,
+  /**
+   * Smallest volume other than 0: with minPrice, a product price·volume is at least 1e-24, a
+   * normal double (subnormals lose precision, and 1e-12 × 5e-324 is 0, which would put the
+   * VWAP at 0, below the window's low). 1e-12 is below the smallest lot of any venue.
+   */
+  minVolume: 1e-12,
   /** Default of MAX_FUTURE_SKEW_MS: how far ahead of the receiving clock a tick may be. */
   defaultMaxFutureSkewMs: 5_000,
   /** Ticks before 2000-01-01 are certainly a unit error (seconds sent as ms, say). */

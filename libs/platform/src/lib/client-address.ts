@@ -15,6 +15,42 @@ export function plainAddress(address: string): string {
   return mapped ? mapped[1] : address;
 }
 
+/** The eight 16-bit groups of an IPv6 address (`::` expanded, a dotted IPv4 tail read, a zone id dropped). */
+function ipv6Groups(address: string): number[] {
+  let text = address.split('%')[0];
+  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (tail) {
+    const [a, b, c, d] = tail.slice(1).map(Number);
+    text = `${text.slice(0, tail.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const read = (part: string) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
+  const [head, rest] = text.split('::');
+  if (rest === undefined) return read(head);
+  const left = read(head);
+  const right = read(rest);
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+/**
+ * Whom a per-address limit counts an address against: an IPv4 address as it is (also when it
+ * comes v4-mapped, `::ffff:1.2.3.4`, as on a dual-stack socket), an IPv6 address as its /64
+ * (`2001:db8:0:5::/64`), because one subscriber usually holds a whole /64 and would otherwise
+ * have 2^64 budgets. Anything else (no address known) as it is. The dashboard server
+ * (apps/dashboard/server/serve.mjs) has a copy of this, tested against the same forms.
+ */
+export function addressSource(address: string): string {
+  const plain = plainAddress(address);
+  if (!isIPv6(plain)) return plain;
+  const groups = ipv6Groups(plain);
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    return [groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255].join('.');
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toString(16))
+    .join(':')}::/64`;
+}
+
 type Trust = (address: string, hop: number) => boolean;
 
 function trustOf(trust: Exclude<TrustProxy, false>): Trust {

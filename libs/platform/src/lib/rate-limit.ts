@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type DynamicModule, Global, Injectable, Module } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { AUTH_FAILURES_PER_MIN, AuthFailureLimiter } from './auth-failures';
-import { plainAddress } from './client-address';
+import { addressSource, plainAddress } from './client-address';
 
 /** Rate limits count requests per minute. */
 export const RATE_WINDOW_MS = 60_000;
@@ -34,7 +34,9 @@ export function keyIdentity(key: string): string {
  * not one budget they share: behind a trusted dashboard each visitor has their own.
  */
 export function trackerOf(identity: string | undefined, address: string): string {
-  return identity ? `${identity}@${address}` : `ip:${address}`;
+  // IPv6 by /64 and v4-mapped unmapped (addressSource): a /64 holder is one visitor, not 2^64.
+  const source = addressSource(address);
+  return identity ? `${identity}@${source}` : `ip:${source}`;
 }
 
 export function rateLimitTracker(request: Request): string {

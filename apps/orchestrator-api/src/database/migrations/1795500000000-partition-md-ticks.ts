@@ -12,20 +12,35 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * event_id is compared in the "C" collation (byte order), the tie-break order of the views
  * (libs/market-calc order.ts), whatever the database's default collation.
  */
+/** How long the migration waits for md_ticks' lock (old replicas may be flushing into it). */
+const LOCK_TIMEOUT = '5min';
+
 export class PartitionMdTicks1795500000000 implements MigrationInterface {
   name = 'PartitionMdTicks1795500000000';
 
   async up(runner: QueryRunner): Promise<void> {
-    // The old rows end at most minutes ahead of now (ingest's future skew): the partition of
-    // the old table ends after the day of its newest row. An empty table: 7 days back, so that
-    // the daily partitions maintenance creates cover the last week.
+    // The writer pool cuts statements at 30 s; this transaction validates the ATTACH, builds the
+    // indexes over every old row and aggregates them three times: minutes per ten million rows
+    // (doc/storage-and-db.md#migrating). No statement limit here, and a generous wait for the
+    // ACCESS EXCLUSIVE lock behind running flushes of old replicas.
+    await runner.query('SET LOCAL statement_timeout = 0');
+    await runner.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+    // The old table becomes the partition of everything before tomorrow (ingest accepts ticks
+    // minutes ahead at most). Rows beyond that (a bogus clock) go to daily partitions of their
+    // own, or one such row would make the archive cover, and retention keep, every day up to it.
+    // An empty table: 7 days back, so that the daily partitions maintenance creates cover the
+    // last week.
     const [{ floor }] = (await runner.query(`
       SELECT to_char(CASE WHEN max(ts) IS NULL THEN date_trunc('day', now(), 'UTC') - interval '7 days'
-                          ELSE date_trunc('day', greatest(max(ts), now()), 'UTC') + interval '1 day' END AT TIME ZONE 'UTC',
+                          ELSE date_trunc('day', now(), 'UTC') + interval '1 day' END AT TIME ZONE 'UTC',
                      'YYYYMMDD') AS floor
         FROM md_ticks`)) as [{ floor: string }];
     const archive = `md_ticks_before_${floor}`;
     const floorLiteral = `${floor.slice(0, 4)}-${floor.slice(4, 6)}-${floor.slice(6, 8)}T00:00:00Z`;
+    const ahead = (await runner.query(
+      `SELECT DISTINCT to_char(date_trunc('day', ts, 'UTC') AT TIME ZONE 'UTC', 'YYYYMMDD') AS day FROM md_ticks WHERE ts >= $1 ORDER BY 1`,
+      [floorLiteral],
+    )) as { day: string }[];
 
     await runner.query(`ALTER TABLE md_ticks RENAME TO ${archive}`);
     await runner.query(`ALTER TABLE ${archive} DROP CONSTRAINT md_ticks_pkey`);
@@ -44,6 +59,14 @@ export class PartitionMdTicks1795500000000 implements MigrationInterface {
         CONSTRAINT md_ticks_pkey PRIMARY KEY (event_id, ts)
       ) PARTITION BY RANGE (ts)`);
     await runner.query('CREATE INDEX md_ticks_symbol_ts ON md_ticks (symbol, ts DESC)');
+    for (const { day } of ahead) {
+      const from = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}T00:00:00Z`;
+      await runner.query(`CREATE TABLE md_ticks_p${day} PARTITION OF md_ticks FOR VALUES FROM ('${from}') TO (timestamptz '${from}' + interval '1 day')`);
+    }
+    if (ahead.length) {
+      await runner.query(`INSERT INTO md_ticks SELECT * FROM ${archive} WHERE ts >= $1`, [floorLiteral]);
+      await runner.query(`DELETE FROM ${archive} WHERE ts >= $1`, [floorLiteral]);
+    }
     // Builds the partition's indexes and checks its rows against the bound: one scan, no copy.
     await runner.query(`ALTER TABLE md_ticks ATTACH PARTITION ${archive} FOR VALUES FROM (MINVALUE) TO ('${floorLiteral}')`);
 

@@ -34,6 +34,20 @@ function IsTickTs() {
     });
 }
 
+/** `volume` is 0 (no trade size reported) or at least TickRules.minVolume. */
+function IsZeroOrAtLeastMinVolume() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isZeroOrAtLeastMinVolume',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => value === 0 || (typeof value === 'number' && value >= TickRules.minVolume),
+        defaultMessage: () => `volume must be 0 or at least ${TickRules.minVolume}`,
+      },
+    });
+}
+
 /**
  * One tick on POST /ingest/tick (and each item of POST /ingest/ticks).
  * On each field the type check is the last decorator: decorators apply bottom-up, so it
@@ -64,11 +78,12 @@ export class TickDto implements Tick {
   price: number;
 
   @ApiProperty({
-    description: `Traded quantity: 0 to ${TickRules.maxVolume} (a bound that keeps the 1-minute sums finite)`,
+    description: `Traded quantity: 0, or ${TickRules.minVolume} to ${TickRules.maxVolume} (bounds that keep the 1-minute sums finite and every price·volume a normal number)`,
     example: 0.0125,
     minimum: 0,
     maximum: TickRules.maxVolume,
   })
+  @IsZeroOrAtLeastMinVolume()
   @Max(TickRules.maxVolume, { message: `volume must be at most ${TickRules.maxVolume}` })
   @Min(0, { message: 'volume must be greater than or equal to 0' })
   @IsNumber(FINITE, { message: 'volume must be a finite number' })

@@ -58,6 +58,16 @@ export class GatewayEnv extends ServiceEnv {
   MAX_CLIENTS: number = 20_000;
 
   /**
+   * Stream connections (SSE and WS together) one client address (IPv6: one /64) holds on one
+   * gateway process; one more is answered 429 + Retry-After (WS: close 4429). 0: no cap. 50
+   * lets a household or office NAT keep dozens of tabs open while one address needs 1/400 of
+   * MAX_CLIENTS. Streams proxied by the dashboard server count against ITS address unless
+   * TRUST_PROXY names it (then each visitor's address counts): see doc/security.md.
+   */
+  @EnvInt(0, 1_000_000)
+  MAX_STREAMS_PER_ADDRESS: number = 50;
+
+  /**
    * A snapshot is sent in chunks of about this many bytes (the views of as many symbols as
    * fit; one view at least), each written once the socket has taken the previous ones, so a
    * snapshot of thousands of symbols never passes the client's buffer cap by itself.

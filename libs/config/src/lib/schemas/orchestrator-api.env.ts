@@ -109,7 +109,10 @@ export class OrchestratorApiEnv extends PipelineEnv {
   @EnvInt(1_000, 3_600_000)
   PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: number = 60_000;
 
-  /** Days of raw ticks kept (whole daily partitions of md_ticks are dropped); 0 keeps them forever. */
+  /**
+   * Days of raw ticks kept (whole daily partitions of md_ticks are dropped); 0 keeps them forever.
+   * Ingest refuses a ts older than this minus 1 hour (it would never be stored).
+   */
   @EnvInt(0, 36_500)
   RETENTION_DAYS: number = 7;
 
