@@ -48,7 +48,9 @@ export async function storage(bench, config, log) {
     out.loadAverage.afterSeed = load();
 
     await bench.redis.flushdb();
-    const apiEnv = { PG_URL: pgUrl, RETENTION_DAYS: String(config.days + 2), READ_RATE_LIMIT_PER_MIN: '0' };
+    // BENCH_PG_READ_POOL_MAX: the api's read cap for this run (default the api's own, 4), to measure
+    // what the cap buys the flusher under heavy reads on a small machine.
+    const apiEnv = { PG_URL: pgUrl, RETENTION_DAYS: String(config.days + 2), READ_RATE_LIMIT_PER_MIN: '0', ...(process.env.BENCH_PG_READ_POOL_MAX ? { PG_READ_POOL_MAX: process.env.BENCH_PG_READ_POOL_MAX } : {}) };
     let { api } = await bench.startStack({ consumers: false, gateway: false, flush: true, apiEnv, tag: 'storage' });
     const key = { 'x-api-key': bench.credentials.apiKey };
     const ingest = steadyIngest(api.url, bench.credentials, config.tps);
