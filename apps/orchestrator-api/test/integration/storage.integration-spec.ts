@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { getToken } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { Client } from 'pg';
 import { compareTicks } from '@md/market-calc';
 import { OrchestratorApiEnv, validateEnv } from '@md/config';
 import { createDataSource, DatabaseService, migrate, MIGRATIONS } from '../../src/database/database.service';
@@ -189,7 +190,8 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     await dropKeys(REDIS_URL, api.env.REDIS_PREFIX);
 
     // RETENTION_DAYS 3 → 10: a tick of 8 days ago has a partition to go to, not the dead letters.
-    api = await startApi({ PG_URL: db.url, FLUSH_ENABLED: 'true', FLUSH_INTERVAL_MS: '100', RETENTION_DAYS: '10' });
+    // A short lock_timeout, so that a repair blocked by a lock (below) fails within the test.
+    api = await startApi({ PG_URL: db.url, FLUSH_ENABLED: 'true', FLUSH_INTERVAL_MS: '100', RETENTION_DAYS: '10', PG_LOCK_TIMEOUT_MS: '300' });
     const old = tick({ symbol: 'solusdt', ts: now - 8 * DAY_MS });
     expect((await post(`${api.url}/ingest/ticks`, [old])).body).toMatchObject({ accepted: 1 });
     await flushed(api, db, 2);
@@ -206,6 +208,33 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     ]);
     expect(await count(db, 'SELECT count(*)::int AS n FROM md_ticks_dead_letter')).toBe(0);
 
+    // A repair that fails for a passing reason (another session holds a lock ATTACH needs, so the
+    // creation times out) leaves the batch in the buffer: retried, not dead-lettered, and written
+    // once the lock is gone. (Inserts take a lock that does not conflict with this one.)
+    const threeDaysAgo = dayStart(now) - 3 * DAY_MS;
+    await db.query(`ALTER TABLE md_ticks DETACH PARTITION ${name(threeDaysAgo)}`);
+    await db.query(`DROP TABLE ${name(threeDaysAgo)}`);
+    const locker = new Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE md_ticks IN SHARE UPDATE EXCLUSIVE MODE');
+      const blocked = tick({ symbol: 'solusdt', ts: threeDaysAgo + 6 * HOUR });
+      expect((await post(`${api.url}/ingest/ticks`, [blocked])).body).toMatchObject({ accepted: 1 });
+      // Several flush attempts and repairs fail meanwhile (each repair waits 300 ms for the lock).
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(await count(db, 'SELECT count(*)::int AS n FROM md_ticks_dead_letter')).toBe(0);
+      expect(await count(db, 'SELECT count(*)::int AS n FROM md_ticks')).toBe(3);
+      await locker.query('COMMIT');
+      await flushed(api, db, 4);
+      expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [blocked.event_id])).rows).toEqual([
+        { part: name(blocked.ts) },
+      ]);
+      expect(await count(db, 'SELECT count(*)::int AS n FROM md_ticks_dead_letter')).toBe(0);
+    } finally {
+      await locker.end();
+    }
+
     // A day that cannot be made again (a table of someone else's covers half of it): the rows with no
     // partition go to the dead letters, the rest is written, the buffer does not stall.
     const dayBefore = dayStart(now) - 2 * DAY_MS;
@@ -216,7 +245,7 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     const morning = tick({ symbol: 'solusdt', ts: dayBefore + 6 * HOUR });
     const evening = tick({ symbol: 'solusdt', ts: dayBefore + 18 * HOUR });
     expect((await post(`${api.url}/ingest/ticks`, [morning, evening])).body).toMatchObject({ accepted: 2 });
-    await flushed(api, db, 4);
+    await flushed(api, db, 5);
     expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [morning.event_id])).rows).toEqual([{ part: 'handmade' }]);
     expect((await db.query('SELECT event_id, error FROM md_ticks_dead_letter')).rows).toEqual([
       { event_id: evening.event_id, error: expect.stringContaining('no partition of relation') },
