@@ -36,11 +36,6 @@ export class TooManyFailuresException extends HttpException {
   }
 }
 
-/** The source a failure counts against: the client address, IPv4 unmapped, IPv6 by /64 (see addressSource). */
-export function failureSourceOf(address: string): string {
-  return addressSource(address);
-}
-
 type Entry = { count: number; resetAt: number };
 
 /**

@@ -1,4 +1,4 @@
-import { AUTH_FAILURE_SOURCES_MAX, AuthFailureLimiter, failureSourceOf, TooManyFailuresException } from './auth-failures';
+import { AUTH_FAILURE_SOURCES_MAX, AuthFailureLimiter, TooManyFailuresException } from './auth-failures';
 import { addressSource, clientAddress } from './client-address';
 import { rateLimitTracker, setIdentity } from './rate-limit';
 
@@ -79,14 +79,14 @@ describe('AuthFailureLimiter', () => {
   });
 
   it('counts an IPv6 client per /64', () => {
-    expect(failureSourceOf('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
-    expect(failureSourceOf('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64');
-    expect(failureSourceOf('2001:db8::1')).toBe('2001:db8:0:0::/64');
-    expect(failureSourceOf('192.0.2.1')).toBe('192.0.2.1');
+    expect(addressSource('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(addressSource('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64');
+    expect(addressSource('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressSource('192.0.2.1')).toBe('192.0.2.1');
     // Compressed in the middle: the /64 is 2001:0:0:5, not 2001:5:1:2.
-    expect(failureSourceOf('2001::5:1:2:3:4')).toBe('2001:0:0:5::/64');
+    expect(addressSource('2001::5:1:2:3:4')).toBe('2001:0:0:5::/64');
     // With HOST=:: an IPv4 client arrives v4-mapped: it is its own source, not one for all of IPv4.
-    expect(failureSourceOf('::ffff:1.2.3.4')).not.toBe(failureSourceOf('::ffff:5.6.7.8'));
+    expect(addressSource('::ffff:1.2.3.4')).not.toBe(addressSource('::ffff:5.6.7.8'));
   });
 
   it('counts each realm apart: failed ingest credentials never block the read API of that address', () => {
