@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
 import { OrchestratorApiEnv } from '@md/config';
@@ -19,6 +19,9 @@ const Claim = { ClaimedNewSymbol: 2, Claimed: 1, Committed: 0, Pending: -1, Symb
 
 /** Waits before re-checking an event_id another request is committing right now. */
 const PENDING_WAITS_MS = [10, 40, 150, 300];
+
+/** How long a shutdown waits for ingests in flight to finish before the final flush runs. */
+const SHUTDOWN_DRAIN_MS = 5_000;
 
 /** Symbols per SADD when seeding the set: bounded argument lists. */
 const SEED_CHUNK = 1_000;
@@ -60,8 +63,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * one claims, the others wait for its commit and answer `duplicate`.
  */
 @Injectable()
-export class IngestService implements OnApplicationBootstrap {
+export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ingest');
+  /** Set at shutdown: ingest answers 503 from then on (see onModuleDestroy). */
+  private closing = false;
+  /** Ingests between their first Redis command and their outcome. */
+  private inFlight = 0;
+  private drained?: () => void;
   private readonly ttlS: number;
   private readonly jobOptions: TickJobOptions;
   private readonly maxSymbols: number;
@@ -111,8 +119,41 @@ export class IngestService implements OnApplicationBootstrap {
     return this.seeded;
   }
 
+  /**
+   * Shutdown, step one (Nest calls every onModuleDestroy before any beforeApplicationShutdown):
+   * stop accepting, then wait for the ingests in flight. The HTTP server is still open until
+   * Nest disposes it, after every hook; a tick accepted after the flusher's final flush would
+   * wait in the buffer for the next start. So from here on ingest answers 503 (not stored,
+   * retry: the feeder does, against the next instance), and the final flush
+   * (FlushService.beforeApplicationShutdown) runs only once every accepted tick is buffered.
+   */
+  async onModuleDestroy(): Promise<void> {
+    this.closing = true;
+    if (this.inFlight === 0) return;
+    await new Promise<void>((resolve) => {
+      this.drained = resolve;
+      setTimeout(resolve, SHUTDOWN_DRAIN_MS).unref();
+    });
+  }
+
   /** Outcome for each tick, in order. Never throws: failures are `unavailable` outcomes. */
   async ingest(ticks: ReceivedTick[]): Promise<TickOutcome[]> {
+    if (this.closing) {
+      const closing = { status: 'unavailable' as const, reason: 'not stored: this instance is shutting down; retry', retryAfterS: 1 };
+      const outcomes = ticks.map(() => closing);
+      this.report(ticks, outcomes);
+      return outcomes;
+    }
+    this.inFlight += 1;
+    try {
+      return await this.ingestOpen(ticks);
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  private async ingestOpen(ticks: ReceivedTick[]): Promise<TickOutcome[]> {
     const outcomes: (TickOutcome | undefined)[] = new Array(ticks.length);
     // A repeated event_id inside one request shares the fate of its first occurrence.
     const firstIndex = new Map<string, number>();

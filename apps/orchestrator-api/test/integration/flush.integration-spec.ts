@@ -133,6 +133,43 @@ describe('flush: Redis buffer → Postgres (real Redis, real Postgres)', () => {
     }
   });
 
+  it('a shutdown under load: every tick answered accepted is in Postgres once the app has closed', async () => {
+    // The HTTP server stays open until Nest has run every shutdown hook; a tick accepted after
+    // the final flush would be left in the buffer. Ingest stops accepting first (503), drains,
+    // and only then does the final flush run.
+    const api = await startApi({ PG_URL: db.url, FLUSH_ENABLED: 'true', FLUSH_INTERVAL_MS: '60000' });
+    prefixes.push(api.env.REDIS_PREFIX);
+    const accepted: string[] = [];
+    const refused: number[] = [];
+    let closed = false;
+    const poster = async () => {
+      while (!closed) {
+        const one = tick({ symbol: 'solusdt' });
+        const answer = await post(`${api.url}/ingest/tick`, one).catch(() => undefined);
+        if (answer?.status === 200 && answer.body.status === 'accepted') accepted.push(one.event_id);
+        else if (answer) refused.push(answer.status);
+        else return; // the server has closed
+      }
+    };
+    try {
+      await waitUntil(async () => (await get(`${api.url}/health/readiness`)).body.details?.flush?.postgres === 'up', 'the database', 60_000);
+      const posters = Array.from({ length: 6 }, poster);
+      await waitUntil(async () => accepted.length >= 200, '200 accepted ticks');
+      await api.close();
+      closed = true;
+      await Promise.all(posters);
+    } finally {
+      closed = true;
+      await api.close().catch(() => undefined);
+    }
+    const { rows: stored } = await db.query('SELECT event_id FROM md_ticks');
+    const inPostgres = new Set(stored.map((r: { event_id: string }) => r.event_id));
+    expect(accepted.filter((id) => !inPostgres.has(id))).toEqual([]);
+    expect(inPostgres.size).toBe(accepted.length);
+    // Whatever came during the shutdown was refused as not stored (503), never answered 200.
+    expect(refused.every((status) => status === 503)).toBe(true);
+  });
+
   describe('a flusher that dies (real processes, SIGKILL at the worst moments)', () => {
     const environment = (pgUrl: string, prefix: Record<string, string>) => ({
       ...prefix,
