@@ -25,15 +25,37 @@ export default [
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:backend', onlyDependOnLibsWithTags: ['scope:shared', 'scope:backend'] },
             { sourceTag: 'scope:frontend', onlyDependOnLibsWithTags: ['scope:shared', 'scope:frontend'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data-access', 'type:calc', 'type:testing'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data-access', 'type:calc', 'type:testing'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data-access', 'type:calc', 'type:testing'],
+            },
+            {
+              sourceTag: 'type:testing',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data-access', 'type:calc', 'type:testing'],
+            },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
             { sourceTag: 'type:calc', onlyDependOnLibsWithTags: ['type:contracts', 'type:calc'] },
+            // Helpers (config, logging, the platform's bootstrap, timing) know no data store.
+            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
+            // Redis connections, the pipeline protocol, health probes of the stores.
+            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data-access'] },
           ],
         },
       ],
       // Env schema fields carry explicit types on purpose: the decorator metadata needs them.
       '@typescript-eslint/no-inferrable-types': 'off',
+    },
+  },
+  {
+    // @md/testing (ports, processes, test servers) is for tests: shipped code never imports it.
+    // (Patterns are relative to each project's eslint.config.mjs; libs/testing turns the rule off.)
+    files: ['**/src/**/*.ts', '**/src/**/*.tsx', '**/server/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.test.ts', '**/*.test.tsx', '**/test-setup.ts', '**/src/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@md/testing', message: '@md/testing is for tests only (*.spec.ts, test/).' }] },
+      ],
     },
   },
 ];

@@ -2,7 +2,8 @@
 const { existsSync, readdirSync } = require('node:fs');
 const { join } = require('node:path');
 
-const configs = ['apps', 'libs'].flatMap((dir) =>
+// apps/dashboard/server is a project of its own inside apps/dashboard (dashboard-server).
+const configs = ['apps', 'apps/dashboard', 'libs'].flatMap((dir) =>
   readdirSync(join(__dirname, dir))
     .map((name) => `${dir}/${name}/jest.integration.config.cjs`)
     .filter((path) => existsSync(join(__dirname, path))),

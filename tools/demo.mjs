@@ -20,10 +20,16 @@ const [bold, dim, green, red, yellow, cyan, magenta, blue] = [1, 2, 32, 31, 33, 
 const DASHBOARD = 'http://localhost:5173';
 const SERVICES = [
   { name: 'orchestrator-api', main: 'dist/apps/orchestrator-api/main.js', port: 3000, paint: cyan },
-  { name: 'realtime-gateway', main: 'dist/apps/realtime-gateway/main.js', port: 3001, paint: magenta, env: { CORS_ORIGINS: `${DASHBOARD},http://127.0.0.1:5173` } },
+  {
+    name: 'realtime-gateway',
+    main: 'dist/apps/realtime-gateway/main.js',
+    port: 3001,
+    paint: magenta,
+    env: { CORS_ORIGINS: `${DASHBOARD},http://127.0.0.1:5173` },
+  },
   { name: 'consumers', main: 'dist/apps/consumers/main.js', port: 3002, paint: yellow },
   // The dashboard's own server: the built app, and proxies to the api and gateway that add the API key.
-  { name: 'dashboard', main: 'apps/dashboard/server/serve.mjs', port: 5173, paint: blue },
+  { name: 'dashboard', main: 'dist/apps/dashboard-server/main.js', port: 5173, paint: blue },
   // Started last, once the others are ready: it begins sending at once.
   { name: 'feeder', main: 'dist/apps/feeder/main.js', port: 3003, paint: green, env: { TPS: '25' } },
 ];
@@ -130,7 +136,9 @@ async function main() {
   console.log(dim(`demo: redis ${await ensureRedis()} at ${process.env.REDIS_URL}`));
   const embedded = await ensureDemoPostgres(env);
   process.env.PG_URL = env.PG_URL;
-  console.log(dim(`demo: database ${await ensureDatabase(env.PG_URL)} (${new URL(env.PG_URL).host}${embedded ? ', embedded PostgreSQL' : ''})`));
+  console.log(
+    dim(`demo: database ${await ensureDatabase(env.PG_URL)} (${new URL(env.PG_URL).host}${embedded ? ', embedded PostgreSQL' : ''})`),
+  );
 
   console.log(dim('demo: building (Nx rebuilds only what changed)…'));
   const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], {

@@ -25,7 +25,13 @@ export async function runFaults(extraArgs = []) {
       env: { ...process.env, TZ: 'UTC' },
     }).status ?? 1;
 
-  const rows = existsSync(REPORT) ? readFileSync(REPORT, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line)) : [];
+  const rows = existsSync(REPORT)
+    ? readFileSync(REPORT, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line))
+    : [];
   const columns = ['scenario', 'sent', 'accepted', 'stored', 'lost', 'duplicated', 'views correct', 'silent gaps', 'invariants'];
   const cells = rows.map((r) => [
     r.scenario,

@@ -13,10 +13,13 @@ module.exports = function jestProject(dir, kind = 'unit') {
     preset: preset.startsWith('.') ? preset : `./${preset}`,
     rootDir: dir,
     testEnvironment: 'node',
-    transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
+    transform: {
+      '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
+      // Lua scripts are imported as text (libs/pipeline), as webpack's asset/source does in the apps.
+      '^.+\\.lua$': `${__dirname}/jest-lua-transform.cjs`,
+    },
     moduleFileExtensions: ['ts', 'js'],
-    testMatch:
-      kind === 'unit' ? ['<rootDir>/src/**/*.spec.ts'] : ['<rootDir>/test/integration/**/*.integration-spec.ts'],
+    testMatch: kind === 'unit' ? ['<rootDir>/src/**/*.spec.ts'] : ['<rootDir>/test/integration/**/*.integration-spec.ts'],
     ...(kind === 'unit' ? {} : { testTimeout: 30_000 }),
   };
 };

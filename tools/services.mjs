@@ -52,7 +52,8 @@ export async function ensureRedis() {
   const REDIS_URL = redisUrl();
   if (await redisUp()) return 'running';
   if (!isLocal(REDIS_URL.hostname)) fail(`Redis at ${REDIS_URL.host} does not answer PING. Start it or fix REDIS_URL.`);
-  if (!has('redis-server')) fail('Redis is not running and redis-server is not installed. Install it (apt-get install -y redis-server) or set REDIS_URL.');
+  if (!has('redis-server'))
+    fail('Redis is not running and redis-server is not installed. Install it (apt-get install -y redis-server) or set REDIS_URL.');
   const dir = existsSync('/var/lib/redis') ? '/var/lib/redis' : '/tmp';
   const log = existsSync('/var/log/redis') ? '/var/log/redis/ci.log' : '/tmp/redis-ci.log';
   mkdirSync(dir, { recursive: true });
@@ -70,7 +71,9 @@ export async function ensurePostgres() {
   if (!isLocal(PG_URL.hostname)) fail(`PostgreSQL at ${PG_URL.host} does not accept connections. Start it or fix PG_URL.`);
   const versions = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];
   if (!has('pg_ctlcluster') || versions.length === 0) {
-    fail('PostgreSQL is not running on 127.0.0.1:5432 and no local cluster was found. Install and start it (apt-get install -y postgresql), or set PG_URL.');
+    fail(
+      'PostgreSQL is not running on 127.0.0.1:5432 and no local cluster was found. Install and start it (apt-get install -y postgresql), or set PG_URL.',
+    );
   }
   execSync(`pg_ctlcluster --skip-systemctl-redirect ${versions[0]} main start`, { stdio: 'inherit' });
   await waitFor(pgUp, 'PostgreSQL');

@@ -2,7 +2,7 @@
 /**
  * `npm run test:deploy`: the deployment proven by running it (needs a Docker engine; not part
  * of `npm test`). From the working tree it
- *   1. builds every image (the root Dockerfile per Nest app, apps/dashboard/Dockerfile), timing each;
+ *   1. builds every image (the root Dockerfile, once per app: APP build argument), timing each;
  *   2. brings docker-compose.yml up under its own project name, with generated secrets and free
  *      host ports, and waits for every healthcheck (time to healthy per service);
  *   3. proves, through the published ports only: a tick posted with Basic Auth is answered 200,
@@ -63,7 +63,10 @@ function run(command, args, options = {}) {
 function runOk(command, args, options = {}) {
   const result = run(command, args, options);
   if (result.status !== 0) {
-    throw new DeployFailure(`${command} ${args.join(' ')} exited ${result.status}:\n${(result.stderr || result.stdout || '').trim().split('\n').slice(-30).join('\n')}`, options.service);
+    throw new DeployFailure(
+      `${command} ${args.join(' ')} exited ${result.status}:\n${(result.stderr || result.stdout || '').trim().split('\n').slice(-30).join('\n')}`,
+      options.service,
+    );
   }
   return result.stdout;
 }
@@ -88,7 +91,8 @@ function freePort() {
 }
 
 async function main() {
-  run('docker', ['info']).status === 0 || fail('no Docker engine answers `docker info` (on this machine: ../shared/tools/docker-offline.sh)');
+  run('docker', ['info']).status === 0 ||
+    fail('no Docker engine answers `docker info` (on this machine: ../shared/tools/docker-offline.sh)');
   const cli = composeCli();
   const work = mkdtempSync(join(tmpdir(), 'md-deploy-test-'));
   // Secrets from the same generator as `npm run compose:env`, in a file of the test's own.
@@ -101,7 +105,9 @@ async function main() {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     // Where the engine and the CLI's plugins (compose v2) are, when the caller says so.
-    ...Object.fromEntries(['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG'].filter((key) => process.env[key]).map((key) => [key, process.env[key]])),
+    ...Object.fromEntries(
+      ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG'].filter((key) => process.env[key]).map((key) => [key, process.env[key]]),
+    ),
     ...secrets,
     ...Object.fromEntries(Object.entries(ports).map(([key, value]) => [key, String(value)])),
     IMAGE_PREFIX,
@@ -110,10 +116,17 @@ async function main() {
     COMPOSE_PROJECT_NAME: PROJECT,
   };
   const compose = (args, options = {}) =>
-    run(cli.command, [...cli.prefix, '--env-file', envFile, '-p', PROJECT, '-f', join(ROOT, 'docker-compose.yml'), ...args], { env: composeEnv, ...options });
+    run(cli.command, [...cli.prefix, '--env-file', envFile, '-p', PROJECT, '-f', join(ROOT, 'docker-compose.yml'), ...args], {
+      env: composeEnv,
+      ...options,
+    });
   const composeAsync = (args) =>
     new Promise((resolve) => {
-      const child = spawn(cli.command, [...cli.prefix, '--env-file', envFile, '-p', PROJECT, '-f', join(ROOT, 'docker-compose.yml'), ...args], { cwd: ROOT, env: composeEnv });
+      const child = spawn(
+        cli.command,
+        [...cli.prefix, '--env-file', envFile, '-p', PROJECT, '-f', join(ROOT, 'docker-compose.yml'), ...args],
+        { cwd: ROOT, env: composeEnv },
+      );
       let stderr = '';
       child.stdout.resume();
       child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -121,7 +134,11 @@ async function main() {
     });
   const composeOk = (args, options = {}) => {
     const result = compose(args, options);
-    if (result.status !== 0) throw new DeployFailure(`compose ${args.join(' ')} exited ${result.status}:\n${(result.stderr || '').trim().split('\n').slice(-20).join('\n')}`, options.service);
+    if (result.status !== 0)
+      throw new DeployFailure(
+        `compose ${args.join(' ')} exited ${result.status}:\n${(result.stderr || '').trim().split('\n').slice(-20).join('\n')}`,
+        options.service,
+      );
     return result.stdout;
   };
   const report = { images: [], healthy: {}, restart: {} };
@@ -130,13 +147,15 @@ async function main() {
     log(`${cli.name}; project ${PROJECT}; ports ${JSON.stringify(ports)}`);
     compose(['down', '-v', '--remove-orphans']); // a run that was killed may have left its stack
 
-    // 1. Images, one at a time (2 cores): the Nest apps share the deps layer, then the dashboard.
+    // 1. Images, one at a time (2 cores), all from the root Dockerfile: they share the deps layer.
     for (const app of APPS) {
       const tag = `${IMAGE_PREFIX}/${app}:${IMAGE_TAG}`;
-      const args = app === 'dashboard' ? ['build', '--force-rm', '-f', 'apps/dashboard/Dockerfile', '-t', tag, '.'] : ['build', '--force-rm', '--build-arg', `APP=${app}`, '-t', tag, '.'];
       const started = Date.now();
-      const result = run('docker', args);
-      if (result.status !== 0) throw new DeployFailure(`docker build of ${app} failed:\n${`${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-40).join('\n')}`);
+      const result = run('docker', ['build', '--force-rm', '--build-arg', `APP=${app}`, '-t', tag, '.']);
+      if (result.status !== 0)
+        throw new DeployFailure(
+          `docker build of ${app} failed:\n${`${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-40).join('\n')}`,
+        );
       const ms = Date.now() - started;
       const cached = (result.stdout.match(/Using cache/g) ?? []).length;
       const size = Number(runOk('docker', ['image', 'inspect', '--format', '{{.Size}}', tag]).trim());
@@ -152,7 +171,8 @@ async function main() {
     const healthyAll = waitHealthy(ids, upAt, report.healthy, () => containersOf(PROJECT, ids));
     healthyAll.catch(() => undefined); // awaited below, after `up` has returned
     const upResult = await up;
-    if (upResult.status !== 0) throw new DeployFailure(`compose up -d exited ${upResult.status}:\n${upResult.stderr.trim().split('\n').slice(-20).join('\n')}`);
+    if (upResult.status !== 0)
+      throw new DeployFailure(`compose up -d exited ${upResult.status}:\n${upResult.stderr.trim().split('\n').slice(-20).join('\n')}`);
     await healthyAll;
     log(`every service healthy after ${seconds(Date.now() - upAt)}`);
 
@@ -169,14 +189,27 @@ async function main() {
     try {
       await stream.waitFor((event) => event.event === 'snapshot', 15_000, 'the SSE snapshot');
       const tick = { symbol, price: 101.25, volume: 2, source: TEST_SOURCE, ts: Date.now(), event_id: eventId };
-      const posted = await request('POST', `${api}/ingest/tick`, { headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify(tick) });
-      check(posted.status === 200 && JSON.parse(posted.body).status === 'accepted', `POST /ingest/tick answered ${posted.status} ${posted.body}`, 'orchestrator-api');
+      const posted = await request('POST', `${api}/ingest/tick`, {
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: JSON.stringify(tick),
+      });
+      check(
+        posted.status === 200 && JSON.parse(posted.body).status === 'accepted',
+        `POST /ingest/tick answered ${posted.status} ${posted.body}`,
+        'orchestrator-api',
+      );
       log(`POST /ingest/tick ${symbol} → 200 accepted`);
-      const update = await stream.waitFor((event) => event.event === 'symbol.updated' && JSON.parse(event.data).symbol === symbol, 20_000, `symbol.updated of ${symbol} on the SSE stream`);
+      const update = await stream.waitFor(
+        (event) => event.event === 'symbol.updated' && JSON.parse(event.data).symbol === symbol,
+        20_000,
+        `symbol.updated of ${symbol} on the SSE stream`,
+      );
       log(`SSE /stream delivered symbol.updated of ${symbol} (id ${update.id})`);
     } catch (error) {
       // The view comes from calc-a and calc-b through the api to the gateway: any of them.
-      throw error instanceof DeployFailure ? error : new DeployFailure(error.message, ['consumers', 'orchestrator-api', 'realtime-gateway']);
+      throw error instanceof DeployFailure
+        ? error
+        : new DeployFailure(error.message, ['consumers', 'orchestrator-api', 'realtime-gateway']);
     } finally {
       stream.close();
     }
@@ -184,7 +217,11 @@ async function main() {
       const answer = await request('GET', `${api}/symbols/${symbol}`, { headers: keyed });
       return answer.status === 200 ? JSON.parse(answer.body) : undefined;
     }, 20_000);
-    check(view?.symbol === symbol && view.price === 101.25, `GET /symbols/${symbol} never answered the view (last: ${JSON.stringify(view)})`, 'consumers');
+    check(
+      view?.symbol === symbol && view.price === 101.25,
+      `GET /symbols/${symbol} never answered the view (last: ${JSON.stringify(view)})`,
+      'consumers',
+    );
     log(`GET /symbols/${symbol} → 200, price ${view.price}`);
     const row = await poll(async () => {
       const answer = await request('GET', `${api}/symbols/${symbol}/history?limit=5`, { headers: keyed });
@@ -196,12 +233,23 @@ async function main() {
     const page = await request('GET', `${dashboard}/`);
     check(page.status === 200 && /<html/i.test(page.body), `dashboard GET / answered ${page.status}`, 'dashboard');
     const proxied = await request('GET', `${dashboard}/api/symbols/${symbol}`);
-    check(proxied.status === 200 && JSON.parse(proxied.body).symbol === symbol, `dashboard GET /api/symbols/${symbol} answered ${proxied.status} ${proxied.body.slice(0, 200)}`, 'dashboard');
+    check(
+      proxied.status === 200 && JSON.parse(proxied.body).symbol === symbol,
+      `dashboard GET /api/symbols/${symbol} answered ${proxied.status} ${proxied.body.slice(0, 200)}`,
+      'dashboard',
+    );
     log('dashboard serves the app, and its /api proxy answers (key added server-side)');
 
     // 4. Hardening, as the engine reports it.
     for (const app of APPS) {
-      const [user, readOnly, capDrop] = runOk('docker', ['inspect', '--format', '{{.Config.User}}|{{.HostConfig.ReadonlyRootfs}}|{{.HostConfig.CapDrop}}', ids[app]]).trim().split('|');
+      const [user, readOnly, capDrop] = runOk('docker', [
+        'inspect',
+        '--format',
+        '{{.Config.User}}|{{.HostConfig.ReadonlyRootfs}}|{{.HostConfig.CapDrop}}',
+        ids[app],
+      ])
+        .trim()
+        .split('|');
       const uid = runOk('docker', ['exec', ids[app], 'id', '-u'], { service: app }).trim();
       check(uid !== '0' && user !== '' && user !== 'root', `${app} runs as uid ${uid} (user '${user}')`, app);
       check(readOnly === 'true', `${app}: root filesystem not read-only`, app);
@@ -231,21 +279,46 @@ async function main() {
     check(totals.accepted > 0, `the feeder reports no accepted tick: ${JSON.stringify(totals)}`, 'feeder');
     const expected = totals.accepted + totals.duplicate;
     const countRows = () =>
-      Number(composeOk(['exec', '-T', 'postgres', 'psql', '-U', 'market', '-d', 'market', '-tAc', `SELECT count(*) FROM md_ticks WHERE source <> '${TEST_SOURCE}'`], { service: 'postgres' }).trim());
+      Number(
+        composeOk(
+          [
+            'exec',
+            '-T',
+            'postgres',
+            'psql',
+            '-U',
+            'market',
+            '-d',
+            'market',
+            '-tAc',
+            `SELECT count(*) FROM md_ticks WHERE source <> '${TEST_SOURCE}'`,
+          ],
+          { service: 'postgres' },
+        ).trim(),
+      );
     let rows = 0;
     await poll(async () => ((rows = countRows()) >= expected ? rows : undefined), 30_000);
     log(`feeder: ${JSON.stringify(totals)}; md_ticks holds ${rows} of its ticks`);
-    check(rows >= expected, `lost accepted ticks: the feeder was answered accepted/duplicate for ${expected}, md_ticks holds ${rows}`, 'orchestrator-api');
+    check(
+      rows >= expected,
+      `lost accepted ticks: the feeder was answered accepted/duplicate for ${expected}, md_ticks holds ${rows}`,
+      'orchestrator-api',
+    );
     check(rows <= totals.sent, `md_ticks holds ${rows} feeder ticks, more than the ${totals.sent} it sent`, 'orchestrator-api');
-    log(`no accepted tick lost across the restart (${totals.accepted} accepted + ${totals.duplicate} duplicate = ${expected} ≤ ${rows} rows ≤ ${totals.sent} sent${totals.failed ? `; ${totals.failed} failed after retries, never acknowledged` : ''})`);
+    log(
+      `no accepted tick lost across the restart (${totals.accepted} accepted + ${totals.duplicate} duplicate = ${expected} ≤ ${rows} rows ≤ ${totals.sent} sent${totals.failed ? `; ${totals.failed} failed after retries, never acknowledged` : ''})`,
+    );
 
-    // 6. JSON logs from the first line: every line every app wrote.
-    for (const app of APPS.filter((a) => a !== 'dashboard')) {
-      const lines = runOk('docker', ['logs', ids[app]]).split('\n').concat(run('docker', ['logs', ids[app]]).stderr.split('\n')).filter(Boolean);
+    // 6. JSON logs from the first line: every line every app wrote (the dashboard's server logs through pino too).
+    for (const app of APPS) {
+      const lines = runOk('docker', ['logs', ids[app]])
+        .split('\n')
+        .concat(run('docker', ['logs', ids[app]]).stderr.split('\n'))
+        .filter(Boolean);
       const text = lines.filter((line) => !isJsonObject(line));
       check(text.length === 0, `${app} wrote non-JSON log lines, e.g. ${JSON.stringify(text.slice(0, 3))}`, app);
     }
-    log('every Nest app logged JSON only, from its first line');
+    log('every app logged JSON only, from its first line');
     failed = false;
   } catch (error) {
     console.error(`\n[test:deploy] FAILED: ${error.message}\n`);
@@ -288,7 +361,14 @@ function leftovers() {
 
 /** Fills `ids` (service → container id) with the project's containers that exist so far. */
 function containersOf(project, ids) {
-  const lines = runOk('docker', ['ps', '-a', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Label "com.docker.compose.service"}} {{.ID}} {{.Label "com.docker.compose.oneoff"}}']);
+  const lines = runOk('docker', [
+    'ps',
+    '-a',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--format',
+    '{{.Label "com.docker.compose.service"}} {{.ID}} {{.Label "com.docker.compose.oneoff"}}',
+  ]);
   for (const line of lines.trim().split('\n').filter(Boolean)) {
     const [service, id, oneoff] = line.split(' ');
     if (oneoff !== 'True' && SERVICES.includes(service)) ids[service] = id;
@@ -306,7 +386,12 @@ async function waitHealthy(ids, since, healthy, discover, timeoutMs = 240_000) {
     discover?.();
     for (const service of [...pending]) {
       if (!ids[service]) continue;
-      const state = run('docker', ['inspect', '--format', '{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}', ids[service]]).stdout.trim();
+      const state = run('docker', [
+        'inspect',
+        '--format',
+        '{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}',
+        ids[service],
+      ]).stdout.trim();
       const [status, health] = state.split('|');
       if (health === 'healthy') {
         healthy[service] = Date.now() - since;
@@ -319,7 +404,10 @@ async function waitHealthy(ids, since, healthy, discover, timeoutMs = 240_000) {
     }
     if (pending.size === 0) break;
     if (Date.now() - since > timeoutMs) {
-      throw new DeployFailure(`not healthy after ${seconds(timeoutMs)}: ${[...pending].map((service) => `${service} (${last[service] ?? 'not created'})`).join(', ')}`, [...pending]);
+      throw new DeployFailure(
+        `not healthy after ${seconds(timeoutMs)}: ${[...pending].map((service) => `${service} (${last[service] ?? 'not created'})`).join(', ')}`,
+        [...pending],
+      );
     }
     await sleep(500);
   }
@@ -448,7 +536,9 @@ function printReport({ images, healthy, restart }) {
   if (images.length > 0) {
     console.log('\nimage                          size     build time');
     for (const { app, ms, size, cached } of images) {
-      console.log(`${`${IMAGE_PREFIX}/${app}`.padEnd(30)} ${`${(size / 1e6).toFixed(0)} MB`.padStart(7)}  ${seconds(ms).padStart(8)}${cached ? `  (${cached} steps from cache)` : ''}`);
+      console.log(
+        `${`${IMAGE_PREFIX}/${app}`.padEnd(30)} ${`${(size / 1e6).toFixed(0)} MB`.padStart(7)}  ${seconds(ms).padStart(8)}${cached ? `  (${cached} steps from cache)` : ''}`,
+      );
     }
   }
   if (Object.keys(healthy).length > 0) {

@@ -2,7 +2,8 @@
 /**
  * `npm test`: every test of the workspace, in the order that fails fastest.
  *   1. Redis and PostgreSQL up (started if they are local and down);
- *   2. lint (module boundaries included) and type checks of every project, through Nx;
+ *   2. formatting (Prettier, .prettierrc), lint (module boundaries included) and type checks
+ *      of every project, through Nx;
  *   3. unit tests of every project (one Jest run over all projects), then the dashboard's
  *      component tests (Vitest: a browser-like DOM and Vite's module graph);
  *   4. build of every app (some integration tests run them as processes);
@@ -21,18 +22,36 @@ const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env }).statu
 console.log(`services: redis ${await ensureRedis()}, postgres ${await ensurePostgres()}`);
 
 mkdirSync('tmp', { recursive: true });
+const hasLuacheck = spawnSync('luacheck', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!hasLuacheck) console.log('luacheck not installed (apt-get install -y lua-check): the Lua lint step is skipped');
 const steps = [
+  ['formatting (Prettier)', 'npx', ['prettier', '--check', '.']],
   ['lint and type checks', 'npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', '--outputStyle=static']],
+  // The Lua scripts (libs/pipeline): luacheck where installed (Debian: lua-check). Without it,
+  // libs/pipeline's tests still load every script into the real Redis (SCRIPT LOAD: syntax).
+  ...(hasLuacheck ? [['Lua lint (luacheck)', 'npx', ['nx', 'run', 'pipeline:lint-lua', '--outputStyle=static']]] : []),
   ['unit tests', 'npx', ['jest', '-c', 'jest.config.cjs', '--json', '--outputFile=tmp/jest-unit.json']],
   // Vitest's JSON report has Jest's shape (numPassedTests, numFailedTests); its path is relative to the Vite root, so absolute here.
   [
     'dashboard component tests',
     'npx',
-    ['vitest', 'run', '--config', 'apps/dashboard/vite.config.mts', '--reporter=default', '--reporter=json', `--outputFile.json=${process.cwd()}/tmp/vitest-dashboard.json`],
+    [
+      'vitest',
+      'run',
+      '--config',
+      'apps/dashboard/vite.config.mts',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${process.cwd()}/tmp/vitest-dashboard.json`,
+    ],
   ],
   // Integration tests that need real processes start the built apps.
   ['build', 'npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static']],
-  ['integration tests', 'npx', ['jest', '-c', 'jest.integration.config.cjs', '--runInBand', '--json', '--outputFile=tmp/jest-integration.json']],
+  [
+    'integration tests',
+    'npx',
+    ['jest', '-c', 'jest.integration.config.cjs', '--runInBand', '--json', '--outputFile=tmp/jest-integration.json'],
+  ],
   // Faults injected under load into real processes; prints its own report table (tools/faults.mjs writes tmp/jest-faults.json).
   ['fault scenarios', 'node', ['tools/faults.mjs'], 'tmp/jest-faults.json'],
 ];

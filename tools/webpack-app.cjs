@@ -13,15 +13,17 @@ const { basename, join } = require('path');
 
 const ALWAYS = ['tslib'];
 
-module.exports = function webpackApp(appDir, { runtimeDependencies = [] } = {}) {
+module.exports = function webpackApp(appDir, { runtimeDependencies = [], name = basename(appDir) } = {}) {
   return {
     output: {
-      path: join(appDir, '../../dist/apps', basename(appDir)),
+      path: join(__dirname, '../dist/apps', name),
       clean: true,
       ...(process.env.NODE_ENV !== 'production' && {
         devtoolModuleFilenameTemplate: '[absolute-resource-path]',
       }),
     },
+    // Lua scripts are imported as their text (libs/pipeline's script registry).
+    module: { rules: [{ test: /\.lua$/, type: 'asset/source' }] },
     plugins: [
       new NxAppWebpackPlugin({
         target: 'node',

@@ -7,14 +7,15 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { GatewayEnv, loadEnvOrExit } from '@md/config';
-import { listen } from '@md/platform';
 import { SERVICE } from './app/app.module';
 import { createGateway } from './app/create-gateway';
 
 async function main(): Promise<void> {
   const env = loadEnvOrExit(GatewayEnv, SERVICE);
   const app = await createGateway(env);
-  const url = await listen(app, env);
+  // A reconnect storm of thousands of browsers overflows Node's default backlog (511).
+  await app.listen({ port: env.PORT, host: env.HOST, backlog: env.LISTEN_BACKLOG });
+  const url = await app.getUrl();
   new Logger(SERVICE).log(`listening on ${url}: SSE at /stream, WebSocket at /ws`);
 }
 

@@ -1,5 +1,6 @@
+import { sleep } from '@md/common';
 import { ChaosProxy } from '../support/chaos-proxy';
-import { runScenario, sleep } from '../support/scenario';
+import { runScenario } from '../support/scenario';
 
 const CHAOS_S = Number(process.env.FAULTS_CHAOS_S ?? 60);
 

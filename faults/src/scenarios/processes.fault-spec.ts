@@ -1,4 +1,5 @@
-import { runScenario, sleep } from '../support/scenario';
+import { sleep } from '@md/common';
+import { runScenario } from '../support/scenario';
 
 /** Processes crashing (kill -9) and being restarted under load. */
 describe('fault scenarios: processes', () => {
@@ -37,10 +38,12 @@ describe('fault scenarios: processes', () => {
   it('7. SIGTERM to every service under load: in-flight requests finish, final flush, exit within 30 s', async () => {
     const result = await runScenario('7 SIGTERM all', {}, async ({ stack, driver }) => {
       const at = Date.now();
-      const exits = await Promise.all([stack.api, stack.consumers, stack.gateway].map(async (service) => {
-        const code = await service?.kill('SIGTERM');
-        return { app: service?.app, code, ms: Date.now() - at };
-      }));
+      const exits = await Promise.all(
+        [stack.api, stack.consumers, stack.gateway].map(async (service) => {
+          const code = await service?.kill('SIGTERM');
+          return { app: service?.app, code, ms: Date.now() - at };
+        }),
+      );
       // Nest closes cleanly, then re-raises the signal: the exit is by SIGTERM (code null), not a crash code.
       for (const exit of exits) expect(exit).toMatchObject({ code: null });
       for (const exit of exits) expect(exit.ms).toBeLessThan(30_000);

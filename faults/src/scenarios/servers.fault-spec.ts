@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import { runScenario, sleep } from '../support/scenario';
+import { sleep } from '@md/common';
+import { runScenario } from '../support/scenario';
 
 /** The servers under the system failing: PostgreSQL stopped, Redis restarted. */
 describe('fault scenarios: servers', () => {

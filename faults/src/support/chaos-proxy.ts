@@ -1,5 +1,6 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sleep } from '@md/common';
 
 /**
  * An HTTP proxy in front of the api for the consumers: while `chaos` is on, each
@@ -28,7 +29,7 @@ export class ChaosProxy {
       req.on('data', (chunk: Buffer) => body.push(chunk));
       req.on('end', async () => {
         const chaotic = this.chaos && req.url === '/internal/agg-update';
-        if (chaotic) await new Promise((r) => setTimeout(r, Math.random() * this.delayMs));
+        if (chaotic) await sleep(Math.random() * this.delayMs);
         const roll = Math.random();
         if (chaotic && roll < 0.25) {
           this.failed += 1;

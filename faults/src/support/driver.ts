@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { backoffMs, sleep } from '@md/common';
 import type { TickInput } from '@md/contracts';
 import { basicAuth } from '@md/testing';
 
@@ -101,7 +102,7 @@ export class TickDriver {
         this.refused.set(tick.event_id, status);
         return;
       }
-      await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** Math.min(attempt, 5), 1_000) * (0.5 + Math.random() / 2)));
+      await sleep(backoffMs(attempt, { baseMs: 50, maxMs: 1_000, jitter: 'half' }));
     }
   }
 }

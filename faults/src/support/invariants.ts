@@ -28,7 +28,11 @@ const REPORT = join(__dirname, '../../../tmp/faults/report.jsonl');
  * `reset`), or be counted in the `skipped` of the next update received for its symbol.
  * Also, the client's final view of each symbol must be the stored one.
  */
-export function silentGaps(published: { seq: string; type: string; symbol: string }[], events: SseEvent[], finalViews: Map<string, SymbolView>): { gaps: number; detail: string[] } {
+export function silentGaps(
+  published: { seq: string; type: string; symbol: string }[],
+  events: SseEvent[],
+  finalViews: Map<string, SymbolView>,
+): { gaps: number; detail: string[] } {
   const received = new Map<string, SseEvent>();
   // Windows (after, upTo]: messages a snapshot stands for.
   const windows: [string, string][] = [];
@@ -62,12 +66,17 @@ export function silentGaps(published: { seq: string; type: string; symbol: strin
       continue;
     }
     const skipped = Number(got.data.skipped ?? 0);
-    if (missing.length > skipped) detail.push(`${message.symbol}: ${missing.length - skipped} update(s) before ${message.seq} missing (${missing.slice(0, 3).join(', ')}…)`);
+    if (missing.length > skipped)
+      detail.push(
+        `${message.symbol}: ${missing.length - skipped} update(s) before ${message.seq} missing (${missing.slice(0, 3).join(', ')}…)`,
+      );
     missingBySymbol.set(message.symbol, []);
   }
-  for (const [symbol, missing] of missingBySymbol) if (missing.length) detail.push(`${symbol}: the last ${missing.length} update(s) never arrived (${missing.slice(0, 3).join(', ')}…)`);
+  for (const [symbol, missing] of missingBySymbol)
+    if (missing.length) detail.push(`${symbol}: the last ${missing.length} update(s) never arrived (${missing.slice(0, 3).join(', ')}…)`);
   for (const [symbol, view] of finalViews) {
-    if (finalSeen.get(symbol) !== view.tickCount) detail.push(`${symbol}: the client ends at tickCount ${finalSeen.get(symbol)}, the stored view is at ${view.tickCount}`);
+    if (finalSeen.get(symbol) !== view.tickCount)
+      detail.push(`${symbol}: the client ends at tickCount ${finalSeen.get(symbol)}, the stored view is at ${view.tickCount}`);
   }
   return { gaps: detail.length, detail };
 }
@@ -77,7 +86,12 @@ export function silentGaps(published: { seq: string; type: string; symbol: strin
  * D: rows of md_ticks. NoLoss A ⊆ D; NoDup no event_id twice, and the constraint that makes
  * it so exists; ViewsOK each view equals the reference over D; NoSilentGap (see silentGaps).
  */
-export async function checkInvariants(scenario: string, stack: Stack, driver: TickDriver, streamEvents?: SseEvent[]): Promise<ScenarioResult> {
+export async function checkInvariants(
+  scenario: string,
+  stack: Stack,
+  driver: TickDriver,
+  streamEvents?: SseEvent[],
+): Promise<ScenarioResult> {
   await stack.quiesce();
   const rows = await stack.rows();
   const stored = new Set(rows.map((r) => r.event_id));

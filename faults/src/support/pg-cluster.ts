@@ -20,7 +20,8 @@ export class PgCluster {
   static async create(): Promise<PgCluster> {
     const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort() : [];
     const bin = versions.length ? `/usr/lib/postgresql/${versions[versions.length - 1]}/bin` : '';
-    if (!bin || !existsSync(`${bin}/pg_ctl`)) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install -y postgresql)');
+    if (!bin || !existsSync(`${bin}/pg_ctl`))
+      throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install -y postgresql)');
     const dir = mkdtempSync(join(tmpdir(), 'md-pg-'));
     chmodSync(dir, 0o777);
     const cluster = new PgCluster(await freePort(), dir, bin);
@@ -37,7 +38,16 @@ export class PgCluster {
   }
 
   start(): void {
-    this.run('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'log'), '-w', '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`, 'start']);
+    this.run('pg_ctl', [
+      '-D',
+      this.data,
+      '-l',
+      join(this.dir, 'log'),
+      '-w',
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`,
+      'start',
+    ]);
   }
 
   /** A crash: the server stops at once, without a checkpoint. */

@@ -1,3 +1,4 @@
+import { sleep } from '@md/common';
 import { waitUntil } from '@md/testing';
 import { TickDriver } from './driver';
 import { checkInvariants, type ScenarioResult } from './invariants';
@@ -6,8 +7,6 @@ import { StreamWatcher } from './stream-watcher';
 
 export const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XAUUSD'];
 export const TPS = Number(process.env.FAULTS_TPS ?? 100);
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Context {
   stack: Stack;
@@ -20,7 +19,11 @@ export interface Context {
  * gateway; `fault` runs under that load (after a warm-up); then the load stops, the system
  * quiesces, and the invariants are checked and reported.
  */
-export async function runScenario(name: string, options: StackOptions, fault: (context: Context) => Promise<void>): Promise<ScenarioResult> {
+export async function runScenario(
+  name: string,
+  options: StackOptions,
+  fault: (context: Context) => Promise<void>,
+): Promise<ScenarioResult> {
   const stack = await Stack.start(options);
   try {
     const driver = new TickDriver(stack.api.url, AUTH, SYMBOLS, TPS);
@@ -36,7 +39,16 @@ export async function runScenario(name: string, options: StackOptions, fault: (c
       // The stream client has had every final view (or the check below says which it has not).
       const views = await stack.views();
       await waitUntil(
-        () => [...views.values()].every((v) => watcher.events.some((e) => e.data?.view?.tickCount === v.tickCount && e.data.symbol === v.symbol) || watcher.events.some((e) => e.event === 'snapshot' && e.data.views.some((s: { symbol: string; tickCount: number }) => s.symbol === v.symbol && s.tickCount === v.tickCount))),
+        () =>
+          [...views.values()].every(
+            (v) =>
+              watcher.events.some((e) => e.data?.view?.tickCount === v.tickCount && e.data.symbol === v.symbol) ||
+              watcher.events.some(
+                (e) =>
+                  e.event === 'snapshot' &&
+                  e.data.views.some((s: { symbol: string; tickCount: number }) => s.symbol === v.symbol && s.tickCount === v.tickCount),
+              ),
+          ),
         'the stream client to see every final view',
         15_000,
       ).catch(() => undefined);

@@ -81,7 +81,8 @@ export class Stack {
       ORCHESTRATOR_URL: orchestrator,
       WORKER_LOCK_MS: '3000',
     });
-    if (options.gateway !== false) stack.gateway = await ServiceProcess.start('realtime-gateway', { ...common, API_KEY, HEARTBEAT_MS: '2000' });
+    if (options.gateway !== false)
+      stack.gateway = await ServiceProcess.start('realtime-gateway', { ...common, API_KEY, HEARTBEAT_MS: '2000' });
     return stack;
   }
 
@@ -93,7 +94,9 @@ export class Stack {
   /** Waits until the system is idle: queues empty, the buffer flushed and acknowledged. */
   async quiesce(timeoutMs = 120_000): Promise<void> {
     const redis = new Redis(this.redis.url);
-    const queues = ['ticks.received', 'views.compute'].map((name) => new Queue(name, { connection: redisOptionsFromUrl(this.redis.url), prefix: `${this.names.REDIS_PREFIX}:bull` }));
+    const queues = ['ticks.received', 'views.compute'].map(
+      (name) => new Queue(name, { connection: redisOptionsFromUrl(this.redis.url), prefix: `${this.names.REDIS_PREFIX}:bull` }),
+    );
     try {
       await waitUntil(
         async () => {
@@ -114,12 +117,13 @@ export class Stack {
 
   /** D: every row of md_ticks. */
   async rows(): Promise<{ event_id: string; symbol: string; price: number; volume: number; source: string; ts: number }[]> {
-    return this.query(`SELECT event_id, symbol, price, volume, source, (extract(epoch from ts) * 1000)::bigint AS ts FROM md_ticks`).then((rows) =>
-      rows.map((r) => ({ ...r, ts: Number(r.ts) })),
+    return this.query(`SELECT event_id, symbol, price, volume, source, (extract(epoch from ts) * 1000)::bigint AS ts FROM md_ticks`).then(
+      (rows) => rows.map((r) => ({ ...r, ts: Number(r.ts) })),
     );
   }
 
-  async query(sql: string): Promise<any[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async query(sql: string): Promise<any[]> {
+    // eslint-disable-line @typescript-eslint/no-explicit-any
     const client = new Client({ connectionString: this.pgUrl });
     await client.connect();
     try {
@@ -144,7 +148,10 @@ export class Stack {
   async published(): Promise<{ seq: string; type: string; symbol: string }[]> {
     const redis = new Redis(this.redis.url);
     try {
-      const entries = (await redis.xrange(`${this.names.REDIS_PREFIX}:history:${this.names.PUBSUB_CHANNEL}`, '-', '+')) as [string, string[]][];
+      const entries = (await redis.xrange(`${this.names.REDIS_PREFIX}:history:${this.names.PUBSUB_CHANNEL}`, '-', '+')) as [
+        string,
+        string[],
+      ][];
       return entries.map(([seq, fields]) => {
         const message = JSON.parse(fields[1]) as { type: string; symbol: string };
         return { seq, type: message.type, symbol: message.symbol };

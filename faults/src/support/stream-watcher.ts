@@ -1,3 +1,4 @@
+import { sleep } from '@md/common';
 import { SseClient, type SseEvent } from '@md/testing';
 
 /**
@@ -45,7 +46,7 @@ export class StreamWatcher {
           while (this.running && !client.ended) {
             for (; seen < client.events.length; seen += 1) this.events.push(client.events[seen]);
             if (client.lastEventId) this.lastEventId = client.lastEventId;
-            await new Promise((r) => setTimeout(r, 20));
+            await sleep(20);
           }
           for (; seen < client.events.length; seen += 1) this.events.push(client.events[seen]);
           if (client.lastEventId) this.lastEventId = client.lastEventId;
@@ -53,7 +54,7 @@ export class StreamWatcher {
       } catch {
         // refused: the gateway is down; retry like an EventSource does
       }
-      if (this.running) await new Promise((r) => setTimeout(r, 250));
+      if (this.running) await sleep(250);
     }
   }
 }

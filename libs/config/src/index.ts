@@ -7,4 +7,5 @@ export * from './lib/schemas/orchestrator-api.env';
 export * from './lib/schemas/consumers.env';
 export * from './lib/schemas/feeder.env';
 export * from './lib/schemas/gateway.env';
+export * from './lib/schemas/dashboard.env';
 export * from './lib/secrets-policy';

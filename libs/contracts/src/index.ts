@@ -3,6 +3,8 @@ export * from './lib/tick';
 export * from './lib/messages';
 export * from './lib/ingest';
 export * from './lib/view';
+export * from './lib/history';
 export * from './lib/pipeline';
 export * from './lib/stream';
 export * from './lib/seq';
+export * from './lib/dashboard';

@@ -1,2 +1,3 @@
 export * from './lib/observability.module';
 export * from './lib/http-metrics';
+export * from './lib/logger-options';

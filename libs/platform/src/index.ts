@@ -1,6 +1,7 @@
 export * from './lib/errors';
 export * from './lib/validation';
 export * from './lib/secrets';
+export * from './lib/secret-guard';
 export * from './lib/bootstrap';
 export * from './lib/api-key.guard';
 export * from './lib/rate-limit';

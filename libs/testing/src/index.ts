@@ -4,3 +4,4 @@ export * from './lib/redis';
 export * from './lib/services';
 export * from './lib/postgres';
 export * from './lib/sse';
+export * from './lib/event-source';

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE, DiscoveryModule } from '@nestjs/core';
 import { EnvModule, type ConsumersEnv } from '@md/config';
 import { HealthModule, RedisIndicator } from '@md/health';
 import { ObservabilityModule } from '@md/observability';
+import { TICKS_QUEUE, VIEWS_QUEUE } from '@md/pipeline';
 import { createValidationPipe, HttpErrorFilter } from '@md/platform';
 import { RedisModule } from '@md/redis';
 import { CalcAModule } from '../calc-a/calc-a.module';
@@ -17,7 +18,7 @@ export const SERVICE = 'consumers';
 export class AppModule {
   /** The consumers for a validated env: the processors of CONSUMER_ROLES, health and metrics. */
   static forRoot(env: ConsumersEnv): DynamicModule {
-    const metrics = consumerMetricProviders([env.QUEUE_NAME, env.VIEW_QUEUE_NAME]);
+    const metrics = consumerMetricProviders([TICKS_QUEUE, VIEWS_QUEUE]);
     return {
       module: AppModule,
       global: true,
@@ -30,11 +31,7 @@ export class AppModule {
         ...(env.CONSUMER_ROLES.includes('calc-a') ? [CalcAModule.register(env)] : []),
         ...(env.CONSUMER_ROLES.includes('calc-b') ? [CalcBModule.register(env)] : []),
       ],
-      providers: [
-        ...metrics,
-        { provide: APP_PIPE, useFactory: createValidationPipe },
-        { provide: APP_FILTER, useClass: HttpErrorFilter },
-      ],
+      providers: [...metrics, { provide: APP_PIPE, useFactory: createValidationPipe }, { provide: APP_FILTER, useClass: HttpErrorFilter }],
       exports: metrics,
     };
   }

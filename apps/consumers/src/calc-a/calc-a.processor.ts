@@ -1,11 +1,11 @@
-import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger } from '@nestjs/common';
+import { InjectQueue, OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Job, Queue } from 'bullmq';
 import type { Counter, Histogram } from 'prom-client';
-import { JobName, type ReceivedTick } from '@md/contracts';
+import type { WindowSummary } from '@md/market-calc';
+import { JobName, VIEW_JOB_OPTIONS, VIEWS_QUEUE, type TickJob, type ViewJob } from '@md/pipeline';
 import { JOB_DURATION, JOBS } from '../app/consumer.metrics';
-import { VIEWS_QUEUE, type ViewJob, VIEW_JOB_OPTIONS } from '../queues/queues';
 import { CalcAService, NonFiniteTickError } from './calc-a.service';
 
 /**
@@ -20,14 +20,14 @@ export class CalcAProcessor extends WorkerHost {
 
   constructor(
     private readonly calcA: CalcAService,
-    @Inject(VIEWS_QUEUE) private readonly views: Queue<ViewJob>,
+    @InjectQueue(VIEWS_QUEUE) private readonly views: Queue<ViewJob<WindowSummary>>,
     @InjectMetric(JOBS) private readonly jobs: Counter<string>,
     @InjectMetric(JOB_DURATION) private readonly duration: Histogram<string>,
   ) {
     super();
   }
 
-  async process(job: Job<ReceivedTick>): Promise<{ fresh: boolean; tickCount: number }> {
+  async process(job: Job<TickJob>): Promise<{ fresh: boolean; tickCount: number }> {
     const stop = this.duration.startTimer({ processor: 'calc-a' });
     try {
       const { fresh, summary } = await this.calcA.apply(job.data, job.opts);

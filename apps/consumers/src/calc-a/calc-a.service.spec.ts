@@ -2,7 +2,23 @@ import { parseCalcAReply } from './calc-a.service';
 
 describe('parseCalcAReply', () => {
   it('decodes the script reply without losing precision', () => {
-    const reply = ['1', 7, '1767225600000', 'e7', '0.10000000000000001', 'venue', '3.2999999999999998', '1.5', 4, '0.5', '0.10000000000000001', '0.25', '0.25', '0.5', '0.10000000000000001'];
+    const reply = [
+      '1',
+      7,
+      '1767225600000',
+      'e7',
+      '0.10000000000000001',
+      'venue',
+      '3.2999999999999998',
+      '1.5',
+      4,
+      '0.5',
+      '0.10000000000000001',
+      '0.25',
+      '0.25',
+      '0.5',
+      '0.10000000000000001',
+    ];
     expect(parseCalcAReply('EURUSD', reply)).toEqual({
       fresh: true,
       summary: {

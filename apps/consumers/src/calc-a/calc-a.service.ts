@@ -1,10 +1,10 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { ConsumersEnv } from '@md/config';
-import { LAST_N, tickMarkerTtlS, WINDOW_MS, type Tick } from '@md/contracts';
+import { LAST_N, WINDOW_MS, type Tick } from '@md/contracts';
 import { WindowState, type WindowSummary } from '@md/market-calc';
-import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
-import { CALC_A_LUA } from './calc-a.lua';
+import { tickMarkerTtlS, type MdRedis } from '@md/pipeline';
+import { REDIS, RedisKeys } from '@md/redis';
 
 export interface CalcAResult {
   /** false when the tick's event_id was counted before (a redelivery or a retry). */
@@ -18,20 +18,17 @@ export interface CalcAResult {
  */
 export class NonFiniteTickError extends UnrecoverableError {}
 
-type CalcARedis = MdRedis & { mdCalcA(...args: (string | number)[]): Promise<(string | number)[]> };
-
-/** calc-a: applies a tick to its symbol's windows in Redis (one atomic script call). */
+/**
+ * calc-a: applies a tick to its symbol's windows in Redis (one atomic call of mdCalcA,
+ * libs/pipeline/src/lib/lua/calc-a.lua, defined on the command connection by RedisModule).
+ */
 @Injectable()
-export class CalcAService implements OnModuleInit {
+export class CalcAService {
   constructor(
     @Inject(REDIS) private readonly redis: MdRedis,
     private readonly keys: RedisKeys,
     private readonly env: ConsumersEnv,
   ) {}
-
-  onModuleInit(): void {
-    this.redis.defineCommand('mdCalcA', { lua: CALC_A_LUA, numberOfKeys: 5 });
-  }
 
   /**
    * `jobOptions`: the options of the tick's job; the dedupe marker outlives the job's
@@ -47,7 +44,7 @@ export class CalcAService implements OnModuleInit {
   }
 
   private run(tick: Tick, calc: ReturnType<RedisKeys['calc']>, markerTtlS: number): Promise<(string | number)[]> {
-    return (this.redis as CalcARedis).mdCalcA(
+    return this.redis.mdCalcA(
       this.keys.dedupe(tick.event_id),
       calc.state,
       calc.last,
@@ -67,7 +64,7 @@ export class CalcAService implements OnModuleInit {
   }
 }
 
-/** Decodes the script's reply (see calc-a.lua.ts for its layout). */
+/** Decodes the script's reply (see libs/pipeline/src/lib/lua/calc-a.lua for its layout). */
 export function parseCalcAReply(symbol: string, reply: (string | number)[]): CalcAResult {
   const [fresh, count, ts, eventId, price, source, volume, pv, size, high, low, open, ...last] = reply;
   return {

@@ -3,9 +3,9 @@ import { Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Job } from 'bullmq';
 import type { Counter, Histogram } from 'prom-client';
-import { buildView } from '@md/market-calc';
+import { buildView, type WindowSummary } from '@md/market-calc';
+import type { ViewJob } from '@md/pipeline';
 import { JOB_DURATION, JOBS, TICK_TO_VIEW } from '../app/consumer.metrics';
-import type { ViewJob } from '../queues/queues';
 import { ViewPoster } from './calc-b.service';
 
 /**
@@ -25,7 +25,7 @@ export class CalcBProcessor extends WorkerHost {
     super();
   }
 
-  async process(job: Job<ViewJob>): Promise<{ stored: boolean; tickCount: number }> {
+  async process(job: Job<ViewJob<WindowSummary>>): Promise<{ stored: boolean; tickCount: number }> {
     const stop = this.duration.startTimer({ processor: 'calc-b' });
     try {
       const view = buildView(job.data.summary, Date.now());

@@ -23,7 +23,9 @@ describe('ViewPoster and redirects', () => {
   it('does not follow a redirect, so the token never reaches its target', async () => {
     const reached: IncomingHttpHeaders[] = [];
     const elsewhere = await listen(createServer((req, res) => (reached.push(req.headers), res.writeHead(200).end('{"stored":true}'))));
-    const redirecting = await listen(createServer((_req, res) => res.writeHead(307, { location: `${elsewhere}/internal/agg-update` }).end()));
+    const redirecting = await listen(
+      createServer((_req, res) => res.writeHead(307, { location: `${elsewhere}/internal/agg-update` }).end()),
+    );
     const env = validateEnv(ConsumersEnv, { INTERNAL_TOKEN: 'internal-token-for-the-test', ORCHESTRATOR_URL: redirecting });
     const view = referenceView([{ symbol: 'BTCUSDT', price: 1, volume: 1, source: 's', ts: Date.UTC(2026, 0, 1), event_id: 'e' }], 1);
 

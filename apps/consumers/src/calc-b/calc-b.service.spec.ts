@@ -23,7 +23,9 @@ describe('ViewPoster', () => {
       req.on('data', (c: Buffer) => (body += c));
       req.on('end', () => {
         seen = { headers: req.headers, body };
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status === 200 ? { stored: true } : { statusCode: status }));
+        res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(JSON.stringify(status === 200 ? { stored: true } : { statusCode: status }));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

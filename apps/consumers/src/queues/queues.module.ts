@@ -1,15 +1,16 @@
-import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import type { ConsumersEnv } from '@md/config';
+import { ConsumersEnv } from '@md/config';
+import { registerPipelineQueues } from '@md/pipeline';
 import { redisOptionsFromUrl, RedisKeys } from '@md/redis';
-import { VIEWS_QUEUE } from './queues';
 
 /**
- * The queues the consumers read (ticks) and write and read (views), registered under their
- * names from env (the worker of a @Processor consumes the queue its name designates), with
- * a fixed-token alias for the views queue, which calc-a injects. BullMQ creates (and closes) its connections from these
- * options; workers wait for Redis rather than fail fast (maxRetriesPerRequest: null, as
- * BullMQ requires for blocking commands).
+ * The queues the consumers read (ticks) and write and read (views), registered as the api
+ * registers them (@md/pipeline's TICKS_QUEUE and VIEWS_QUEUE, names from env): calc-a injects
+ * the views queue with `@InjectQueue(VIEWS_QUEUE)`. The worker of a @Processor consumes the
+ * queue its Redis name designates and takes its connection and prefix from the forRoot below.
+ * BullMQ creates (and closes) its connections from these options; workers wait for Redis
+ * rather than fail fast (maxRetriesPerRequest: null, as BullMQ requires for blocking commands).
  */
 @Global()
 @Module({})
@@ -25,12 +26,9 @@ export class QueuesModule {
             prefix: keys.bullPrefix,
           }),
         }),
-        BullModule.registerQueue({ name: env.QUEUE_NAME }, { name: env.VIEW_QUEUE_NAME }),
+        registerPipelineQueues(ConsumersEnv),
       ],
-      providers: [
-        { provide: VIEWS_QUEUE, useExisting: getQueueToken(env.VIEW_QUEUE_NAME) },
-      ],
-      exports: [BullModule, VIEWS_QUEUE],
+      exports: [BullModule],
     };
   }
 }

@@ -2,8 +2,9 @@ import { Redis } from 'ioredis';
 import fc from 'fast-check';
 import { LAST_N, WINDOW_MS, type Tick } from '@md/contracts';
 import { buildView, referenceView, viewMismatch, WindowState } from '@md/market-calc';
+import { tick } from '@md/market-calc/testing';
+import { defineScripts } from '@md/pipeline';
 import { dropKeys, isolated, REDIS_URL } from '@md/testing';
-import { CALC_A_LUA } from '../../src/calc-a/calc-a.lua';
 import { parseCalcAReply } from '../../src/calc-a/calc-a.service';
 
 /**
@@ -15,8 +16,7 @@ jest.setTimeout(120_000);
 
 const T0 = Date.UTC(2026, 0, 1);
 const prefix = isolated().REDIS_PREFIX;
-const redis = new Redis(REDIS_URL) as Redis & { mdCalcA(...args: (string | number)[]): Promise<(string | number)[]> };
-redis.defineCommand('mdCalcA', { lua: CALC_A_LUA, numberOfKeys: 5 });
+const redis = defineScripts(new Redis(REDIS_URL));
 
 let run = 0;
 /** Applies the ticks, in order, through the script under fresh keys (or `base`'s); returns the last view. */
@@ -44,15 +44,6 @@ async function throughScript(ticks: Tick[], base = `${prefix}:run${run++}`) {
   }
   return last as ReturnType<typeof parseCalcAReply>;
 }
-
-const tick = (ts: number, price: number, volume: number, event_id: string): Tick => ({
-  symbol: 'BTCUSDT',
-  price,
-  volume,
-  source: 'test',
-  ts,
-  event_id,
-});
 
 afterAll(async () => {
   await dropKeys(REDIS_URL, prefix);
@@ -111,7 +102,8 @@ describe('calc-a Lua script (real Redis): a tick that would make the state non-f
     const out: Record<string, unknown> = {};
     for (const key of (await redis.keys(`${base}:*`)).sort()) {
       const type = await redis.type(key);
-      out[key] = type === 'hash' ? await redis.hgetall(key) : type === 'zset' ? await redis.zrange(key, 0, -1, 'WITHSCORES') : await redis.get(key);
+      out[key] =
+        type === 'hash' ? await redis.hgetall(key) : type === 'zset' ? await redis.zrange(key, 0, -1, 'WITHSCORES') : await redis.get(key);
     }
     return out;
   }

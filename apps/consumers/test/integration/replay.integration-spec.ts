@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { ConsumersEnv, validateEnv } from '@md/config';
-import { jobIdFor, JobName, tickJobOptions, type ReceivedTick } from '@md/contracts';
-import { defineScripts, RedisKeys, redisOptionsFromUrl } from '@md/redis';
+import type { ReceivedTick } from '@md/contracts';
+import { DedupeState, defineScripts, jobIdFor, JobName, tickJobOptions } from '@md/pipeline';
+import { RedisKeys, redisOptionsFromUrl } from '@md/redis';
 import { dropKeys, isolated, REDIS_URL, waitUntil } from '@md/testing';
 import { CalcAService, NonFiniteTickError } from '../../src/calc-a/calc-a.service';
 
@@ -31,8 +32,6 @@ const connection = redisOptionsFromUrl(REDIS_URL);
 const queue = new Queue(env.QUEUE_NAME, { connection, prefix: keys.bullPrefix });
 let worker: Worker | undefined;
 
-beforeAll(() => calcA.onModuleInit());
-
 afterAll(async () => {
   await worker?.close();
   await queue.close();
@@ -55,7 +54,7 @@ describe('replaying a failed tick job', () => {
     const sent = tick();
     const marker = keys.dedupe(sent.event_id);
     // The api accepted the tick DEDUPE_TTL_S − 2 s ago: its marker is about to expire.
-    await redis.set(marker, '1', 'PX', 2_000);
+    await redis.set(marker, DedupeState.Accepted, 'PX', 2_000);
     const options = tickJobOptions(DEDUPE_TTL_S);
     await queue.add(JobName.Tick, sent, { ...options, jobId: jobIdFor(sent.event_id) });
 

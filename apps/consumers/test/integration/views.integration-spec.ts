@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { JobName, type ReceivedTick, type SymbolView, type Tick } from '@md/contracts';
+import type { ReceivedTick, SymbolView, Tick } from '@md/contracts';
 import { referenceView, viewMismatch } from '@md/market-calc';
+import { JobName } from '@md/pipeline';
 import { redisOptionsFromUrl } from '@md/redis';
 import { basicAuth, dropKeys, get, isolated, post, REDIS_URL, ServiceProcess, waitUntil } from '@md/testing';
 
@@ -62,9 +63,9 @@ async function ingest(apiUrl: string, ticks: Tick[]): Promise<void> {
   const batches = Array.from({ length: Math.ceil(ticks.length / 500) }, (_, k) => ticks.slice(k * 500, k * 500 + 500));
   for (let k = 0; k < batches.length; k += 4) {
     const answers = await Promise.all(
-      batches.slice(k, k + 4).map((batch) =>
-        post(`${apiUrl}/ingest/ticks`, batch, { headers: { authorization: basicAuth(AUTH.user, AUTH.password) } }),
-      ),
+      batches
+        .slice(k, k + 4)
+        .map((batch) => post(`${apiUrl}/ingest/ticks`, batch, { headers: { authorization: basicAuth(AUTH.user, AUTH.password) } })),
     );
     for (const answer of answers) expect(answer.status).toBe(200);
   }
@@ -114,7 +115,13 @@ describe('consumers: exact views (real processes, real Redis)', () => {
 
   beforeAll(async () => {
     api = await ServiceProcess.start('orchestrator-api', env);
-    const consumerEnv = { ...env, ORCHESTRATOR_URL: api.internalUrl, CALC_A_CONCURRENCY: '8', CALC_B_CONCURRENCY: '8', WORKER_LOCK_MS: '2000' };
+    const consumerEnv = {
+      ...env,
+      ORCHESTRATOR_URL: api.internalUrl,
+      CALC_A_CONCURRENCY: '8',
+      CALC_B_CONCURRENCY: '8',
+      WORKER_LOCK_MS: '2000',
+    };
     consumers.push(await ServiceProcess.start('consumers', consumerEnv), await ServiceProcess.start('consumers', consumerEnv));
     const connection = redisOptionsFromUrl(REDIS_URL);
     queues = ['ticks.received', 'views.compute'].map((name) => new Queue(name, { connection, prefix: `${env.REDIS_PREFIX}:bull` }));

@@ -1,5 +1,13 @@
-import type { StreamToken, SymbolSummary, SymbolView } from '@md/contracts';
-import type { Candle, CandleInterval, DashboardStatus, PublicConfig, TickRow } from './types';
+import type {
+  Candle,
+  CandleInterval,
+  DashboardPublicConfig,
+  DashboardStatus,
+  StreamToken,
+  SymbolSummary,
+  SymbolView,
+  TickRow,
+} from '@md/contracts';
 
 /**
  * Every HTTP call of the app. All go to the dashboard's own server: /api/* is the api behind
@@ -28,12 +36,13 @@ async function json<T>(path: string, init?: RequestInit): Promise<T> {
 const symbolPath = (symbol: string) => `/api/symbols/${encodeURIComponent(symbol)}`;
 
 export const api = {
-  config: (signal?: AbortSignal) => json<PublicConfig>('/config.json', { signal }),
+  config: (signal?: AbortSignal) => json<DashboardPublicConfig>('/config.json', { signal }),
   status: (signal?: AbortSignal) => json<DashboardStatus>('/status', { signal }),
   symbols: (signal?: AbortSignal) => json<SymbolSummary[]>('/api/symbols', { signal }),
   view: (symbol: string, signal?: AbortSignal) => json<SymbolView>(symbolPath(symbol), { signal }),
   candles: (symbol: string, interval: CandleInterval, limit: number, signal?: AbortSignal) =>
     json<Candle[]>(`${symbolPath(symbol)}/candles?interval=${interval}&limit=${limit}`, { signal }),
-  history: (symbol: string, limit: number, signal?: AbortSignal) => json<TickRow[]>(`${symbolPath(symbol)}/history?limit=${limit}`, { signal }),
+  history: (symbol: string, limit: number, signal?: AbortSignal) =>
+    json<TickRow[]>(`${symbolPath(symbol)}/history?limit=${limit}`, { signal }),
   streamToken: () => json<StreamToken>('/gw/stream/token', { method: 'POST' }),
 };

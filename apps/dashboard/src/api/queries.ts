@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
+import { CANDLE_INTERVALS, type CandleInterval } from '@md/contracts';
 import { api } from './client';
-import { CANDLE_INTERVALS, type CandleInterval } from './types';
 
 /** The React Query hooks of the app: the initial and slow-moving state (the stream brings the rest). */
 export const queryKeys = {

@@ -25,7 +25,12 @@ describe('App', () => {
     const answers: Record<string, () => unknown> = {
       '/config.json': () => ({ gatewayUrl: '/gw', apiDocsUrl: 'http://api.test/docs', queueAdminUrl: 'http://api.test/admin/queues' }),
       '/api/symbols': () => symbols,
-      '/status': () => ({ services: [{ name: 'orchestrator-api', ready: true, status: 200, latencyMs: 3 }], pipeline: null, pipelineError: 'api unreachable', at: Date.now() }),
+      '/status': () => ({
+        services: [{ name: 'orchestrator-api', ready: true, status: 200, latencyMs: 3 }],
+        pipeline: null,
+        pipelineError: 'api unreachable',
+        at: Date.now(),
+      }),
       '/gw/stream/token': () => ({ token: 'tok', expiresAt: Date.now() + 300_000 }),
     };
     vi.stubGlobal(
@@ -46,7 +51,12 @@ describe('App', () => {
   const price = (symbol: string) => within(screen.getByRole('row', { name: new RegExp(symbol) })).getByTestId('price').textContent;
 
   it('shows GET /symbols first, then the stream; a reset reloads the symbols and the new snapshot replaces the grid', async () => {
-    render(<App queryClient={newQueryClient()} feedOptions={{ createEventSource: sources.create, schedule: (frame) => void frames.push(frame) }} />);
+    render(
+      <App
+        queryClient={newQueryClient()}
+        feedOptions={{ createEventSource: sources.create, schedule: (frame) => void frames.push(frame) }}
+      />,
+    );
 
     await screen.findByRole('row', { name: /BTCUSDT/ });
     expect(price('BTCUSDT')).toBe('60,000.00');
@@ -57,8 +67,26 @@ describe('App', () => {
 
     act(() => {
       source.open();
-      source.emit('snapshot', { type: 'snapshot', seq: '10-0', views: [view({ symbol: 'BTCUSDT', price: 61000, tickCount: 11 }), view({ symbol: 'ETHUSDT', price: 3000, tickCount: 4 })] }, '10-0');
-      source.emit('symbol.updated', { seq: '10-1', type: 'symbol.updated', symbol: 'ETHUSDT', view: view({ symbol: 'ETHUSDT', price: 3001, tickCount: 5 }), receivedAt: Date.now() }, '10-1');
+      source.emit(
+        'snapshot',
+        {
+          type: 'snapshot',
+          seq: '10-0',
+          views: [view({ symbol: 'BTCUSDT', price: 61000, tickCount: 11 }), view({ symbol: 'ETHUSDT', price: 3000, tickCount: 4 })],
+        },
+        '10-0',
+      );
+      source.emit(
+        'symbol.updated',
+        {
+          seq: '10-1',
+          type: 'symbol.updated',
+          symbol: 'ETHUSDT',
+          view: view({ symbol: 'ETHUSDT', price: 3001, tickCount: 5 }),
+          receivedAt: Date.now(),
+        },
+        '10-1',
+      );
     });
     // Queued for the next frame, not rendered per message.
     expect(price('BTCUSDT')).toBe('60,000.00');
@@ -80,11 +108,21 @@ describe('App', () => {
     expect(states()).toEqual(['reset']);
     await waitFor(() => expect(calls.filter((url) => url === '/api/symbols').length).toBe(symbolCalls + 1));
     const grid = within(screen.getByRole('table', { name: /Live market/ }));
-    expect(grid.getAllByRole('row').slice(1).map((row) => row.dataset.symbol)).toEqual(['SOLUSDT']);
+    expect(
+      grid
+        .getAllByRole('row')
+        .slice(1)
+        .map((row) => row.dataset.symbol),
+    ).toEqual(['SOLUSDT']);
   });
 
   it('links the queue admin UI and Swagger UI, and shows readiness from /status', async () => {
-    render(<App queryClient={newQueryClient()} feedOptions={{ createEventSource: sources.create, schedule: (frame) => void frames.push(frame) }} />);
+    render(
+      <App
+        queryClient={newQueryClient()}
+        feedOptions={{ createEventSource: sources.create, schedule: (frame) => void frames.push(frame) }}
+      />,
+    );
     const queues = await screen.findAllByRole('link', { name: /Queue/ });
     expect(queues.map((a) => a.getAttribute('href'))).toContain('http://api.test/admin/queues');
     expect(screen.getAllByRole('link', { name: /API docs/ })[0].getAttribute('href')).toBe('http://api.test/docs');
@@ -93,7 +131,12 @@ describe('App', () => {
   });
 
   it('never puts an API key in a request the browser makes', async () => {
-    render(<App queryClient={newQueryClient()} feedOptions={{ createEventSource: sources.create, schedule: (frame) => void frames.push(frame) }} />);
+    render(
+      <App
+        queryClient={newQueryClient()}
+        feedOptions={{ createEventSource: sources.create, schedule: (frame) => void frames.push(frame) }}
+      />,
+    );
     await waitFor(() => expect(sources.all).toHaveLength(1));
     const fetchMock = vi.mocked(fetch);
     for (const [, init] of fetchMock.mock.calls) {

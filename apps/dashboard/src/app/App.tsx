@@ -41,7 +41,10 @@ function Shell() {
   const now = useNow(500);
   return (
     <div className="min-h-screen bg-slate-950 text-slate-100">
-      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-sky-700 focus:px-3 focus:py-1">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-sky-700 focus:px-3 focus:py-1"
+      >
         Skip to content
       </a>
       <header className="flex flex-wrap items-center justify-between gap-3 border-b border-slate-800 px-4 py-3">
@@ -67,7 +70,10 @@ function Shell() {
           {route.page === 'symbol' && <SymbolPage key={route.symbol} symbol={route.symbol} />}
           {route.page === 'not-found' && (
             <p>
-              No such page. <Link to="/" className="text-sky-300 underline">Back to the market</Link>
+              No such page.{' '}
+              <Link to="/" className="text-sky-300 underline">
+                Back to the market
+              </Link>
             </p>
           )}
         </main>

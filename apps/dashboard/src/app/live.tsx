@@ -20,7 +20,15 @@ export const GRID_MAX_HZ = 5;
  * `reset` also reloads GET /symbols; the snapshot that follows it replaces the grid's state.
  * `feedOptions` lets tests drive a fake EventSource.
  */
-export function LiveProvider({ gatewayUrl, feedOptions, children }: { gatewayUrl: string; feedOptions?: Partial<FeedOptions>; children: ReactNode }) {
+export function LiveProvider({
+  gatewayUrl,
+  feedOptions,
+  children,
+}: {
+  gatewayUrl: string;
+  feedOptions?: Partial<FeedOptions>;
+  children: ReactNode;
+}) {
   const queryClient = useQueryClient();
   const [live] = useState<Live>(() => {
     const newFeed = (options: Partial<FeedOptions>) =>
@@ -28,7 +36,11 @@ export function LiveProvider({ gatewayUrl, feedOptions, children }: { gatewayUrl
     // The grid: a person reads a few updates per symbol per second, so it asks the gateway to
     // conflate to GRID_MAX_HZ (the newest view always arrives; `skipped` counts the rest). The
     // symbol page's tick stream is never conflated: its chart needs every tick.
-    const feed = newFeed({ types: ['symbol.updated'], maxHz: GRID_MAX_HZ, onReset: () => void queryClient.invalidateQueries({ queryKey: queryKeys.symbols }) });
+    const feed = newFeed({
+      types: ['symbol.updated'],
+      maxHz: GRID_MAX_HZ,
+      onReset: () => void queryClient.invalidateQueries({ queryKey: queryKeys.symbols }),
+    });
     return { feed, newFeed };
   });
   const { feed } = live;

@@ -9,7 +9,9 @@ const NOW = 1_700_000_100_000;
 function storeWith(...symbols: [string, number][]) {
   const store = new MarketStore();
   store.replaceAll(
-    symbols.map(([symbol, price]) => view({ symbol, price, updatedAt: NOW, change1m: 100.25, changePct1m: 0.1563, sma10: price - 1, vwap1m: price + 1, volume1m: 12.5 })),
+    symbols.map(([symbol, price]) =>
+      view({ symbol, price, updatedAt: NOW, change1m: 100.25, changePct1m: 0.1563, sma10: price - 1, vwap1m: price + 1, volume1m: 12.5 }),
+    ),
     NOW,
   );
   return store;

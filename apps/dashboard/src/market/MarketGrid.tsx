@@ -45,7 +45,8 @@ const COLUMNS: { label: string; width: string; align: 'text-left' | 'text-right'
 ];
 const shown = (hide: Hide) => CELL[hide ?? 'always'];
 
-const signClass = (value: number | undefined) => (value === undefined || value === 0 ? 'text-slate-300' : value > 0 ? 'text-emerald-400' : 'text-rose-400');
+const signClass = (value: number | undefined) =>
+  value === undefined || value === 0 ? 'text-slate-300' : value > 0 ? 'text-emerald-400' : 'text-rose-400';
 
 /**
  * One row per symbol. Every number is right-aligned in tabular figures with a fixed number of
@@ -55,10 +56,13 @@ const signClass = (value: number | undefined) => (value === undefined || value =
 export function MarketGrid({ rows, now, loading }: { rows: MarketRow[]; now: number; loading?: boolean }) {
   return (
     <div className="relative overflow-x-auto rounded-lg border border-slate-800">
-      <table className="w-full table-fixed sm:min-w-[40rem] md:min-w-[48rem] border-collapse text-sm tabular-nums" aria-describedby="grid-help">
+      <table
+        className="w-full table-fixed sm:min-w-[40rem] md:min-w-[48rem] border-collapse text-sm tabular-nums"
+        aria-describedby="grid-help"
+      >
         <caption id="grid-help" className="sr-only">
-          Live market: one row per symbol. Ages turn amber, then red, when a symbol updates much less often than usual. Select a
-          symbol for its chart.
+          Live market: one row per symbol. Ages turn amber, then red, when a symbol updates much less often than usual. Select a symbol for
+          its chart.
         </caption>
         <colgroup>
           {COLUMNS.map((column) => (
@@ -96,9 +100,16 @@ const GridRow = memo(function GridRow({ row, now }: { row: MarketRow; now: numbe
   const age = Math.max(0, now - row.updatedAt);
   const stale = staleness(age, typicalInterval(row.gaps));
   return (
-    <tr data-symbol={row.symbol} data-stale={stale} className="border-t border-slate-800 hover:bg-slate-900/60 focus-within:bg-slate-900/60">
+    <tr
+      data-symbol={row.symbol}
+      data-stale={stale}
+      className="border-t border-slate-800 hover:bg-slate-900/60 focus-within:bg-slate-900/60"
+    >
       <th scope="row" className="px-3 py-1.5 text-left font-semibold">
-        <Link to={symbolPath(row.symbol)} className="rounded text-sky-300 hover:underline focus-visible:outline-2 focus-visible:outline-sky-400">
+        <Link
+          to={symbolPath(row.symbol)}
+          className="rounded text-sky-300 hover:underline focus-visible:outline-2 focus-visible:outline-sky-400"
+        >
           {row.symbol}
         </Link>
       </th>

@@ -10,7 +10,9 @@ export const Sparkline = memo(function Sparkline({ prices, label }: { prices: nu
   const high = Math.max(...prices);
   const span = high - low || 1;
   const step = WIDTH / (prices.length - 1);
-  const points = prices.map((price, i) => `${(i * step).toFixed(1)},${(HEIGHT - 2 - ((price - low) / span) * (HEIGHT - 4)).toFixed(1)}`).join(' ');
+  const points = prices
+    .map((price, i) => `${(i * step).toFixed(1)},${(HEIGHT - 2 - ((price - low) / span) * (HEIGHT - 4)).toFixed(1)}`)
+    .join(' ');
   const rising = prices[prices.length - 1] >= prices[0];
   return (
     <svg width={WIDTH} height={HEIGHT} viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={label} className="block">

@@ -54,7 +54,9 @@ describe('MarketStore', () => {
     const store = new MarketStore();
     const listener = vi.fn();
     store.subscribe(listener);
-    store.applyUpdates(Array.from({ length: 100 }, (_, i) => ({ view: view({ symbol: `S${i % 5}`, price: i + 1, tickCount: i + 1 }), arrivedAt: i })));
+    store.applyUpdates(
+      Array.from({ length: 100 }, (_, i) => ({ view: view({ symbol: `S${i % 5}`, price: i + 1, tickCount: i + 1 }), arrivedAt: i })),
+    );
     expect(listener).toHaveBeenCalledTimes(1);
     const rows = store.getRows();
     store.applyUpdates([{ view: view({ symbol: 'S0', price: 1, tickCount: 1 }), arrivedAt: 200 }]); // stale

@@ -1,7 +1,6 @@
-import type { QueueCounts } from '@md/contracts';
+import type { DashboardPublicConfig, QueueCounts } from '@md/contracts';
 import { useConnection, useLiveFeed } from '../app/live';
 import { useStatus } from '../api/queries';
-import type { PublicConfig } from '../api/types';
 import { formatAge, formatMs } from '../market/format';
 import type { ConnectionState } from '../stream/stream-client';
 
@@ -10,7 +9,11 @@ export const STATE_STYLE: Record<ConnectionState, { label: string; className: st
   connected: { label: 'connected', className: 'bg-emerald-700 text-emerald-50', help: 'Live' },
   reconnecting: { label: 'reconnecting', className: 'bg-amber-600 text-amber-50', help: 'The stream dropped; reconnecting' },
   resumed: { label: 'resumed', className: 'bg-sky-700 text-sky-50', help: 'Reconnected; the missed updates were replayed' },
-  reset: { label: 'reset', className: 'bg-violet-700 text-violet-50', help: 'Reconnected too late to replay: state reloaded from a new snapshot' },
+  reset: {
+    label: 'reset',
+    className: 'bg-violet-700 text-violet-50',
+    help: 'Reconnected too late to replay: state reloaded from a new snapshot',
+  },
   closed: { label: 'closed', className: 'bg-slate-700 text-slate-100', help: 'Stream closed' },
 };
 
@@ -38,7 +41,7 @@ export function ConnectionBadge({ state }: { state: ConnectionState }) {
  * measured in this browser over the last minute, each service's readiness, and the api's
  * queue depths and flush lag (GET /status of the dashboard server, every 2 s).
  */
-export function PipelinePanel({ config, now }: { config: PublicConfig | undefined; now: number }) {
+export function PipelinePanel({ config, now }: { config: DashboardPublicConfig | undefined; now: number }) {
   const connection = useConnection();
   const feed = useLiveFeed();
   const status = useStatus();
@@ -46,7 +49,12 @@ export function PipelinePanel({ config, now }: { config: PublicConfig | undefine
   const pipeline = status.data?.pipeline;
   const serverNow = status.data?.at ?? now;
   // Two rows whether or not the stats are in: the panel keeps its layout when they arrive.
-  const queues: [string, QueueCounts | undefined][] = pipeline ? Object.entries(pipeline.queues) : [['', undefined], ['', undefined]];
+  const queues: [string, QueueCounts | undefined][] = pipeline
+    ? Object.entries(pipeline.queues)
+    : [
+        ['', undefined],
+        ['', undefined],
+      ];
 
   return (
     <aside aria-labelledby="pipeline-title" className="space-y-4 rounded-lg border border-slate-800 bg-slate-900/40 p-4 text-sm">
@@ -66,7 +74,11 @@ export function PipelinePanel({ config, now }: { config: PublicConfig | undefine
           drops {connection.drops} · resets {connection.resets}
         </p>
         {connection.maxHz ? (
-          <p className="text-xs text-slate-400" data-testid="conflation" title="The gateway sends the newest view of a symbol at most this often; the ones in between are skipped, never reordered.">
+          <p
+            className="text-xs text-slate-400"
+            data-testid="conflation"
+            title="The gateway sends the newest view of a symbol at most this often; the ones in between are skipped, never reordered."
+          >
             conflated to {connection.maxHz}/s per symbol · {connection.skipped.toLocaleString('en-US')} skipped
           </p>
         ) : null}
@@ -88,11 +100,22 @@ export function PipelinePanel({ config, now }: { config: PublicConfig | undefine
         <ul className="space-y-0.5">
           {SERVICES.map((name) => {
             const service = status.data?.services.find((s) => s.name === name);
-            const text = !service ? 'checking…' : service.ready ? `ready · ${service.latencyMs} ms` : `not ready · ${service.error ?? service.status}`;
+            const text = !service
+              ? 'checking…'
+              : service.ready
+                ? `ready · ${service.latencyMs} ms`
+                : `not ready · ${service.error ?? service.status}`;
             return (
-              <li key={name} className="flex items-center justify-between gap-2" data-service={name} data-ready={service?.ready ?? 'unknown'}>
+              <li
+                key={name}
+                className="flex items-center justify-between gap-2"
+                data-service={name}
+                data-ready={service?.ready ?? 'unknown'}
+              >
                 <span className="truncate">{name}</span>
-                <span className={`w-36 shrink-0 truncate text-right tabular-nums ${!service ? 'text-slate-500' : service.ready ? 'text-emerald-400' : 'text-rose-400'}`}>
+                <span
+                  className={`w-36 shrink-0 truncate text-right tabular-nums ${!service ? 'text-slate-500' : service.ready ? 'text-emerald-400' : 'text-rose-400'}`}
+                >
                   {text}
                 </span>
               </li>
@@ -104,33 +127,43 @@ export function PipelinePanel({ config, now }: { config: PublicConfig | undefine
       <section aria-label="Queues and flush" className="space-y-1">
         <h3 className="text-slate-400">Queues</h3>
         <table className="w-full table-fixed tabular-nums">
-            <thead className="text-xs text-slate-500">
-              <tr>
-                <th scope="col" className="w-2/5 text-left font-normal">queue</th>
-                <th scope="col" className="text-right font-normal">waiting</th>
-                <th scope="col" className="text-right font-normal">active</th>
-                <th scope="col" className="text-right font-normal">failed</th>
+          <thead className="text-xs text-slate-500">
+            <tr>
+              <th scope="col" className="w-2/5 text-left font-normal">
+                queue
+              </th>
+              <th scope="col" className="text-right font-normal">
+                waiting
+              </th>
+              <th scope="col" className="text-right font-normal">
+                active
+              </th>
+              <th scope="col" className="text-right font-normal">
+                failed
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {queues.map(([name, counts], i) => (
+              <tr key={name || i}>
+                <th scope="row" className="truncate text-left font-normal" title={name}>
+                  {name || '—'}
+                </th>
+                <td className="text-right">{count(counts && counts.waiting + counts.delayed)}</td>
+                <td className="text-right">{count(counts?.active)}</td>
+                <td className={`text-right ${counts?.failed ? 'text-rose-400' : ''}`}>{count(counts?.failed)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {queues.map(([name, counts], i) => (
-                <tr key={name || i}>
-                  <th scope="row" className="truncate text-left font-normal" title={name}>
-                    {name || '—'}
-                  </th>
-                  <td className="text-right">{count(counts && counts.waiting + counts.delayed)}</td>
-                  <td className="text-right">{count(counts?.active)}</td>
-                  <td className={`text-right ${counts?.failed ? 'text-rose-400' : ''}`}>{count(counts?.failed)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </tbody>
+        </table>
         <dl className="grid grid-cols-3 gap-2 pt-2 tabular-nums">
           <Stat name="buffered" value={count(pipeline?.flush.buffered)} />
           <Stat name="flush lag" value={pipeline ? formatAge(pipeline.flush.oldestBufferedAgeMs) : '—'} />
           <Stat name="last flush" value={pipeline?.flush.lastFlushAt ? `${formatAge(serverNow - pipeline.flush.lastFlushAt)} ago` : '—'} />
         </dl>
-        <p className="h-4 truncate text-xs text-amber-300">{status.data && !pipeline ? (status.data.pipelineError ?? 'no pipeline stats') : ''}</p>
+        <p className="h-4 truncate text-xs text-amber-300">
+          {status.data && !pipeline ? (status.data.pipelineError ?? 'no pipeline stats') : ''}
+        </p>
       </section>
 
       <section aria-label="Operations" className="space-y-1 border-t border-slate-800 pt-3">

@@ -67,7 +67,13 @@ describe('LiveFeed', () => {
     source.open();
     source.emit('snapshot', { type: 'snapshot', seq: '1-0', views: [view({ symbol: 'BTCUSDT', price: 100 })] }, '1-0');
     for (let i = 1; i <= 100; i++) {
-      const message = { seq: `1-${i}`, type: 'symbol.updated', symbol: 'BTCUSDT', view: view({ symbol: 'BTCUSDT', price: 100 + i, tickCount: i + 1 }), receivedAt: clock - 40 };
+      const message = {
+        seq: `1-${i}`,
+        type: 'symbol.updated',
+        symbol: 'BTCUSDT',
+        view: view({ symbol: 'BTCUSDT', price: 100 + i, tickCount: i + 1 }),
+        receivedAt: clock - 40,
+      };
       source.emit('symbol.updated', message, `1-${i}`);
     }
     expect(renders).not.toHaveBeenCalled(); // nothing before the frame
@@ -126,8 +132,16 @@ describe('LiveFeed under conflation', () => {
     expect(source.query.get('maxHz')).toBe('5');
     source.open();
     source.emit('snapshot', { type: 'snapshot', seq: '1-0', views: [] }, '1-0');
-    source.emit('symbol.updated', { seq: '1-5', type: 'symbol.updated', symbol: 'A', view: view({ symbol: 'A', price: 1 }), skipped: 4 }, '1-5');
-    source.emit('symbol.updated', { seq: '1-9', type: 'symbol.updated', symbol: 'A', view: view({ symbol: 'A', price: 2 }), skipped: 3 }, '1-9');
+    source.emit(
+      'symbol.updated',
+      { seq: '1-5', type: 'symbol.updated', symbol: 'A', view: view({ symbol: 'A', price: 1 }), skipped: 4 },
+      '1-5',
+    );
+    source.emit(
+      'symbol.updated',
+      { seq: '1-9', type: 'symbol.updated', symbol: 'A', view: view({ symbol: 'A', price: 2 }), skipped: 3 },
+      '1-9',
+    );
     frames.run();
     expect(feed.status.get()).toMatchObject({ maxHz: 5, skipped: 7 });
     feed.stop();

@@ -1,8 +1,8 @@
-import type { ResetMessage, SnapshotMessage, StreamToken, TickReceivedMessage } from '@md/contracts';
+import type { RealtimeMessage, ResetMessage, SnapshotMessage, StreamToken, TickReceivedMessage } from '@md/contracts';
 import { MarketStore, type ViewUpdate } from '../market/market-store';
 import { FrameBatcher, type FrameScheduler } from './frame-batcher';
 import { LatencyWindow } from './latency';
-import { StreamClient, type ConnectionState, type EventSourceFactory, type LiveMessage, type StreamType } from './stream-client';
+import { StreamClient, type ConnectionState, type EventSourceFactory, type StreamType } from './stream-client';
 
 export interface ConnectionStatus {
   state: ConnectionState;
@@ -36,7 +36,7 @@ export class Observable<T> {
   }
 }
 
-type Item = { kind: 'snapshot'; message: SnapshotMessage } | { kind: 'message'; message: LiveMessage; arrivedAt: number };
+type Item = { kind: 'snapshot'; message: SnapshotMessage } | { kind: 'message'; message: RealtimeMessage; arrivedAt: number };
 
 export interface FeedOptions {
   streamUrl: string;
@@ -67,7 +67,14 @@ export class LiveFeed {
 
   constructor(options: FeedOptions) {
     this.now = options.now ?? Date.now;
-    this.status = new Observable<ConnectionStatus>({ state: 'connecting', since: this.now(), drops: 0, resets: 0, skipped: 0, maxHz: options.maxHz });
+    this.status = new Observable<ConnectionStatus>({
+      state: 'connecting',
+      since: this.now(),
+      drops: 0,
+      resets: 0,
+      skipped: 0,
+      maxHz: options.maxHz,
+    });
     this.batcher = new FrameBatcher((items) => this.apply(items), options.schedule);
     this.client = new StreamClient(
       {

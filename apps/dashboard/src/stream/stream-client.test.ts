@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { compareSeq, type SnapshotMessage } from '@md/contracts';
+import { compareSeq, type RealtimeMessage, type SnapshotMessage } from '@md/contracts';
 import { fakeEventSources } from '../testing/fake-event-source';
 import { view } from '../testing/views';
-import { StreamClient, type ConnectionState, type LiveMessage, type StreamClientOptions } from './stream-client';
+import { StreamClient, type ConnectionState, type StreamClientOptions } from './stream-client';
 
 const update = (seq: string, symbol: string, price: number) => ({
   seq,
@@ -17,7 +17,7 @@ function setUp(overrides: Partial<StreamClientOptions> = {}) {
   let tokens = 0;
   const fetchToken = vi.fn(async () => ({ token: `token-${++tokens}`, expiresAt: Date.now() + 300_000 }));
   const snapshots: SnapshotMessage[] = [];
-  const messages: LiveMessage[] = [];
+  const messages: RealtimeMessage[] = [];
   const states: ConnectionState[] = [];
   const resets: string[] = [];
   const client = new StreamClient(

@@ -1,4 +1,12 @@
-import { compareSeq, type ResetMessage, type SnapshotMessage, type StreamToken, type SymbolUpdatedMessage, type TickReceivedMessage } from '@md/contracts';
+import { backoffMs } from '@md/common';
+import {
+  compareSeq,
+  type RealtimeMessage,
+  type ResetMessage,
+  type SnapshotMessage,
+  type StreamMessage,
+  type StreamToken,
+} from '@md/contracts';
 
 /**
  * How the stream is, as the pipeline panel shows it:
@@ -11,8 +19,7 @@ import { compareSeq, type ResetMessage, type SnapshotMessage, type StreamToken, 
  */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'resumed' | 'reset' | 'closed';
 
-export type LiveMessage = SymbolUpdatedMessage | TickReceivedMessage;
-export type StreamType = LiveMessage['type'];
+export type StreamType = RealtimeMessage['type'];
 
 /** What the client needs of an EventSource (the browser's, or a fake in tests). */
 export interface EventSourceLike {
@@ -33,7 +40,7 @@ export interface StreamHandlers {
    * held back by the gateway may come after a newer message of another symbol). `arrivedAt` is
    * Date.now() at arrival.
    */
-  message(message: LiveMessage, arrivedAt: number): void;
+  message(message: RealtimeMessage, arrivedAt: number): void;
   /** The resume point was lost: a snapshot follows. */
   reset?(message: ResetMessage): void;
   state?(state: ConnectionState): void;
@@ -192,7 +199,7 @@ export class StreamClient {
     });
     const live = (event: MessageEvent<string>) => {
       if (source !== this.source) return;
-      const message = parse<LiveMessage>(event.data);
+      const message = parse<RealtimeMessage>(event.data);
       // The id moves even for a message dropped below: the gateway has sent everything up to it.
       if (event.lastEventId) this.lastId = event.lastEventId;
       if (!message) return;
@@ -220,7 +227,7 @@ export class StreamClient {
     if (this.stopped) return;
     this.setState('reconnecting');
     const { baseMs, maxMs } = this.options.retry ?? { baseMs: 500, maxMs: 15_000 };
-    const delay = Math.min(maxMs, baseMs * 2 ** this.failures) * (0.5 + (this.options.random ?? Math.random)() / 2);
+    const delay = backoffMs(this.failures, { baseMs, maxMs, jitter: 'half', random: this.options.random });
     this.failures += 1;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.connect(), delay);
@@ -233,7 +240,8 @@ export class StreamClient {
   }
 }
 
-function parse<T>(data: string): T | undefined {
+/** One event's data, as the gateway sent it (the contracts' StreamMessage); undefined if it is not JSON. */
+function parse<T extends StreamMessage>(data: string): T | undefined {
   try {
     return JSON.parse(data) as T;
   } catch {

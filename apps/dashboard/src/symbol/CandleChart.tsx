@@ -10,8 +10,7 @@ import {
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { useEffect, useRef } from 'react';
-import type { TickReceivedMessage } from '@md/contracts';
-import { CANDLE_INTERVALS, type Candle, type CandleInterval } from '../api/types';
+import { CANDLE_INTERVALS, type Candle, type CandleInterval, type TickReceivedMessage } from '@md/contracts';
 import type { LiveFeed } from '../stream/live-feed';
 import { applyTick } from './candles';
 
@@ -19,7 +18,13 @@ const UP = '#34d399';
 const DOWN = '#fb7185';
 
 const time = (t: number) => Math.floor(t / 1000) as UTCTimestamp;
-const candleOf = (bar: Candle): CandlestickData<UTCTimestamp> => ({ time: time(bar.t), open: bar.open, high: bar.high, low: bar.low, close: bar.close });
+const candleOf = (bar: Candle): CandlestickData<UTCTimestamp> => ({
+  time: time(bar.t),
+  open: bar.open,
+  high: bar.high,
+  low: bar.low,
+  close: bar.close,
+});
 const volumeOf = (bar: Candle): HistogramData<UTCTimestamp> => ({
   time: time(bar.t),
   value: bar.volume,

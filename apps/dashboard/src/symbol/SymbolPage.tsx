@@ -1,14 +1,15 @@
 import { useState } from 'react';
+import type { CandleInterval } from '@md/contracts';
 import { useMarketRow, useTickFeed } from '../app/live';
 import { Link } from '../app/router';
 import { useCandles, useHistory, useView } from '../api/queries';
-import { CANDLE_INTERVALS, type CandleInterval } from '../api/types';
 import { decimalsFor, formatChange, formatPercent, formatPrice } from '../market/format';
 import { CandleChart } from './CandleChart';
 import { TicksTable } from './TicksTable';
 import { ViewDetails } from './ViewDetails';
 
-const INTERVALS = Object.keys(CANDLE_INTERVALS) as CandleInterval[];
+/** The intervals the chart offers (of the api's, which also serves 1h and 1d). */
+const INTERVALS: readonly CandleInterval[] = ['1s', '5s', '1m', '5m'];
 
 /** One symbol: candles with interval switching (the open bar live), the view W in full, the recent ticks. */
 export function SymbolPage({ symbol }: { symbol: string }) {
@@ -32,7 +33,9 @@ export function SymbolPage({ symbol }: { symbol: string }) {
       <header className="flex flex-wrap items-baseline gap-x-4 gap-y-1">
         <h2 className="text-2xl font-semibold">{symbol}</h2>
         <span className="text-2xl tabular-nums">{formatPrice(row?.price ?? view?.price, decimals)}</span>
-        <span className={`tabular-nums ${change === undefined || change === 0 ? 'text-slate-300' : change > 0 ? 'text-emerald-400' : 'text-rose-400'}`}>
+        <span
+          className={`tabular-nums ${change === undefined || change === 0 ? 'text-slate-300' : change > 0 ? 'text-emerald-400' : 'text-rose-400'}`}
+        >
           {formatChange(view?.change1m, decimals)} ({formatPercent(change)}) 1m
         </span>
         {fetched.isError && !row && <span className="text-sm text-amber-300">No view of {symbol} yet.</span>}
@@ -78,7 +81,11 @@ export function SymbolPage({ symbol }: { symbol: string }) {
           <ViewDetails view={view} decimals={decimals} />
         </section>
         <section aria-label="Recent ticks">
-          <TicksTable ticks={history.data} decimals={decimals} error={history.isError ? `History unavailable: ${history.error.message}` : undefined} />
+          <TicksTable
+            ticks={history.data}
+            decimals={decimals}
+            error={history.isError ? `History unavailable: ${history.error.message}` : undefined}
+          />
         </section>
       </div>
     </div>

@@ -1,7 +1,13 @@
-import type { TickRow } from '../api/types';
+import type { TickRow } from '@md/contracts';
 import { formatMs, formatPrice, formatVolume } from '../market/format';
 
-const time = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hour12: false });
+const time = new Intl.DateTimeFormat('en-GB', {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  fractionalSecondDigits: 3,
+  hour12: false,
+});
 
 /** The newest ticks written to Postgres (GET /symbols/:id/history), newest first. */
 export function TicksTable({ ticks, decimals, error }: { ticks: TickRow[] | undefined; decimals: number; error?: string }) {
@@ -13,10 +19,18 @@ export function TicksTable({ ticks, decimals, error }: { ticks: TickRow[] | unde
         </caption>
         <thead className="text-xs text-slate-400">
           <tr>
-            <th scope="col" className="px-3 py-1.5 text-left font-medium">Time</th>
-            <th scope="col" className="px-3 py-1.5 text-right font-medium">Price</th>
-            <th scope="col" className="px-3 py-1.5 text-right font-medium">Volume</th>
-            <th scope="col" className="px-3 py-1.5 text-left font-medium">Source</th>
+            <th scope="col" className="px-3 py-1.5 text-left font-medium">
+              Time
+            </th>
+            <th scope="col" className="px-3 py-1.5 text-right font-medium">
+              Price
+            </th>
+            <th scope="col" className="px-3 py-1.5 text-right font-medium">
+              Volume
+            </th>
+            <th scope="col" className="px-3 py-1.5 text-left font-medium">
+              Source
+            </th>
             <th scope="col" className="px-3 py-1.5 text-right font-medium" title="From the tick's own time to the api's receipt">
               Ingest lag
             </th>

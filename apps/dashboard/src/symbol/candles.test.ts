@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { Candle } from '../api/types';
+import type { Candle } from '@md/contracts';
 import { applyTick, barStart } from './candles';
 
-const bar = (t: number, price: number): Candle => ({ t, open: price, high: price, low: price, close: price, volume: 1, trades: 1, final: false });
+const bar = (t: number, price: number): Candle => ({
+  t,
+  open: price,
+  high: price,
+  low: price,
+  close: price,
+  volume: 1,
+  trades: 1,
+  final: false,
+});
 
 describe('applyTick (the live open bar)', () => {
   it('aligns bars to the epoch, like the api', () => {

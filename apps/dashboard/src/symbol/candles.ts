@@ -1,4 +1,4 @@
-import type { Candle } from '../api/types';
+import type { Candle } from '@md/contracts';
 
 export interface LiveTick {
   price: number;

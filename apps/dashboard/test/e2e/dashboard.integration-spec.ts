@@ -38,7 +38,11 @@ function chromiumPath(): string {
   const path = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
   if (existsSync(path)) return path;
   if (!process.env.CHROMIUM_PATH && process.getuid?.() === 0) {
-    const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const install = () =>
+      spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+        stdio: 'inherit',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
     if (install().status !== 0) {
       spawnSync('apt-get', ['update'], { stdio: 'inherit' });
       install();
@@ -66,7 +70,15 @@ describe('dashboard in a browser (real processes, real Chromium)', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const executablePath = chromiumPath();
     db = await createDatabase();
-    const env = { ...keys, ...INGEST, REDIS_URL, API_KEY, INTERNAL_TOKEN: `internal-${randomUUID()}`, PG_URL: db.url, FLUSH_INTERVAL_MS: '250' };
+    const env = {
+      ...keys,
+      ...INGEST,
+      REDIS_URL,
+      API_KEY,
+      INTERNAL_TOKEN: `internal-${randomUUID()}`,
+      PG_URL: db.url,
+      FLUSH_INTERVAL_MS: '250',
+    };
     const api = await ServiceProcess.start('orchestrator-api', env);
     gateway = await ServiceProcess.start('realtime-gateway', env);
     const consumers = await ServiceProcess.start('consumers', { ...env, ORCHESTRATOR_URL: api.internalUrl });
@@ -81,8 +93,15 @@ describe('dashboard in a browser (real processes, real Chromium)', () => {
     services.push(feeder);
     dashboard = await ServiceProcess.start(
       'dashboard',
-      { API_URL: api.url, GATEWAY_URL: gateway.url, CONSUMERS_URL: consumers.url, FEEDER_URL: feeder.url, API_KEY, API_PUBLIC_URL: api.url },
-      { script: 'apps/dashboard/server/serve.mjs' },
+      {
+        API_URL: api.url,
+        GATEWAY_URL: gateway.url,
+        CONSUMERS_URL: consumers.url,
+        FEEDER_URL: feeder.url,
+        API_KEY,
+        API_PUBLIC_URL: api.url,
+      },
+      { script: 'dist/apps/dashboard-server/main.js' },
     );
     services.push(dashboard);
 
@@ -101,7 +120,8 @@ describe('dashboard in a browser (real processes, real Chromium)', () => {
       w.shifts = [];
       // Within a pixel: sub-pixel text metrics (a run re-measured at 57.375 then 57.203 px) are no visible shift.
       const near = (p: number, q: number) => Math.abs(p - q) < 1;
-      const same = (a: DOMRectReadOnly, b: DOMRectReadOnly) => near(a.x, b.x) && near(a.y, b.y) && near(a.width, b.width) && near(a.height, b.height);
+      const same = (a: DOMRectReadOnly, b: DOMRectReadOnly) =>
+        near(a.x, b.x) && near(a.y, b.y) && near(a.width, b.width) && near(a.height, b.height);
       new PerformanceObserver((list) => {
         for (const entry of list.getEntries() as (PerformanceEntry & { hadRecentInput: boolean; sources: Source[] })[]) {
           if (entry.hadRecentInput) continue;
@@ -171,20 +191,31 @@ describe('dashboard in a browser (real processes, real Chromium)', () => {
     }
     await page.getByRole('rowheader', { name: 'ticks.received' }).waitFor({ timeout: 10_000 });
     await page.getByRole('rowheader', { name: 'views.compute' }).waitFor();
-    await waitUntil(async () => /\d+ ms|\d\.\d+ s/.test((await page.getByTestId('latency-p95').textContent()) ?? ''), 'latency figures', 10_000);
+    await waitUntil(
+      async () => /\d+ ms|\d\.\d+ s/.test((await page.getByTestId('latency-p95').textContent()) ?? ''),
+      'latency figures',
+      10_000,
+    );
     expect(await page.getByRole('link', { name: /Queue admin/ }).getAttribute('href')).toMatch(/\/admin\/queues$/);
     expect(await page.getByRole('link', { name: /Swagger/ }).getAttribute('href')).toMatch(/\/docs$/);
   });
 
   it('never sends the API key from the browser, nor ships it in the bundle', async () => {
     for (const request of requests) {
-      expect({ url: request.url, leaked: request.url.includes(API_KEY) || Object.values(request.headers).some((v) => v.includes(API_KEY)) }).toEqual({
+      expect({
+        url: request.url,
+        leaked: request.url.includes(API_KEY) || Object.values(request.headers).some((v) => v.includes(API_KEY)),
+      }).toEqual({
         url: request.url,
         leaked: false,
       });
       expect(request.headers['x-api-key']).toBeUndefined();
     }
-    const assets = await page.evaluate(() => [...document.querySelectorAll('script[src], link[rel="stylesheet"]')].map((e) => (e as HTMLScriptElement).src || (e as HTMLLinkElement).href));
+    const assets = await page.evaluate(() =>
+      [...document.querySelectorAll('script[src], link[rel="stylesheet"]')].map(
+        (e) => (e as HTMLScriptElement).src || (e as HTMLLinkElement).href,
+      ),
+    );
     expect(assets.length).toBeGreaterThan(0);
     for (const url of [dashboard.url, ...assets]) expect((await (await fetch(url)).text()).includes(API_KEY)).toBe(false);
   });

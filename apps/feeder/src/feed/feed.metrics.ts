@@ -4,8 +4,6 @@ export const FEED_TICKS = 'md_feeder_ticks_total';
 export const FEED_RETRIES = 'md_feeder_retries_total';
 export const FEED_ACK = 'md_feeder_ack_seconds';
 
-export type FeedOutcome = 'sent' | 'accepted' | 'duplicate' | 'rejected' | 'failed';
-
 export const feedMetricProviders = [
   makeCounterProvider({
     name: FEED_TICKS,

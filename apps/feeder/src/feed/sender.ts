@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
+import { backoffMs, sleep } from '@md/common';
 import { FeederEnv } from '@md/config';
 import type { BatchAck, Tick } from '@md/contracts';
 import { FEED_ACK, FEED_RETRIES, FEED_TICKS } from './feed.metrics';
@@ -58,13 +59,16 @@ export class TickSender {
         this.logger.warn({ event_ids: pending.map((i) => batch[i].event_id) }, `gave up after ${this.env.MAX_RETRIES} retries`);
         break;
       }
-      const { retry, retryAfterS } = await this.attempt(pending.map((i) => batch[i]), (k, outcome) => (result[pending[k]] = outcome));
+      const { retry, retryAfterS } = await this.attempt(
+        pending.map((i) => batch[i]),
+        (k, outcome) => (result[pending[k]] = outcome),
+      );
       pending = retry.map((k) => pending[k]);
       if (pending.length > 0 && attempt < this.env.MAX_RETRIES) {
         this.retries.inc();
         this.progress.count('retries');
-        const jitter = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-        await sleep(Math.max(jitter, (retryAfterS ?? 0) * 1000));
+        const delay = backoffMs(attempt, { baseMs: BACKOFF_BASE_MS, maxMs: BACKOFF_CAP_MS, jitter: 'full' });
+        await sleep(Math.max(delay, (retryAfterS ?? 0) * 1000));
       }
     }
     for (const outcome of result) {
@@ -146,5 +150,3 @@ export class TickSender {
     this.progress.ack(ms);
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -15,7 +15,13 @@ import { dropKeys, isolated, REDIS_URL, ServiceProcess } from '@md/testing';
 const AUTH = { INGEST_USERNAME: 'feeder', INGEST_PASSWORD: 'integration-secret' };
 
 async function startApi(env: Record<string, string>) {
-  return ServiceProcess.start('orchestrator-api', { ...env, REDIS_URL, INTERNAL_TOKEN: 'integration-internal-token', FLUSH_ENABLED: 'false', ...AUTH });
+  return ServiceProcess.start('orchestrator-api', {
+    ...env,
+    REDIS_URL,
+    INTERNAL_TOKEN: 'integration-internal-token',
+    FLUSH_ENABLED: 'false',
+    ...AUTH,
+  });
 }
 
 /** Waiting jobs, all distinct ids: no consumer runs in these tests, so jobs stay in the queue. */
@@ -65,26 +71,30 @@ describe('feeder (real processes, real api and Redis)', () => {
     for (const step of cleanup.reverse()) await step();
   });
 
+  /** The built feeder posting single ticks (or BATCH_SIZE batches) to `apiUrl`, with the test credentials. */
+  const startFeeder = (apiUrl: string, env: Record<string, string>) =>
+    ServiceProcess.start('feeder', { ...AUTH, TARGET_URL: `${apiUrl}/ingest/tick`, ...env });
+
   it('COUNT=500 at TPS=100 ends with 500 accepted ticks in the queue and exits 0', async () => {
     const env = isolated();
     const api = await startApi(env);
-    cleanup.push(() => api.kill(), () => dropKeys(REDIS_URL, env.REDIS_PREFIX));
+    cleanup.push(
+      () => api.kill(),
+      () => dropKeys(REDIS_URL, env.REDIS_PREFIX),
+    );
 
-    const feeder = await ServiceProcess.start('feeder', {
-      ...AUTH,
-      TARGET_URL: `${api.url}/ingest/tick`,
-      COUNT: '500',
-      TPS: '100',
-      SEED: 'integration',
-      LOG_LEVEL: 'info',
-    });
+    const feeder = await startFeeder(api.url, { COUNT: '500', TPS: '100', SEED: 'integration', LOG_LEVEL: 'info' });
 
     expect(await feeder.exited()).toBe(0);
     const ids = await queued(env.REDIS_PREFIX);
     expect(ids).toHaveLength(500);
     expect(new Set(ids).size).toBe(500);
     // The last progress line covers the end of the run; together the lines add up to the run.
-    const lines = feeder.output.join('').split('\n').filter((l) => l.includes('"progress"')).map((l) => JSON.parse(l).progress);
+    const lines = feeder.output
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"progress"'))
+      .map((l) => JSON.parse(l).progress);
     const total = (key: string) => lines.reduce((n, p) => n + p[key], 0);
     expect({ sent: total('sent'), accepted: total('accepted'), rejected: total('rejected'), failed: total('failed') }).toEqual({
       sent: 500,
@@ -101,16 +111,13 @@ describe('feeder (real processes, real api and Redis)', () => {
     const env = isolated();
     const api = await startApi(env);
     const proxy = await flakyProxy(api.url, 12);
-    cleanup.push(() => api.kill(), () => new Promise((r) => proxy.server.close(r)), () => dropKeys(REDIS_URL, env.REDIS_PREFIX));
+    cleanup.push(
+      () => api.kill(),
+      () => new Promise((r) => proxy.server.close(r)),
+      () => dropKeys(REDIS_URL, env.REDIS_PREFIX),
+    );
 
-    const feeder = await ServiceProcess.start('feeder', {
-      ...AUTH,
-      TARGET_URL: `${proxy.url}/ingest/tick`,
-      COUNT: '200',
-      TPS: '200',
-      BATCH_SIZE: batchSize,
-      SEED: 'flaky',
-    });
+    const feeder = await startFeeder(proxy.url, { COUNT: '200', TPS: '200', BATCH_SIZE: batchSize, SEED: 'flaky' });
 
     expect(await feeder.exited()).toBe(0);
     expect(proxy.failed()).toBe(12);
@@ -141,17 +148,30 @@ describe('feeder (real processes, real api and Redis)', () => {
     );
   }
   const progressOf = (feeder: ServiceProcess) => {
-    const lines = feeder.output.join('').split('\n').filter((l) => l.includes('"progress"')).map((l) => JSON.parse(l).progress);
+    const lines = feeder.output
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"progress"'))
+      .map((l) => JSON.parse(l).progress);
     const total = (key: string) => lines.reduce((n, p) => n + p[key], 0);
     return { accepted: total('accepted'), rejected: total('rejected'), failed: total('failed') };
   };
   const credentialErrors = (feeder: ServiceProcess) =>
-    feeder.output.join('').split('\n').filter((l) => l.includes('refuses the ingest credentials') && JSON.parse(l).level === 'error');
+    feeder.output
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('refuses the ingest credentials') && JSON.parse(l).level === 'error');
+
+  /** A feeder at 50 ticks/s against refusingApi(`unauthorized`), with `env` on top. */
+  async function feedRefusingApi(unauthorized: number, env: Record<string, string>) {
+    const api = await refusingApi(unauthorized);
+    cleanup.push(() => new Promise((r) => api.server.close(r)));
+    const feeder = await startFeeder(api.url, { TPS: '50', SEED: 'auth', LOG_LEVEL: 'info', ...env });
+    return { api, feeder };
+  }
 
   it('a 401 is retried with the same event_id, never a rejection, and logged once per burst', async () => {
-    const api = await refusingApi(6);
-    cleanup.push(() => new Promise((r) => api.server.close(r)));
-    const feeder = await ServiceProcess.start('feeder', { ...AUTH, TARGET_URL: `${api.url}/ingest/tick`, COUNT: '4', TPS: '50', MAX_IN_FLIGHT: '1', SEED: 'auth', LOG_LEVEL: 'info' });
+    const { api, feeder } = await feedRefusingApi(6, { COUNT: '4', MAX_IN_FLIGHT: '1' });
 
     expect(await feeder.exited()).toBe(0);
     expect(progressOf(feeder)).toEqual({ accepted: 4, rejected: 0, failed: 0 });
@@ -165,9 +185,7 @@ describe('feeder (real processes, real api and Redis)', () => {
   });
 
   it('ticks the api keeps refusing with 401 count as failed after MAX_RETRIES, logged once, not per tick', async () => {
-    const api = await refusingApi(-1);
-    cleanup.push(() => new Promise((r) => api.server.close(r)));
-    const feeder = await ServiceProcess.start('feeder', { ...AUTH, TARGET_URL: `${api.url}/ingest/tick`, COUNT: '5', TPS: '50', MAX_RETRIES: '2', SEED: 'auth', LOG_LEVEL: 'info' });
+    const { api, feeder } = await feedRefusingApi(-1, { COUNT: '5', MAX_RETRIES: '2' });
 
     expect(await feeder.exited()).toBe(0);
     expect(progressOf(feeder)).toEqual({ accepted: 0, rejected: 0, failed: 5 });

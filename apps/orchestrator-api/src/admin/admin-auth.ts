@@ -1,18 +1,29 @@
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import { type AuthFailureLimiter, errorBody, parseBasicAuth, secretEquals, TooManyFailuresException } from '@md/platform';
+import {
+  type AuthFailureLimiter,
+  BasicAuthMatcher,
+  ChallengeException,
+  errorBody,
+  passSecretCheck,
+  type SecretCheck,
+  TooManyFailuresException,
+} from '@md/platform';
 
 export interface AdminCredentials {
   username: string;
   password: string;
 }
 
-/** Whether an Authorization header carries the admin credentials (both compared, always, in constant time). */
-export function isAdmin(authorization: string | undefined, expected: AdminCredentials): boolean {
-  const credentials = parseBasicAuth(authorization);
-  const userOk = secretEquals(credentials?.user ?? '', expected.username);
-  const passwordOk = secretEquals(credentials?.password ?? '', expected.password);
-  return Boolean(credentials) && userOk && passwordOk;
+/** The admin realm's check: HTTP Basic with the admin credentials, digested once. */
+export function adminCheck(expected: AdminCredentials): SecretCheck {
+  const credentials = new BasicAuthMatcher(expected.username, expected.password);
+  return {
+    realm: 'admin',
+    challenge: 'Basic realm="queues", charset="UTF-8"',
+    presented: (request) => request.headers.authorization,
+    verify: (presented) => credentials.matches(presented),
+  };
 }
 
 /**
@@ -24,26 +35,27 @@ export function isAdmin(authorization: string | undefined, expected: AdminCreden
  * hook here sits inside the adapter's own plugin context and so covers every route in it.
  */
 export function basicAuthAdapter(credentials: AdminCredentials, failures: AuthFailureLimiter): new () => FastifyAdapter {
+  const check = adminCheck(credentials);
   return class BasicAuthFastifyAdapter extends FastifyAdapter {
     override registerPlugin(): FastifyPluginCallback {
       const plugin = super.registerPlugin();
       return (fastify, options, done) => {
         fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: () => void) => {
-          // Past AUTH_FAILURES_PER_MIN failures this minute, a client address gets 429 before its
-          // credentials are looked at (a valid request pays one map lookup for that).
+          // The same gate as the Nest guards (passSecretCheck), answered here as the error filter would.
           try {
-            failures.check(request.ip, 'admin');
+            passSecretCheck(failures, check, request.ip, request);
           } catch (error) {
-            if (!(error instanceof TooManyFailuresException)) throw error;
-            void reply.code(429).header('Retry-After', String(error.retryAfterS)).send(errorBody(429, error.message));
-            return;
+            if (error instanceof TooManyFailuresException) {
+              void reply.code(429).header('Retry-After', String(error.retryAfterS)).send(errorBody(429, error.message));
+              return;
+            }
+            if (error instanceof ChallengeException) {
+              void reply.code(401).header('WWW-Authenticate', error.challenge).send(errorBody(401, error.message));
+              return;
+            }
+            throw error;
           }
-          if (isAdmin(request.headers.authorization, credentials)) return next();
-          failures.fail(request.ip, 'admin');
-          void reply
-            .code(401)
-            .header('WWW-Authenticate', 'Basic realm="queues", charset="UTF-8"')
-            .send(errorBody(401, 'authentication required'));
+          next();
         });
         plugin(fastify, options, done);
       };

@@ -1,10 +1,10 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { BullBoardModule, type BullBoardModuleOptions } from '@bull-board/nestjs';
+import { BullBoardModule } from '@bull-board/nestjs';
 import { Module } from '@nestjs/common';
 import { OrchestratorApiEnv } from '@md/config';
 import { AuthFailureLimiter } from '@md/platform';
-import { QueueModule, VIEWS_QUEUE } from '../queue/queue.module';
-import { TICKS_QUEUE } from '../queue/ticks-queue';
+import { TICKS_QUEUE, VIEWS_QUEUE } from '@md/pipeline';
+import { QueueModule } from '../queue/queue.module';
 import { basicAuthAdapter } from './admin-auth';
 
 export const ADMIN_ROUTE = '/admin/queues';
@@ -22,9 +22,7 @@ export const ADMIN_ROUTE = '/admin/queues';
       inject: [OrchestratorApiEnv, AuthFailureLimiter],
       useFactory: (env: OrchestratorApiEnv, failures: AuthFailureLimiter) => ({
         route: ADMIN_ROUTE,
-        // @bull-board/fastify pins @bull-board/api 9.10.1 (the root has 9.10.2): same shape, two
-        // declarations of its private fields, so the types need telling.
-        adapter: basicAuthAdapter({ username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD ?? '' }, failures) as unknown as BullBoardModuleOptions['adapter'],
+        adapter: basicAuthAdapter({ username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD ?? '' }, failures),
         boardOptions: { uiConfig: { boardTitle: 'Market data queues' } },
       }),
     }),

@@ -22,8 +22,7 @@ const INTERNAL_PREFIX = '/internal';
 type MarkedRequest = IncomingMessage & { [VIA_INTERNAL]?: true };
 
 /** Whether a matched route (its registered path, e.g. `/internal/agg-update`) is internal. */
-const isInternalRoute = (routeUrl: string) =>
-  routeUrl === INTERNAL_PREFIX || routeUrl.startsWith(`${INTERNAL_PREFIX}/`);
+const isInternalRoute = (routeUrl: string) => routeUrl === INTERNAL_PREFIX || routeUrl.startsWith(`${INTERNAL_PREFIX}/`);
 
 /**
  * In-flight requests (calc-b's posts) get this long to finish once the app closes; then the

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { backoffMs, sleep } from '@md/common';
 import { OrchestratorApiEnv } from '@md/config';
 import { CreateMdTicks1795400000000 } from './migrations/1795400000000-create-md-ticks';
 import { PartitionMdTicks1795500000000 } from './migrations/1795500000000-partition-md-ticks';
@@ -123,7 +124,7 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
         } catch (error) {
           this.lastError = (error as Error).message;
           if (attempt % 10 === 0) this.logger.warn({ err: this.lastError }, 'Postgres not reachable yet; retrying');
-          await sleep(Math.min(250 * 2 ** Math.min(attempt, 5), 5_000));
+          await sleep(backoffMs(attempt, { baseMs: 250, maxMs: 5_000 }));
         }
       }
       throw new Error('shut down before Postgres was reachable');
@@ -164,5 +165,3 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,19 +1,10 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge } from 'prom-client';
 import { OrchestratorApiEnv } from '@md/config';
 import { DatabaseService } from './database.service';
 import { retentionHorizon } from './partitions';
-import {
-  STORAGE_FAILURES,
-  STORAGE_PARTITIONS,
-  STORAGE_PARTITIONS_DROPPED,
-} from './storage.metrics';
+import { STORAGE_FAILURES, STORAGE_PARTITIONS, STORAGE_PARTITIONS_DROPPED } from './storage.metrics';
 import { maintainStorage, type MaintenanceResult } from './storage-maintenance';
 
 /** How often a flushing api runs maintenance (creating ahead and retention are day-sized: hourly is plenty). */
@@ -24,9 +15,7 @@ const INTERVAL_MS = 3_600_000;
  * Runs in flushing apis only: at start, hourly, and (creating only) before a flush that needs a partition (`cover`).
  */
 @Injectable()
-export class StorageMaintenanceService
-  implements OnApplicationBootstrap, OnApplicationShutdown
-{
+export class StorageMaintenanceService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('storage');
   private timer?: NodeJS.Timeout;
   /** The pass under way, per kind (create only, full): single-flight each. */
@@ -47,10 +36,7 @@ export class StorageMaintenanceService
 
   onApplicationBootstrap(): void {
     if (!this.env.FLUSH_ENABLED) return;
-    this.timer = setInterval(
-      () => void this.run(false).catch(() => undefined),
-      INTERVAL_MS,
-    );
+    this.timer = setInterval(() => void this.run(false).catch(() => undefined), INTERVAL_MS);
     this.timer.unref();
     // Retention once at start too (the flush path only creates): in the background, skipped
     // when another replica's pass holds the lock.
@@ -87,13 +73,7 @@ export class StorageMaintenanceService
       (async () => {
         try {
           await this.database.connected();
-          const result = await maintainStorage(
-            this.database.dataSource,
-            this.env,
-            wait,
-            Date.now(),
-            retention,
-          );
+          const result = await maintainStorage(this.database.dataSource, this.env, wait, Date.now(), retention);
           if (!result.ran) return result;
           this.coveredFrom = result.coveredFrom;
           this.coveredUntil = result.coveredUntil;
@@ -104,21 +84,13 @@ export class StorageMaintenanceService
           }
           if (result.retentionError) {
             this.failures.inc();
-            this.logger.warn(
-              { err: result.retentionError },
-              'retention did not complete; the next pass retries',
-            );
+            this.logger.warn({ err: result.retentionError }, 'retention did not complete; the next pass retries');
           }
           const [{ n }] = (await this.database.dataSource.query(
             `SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'md_ticks'::regclass`,
           )) as [{ n: number }];
           this.partitions.set(n);
-          if (
-            result.created.length ||
-            result.dropped.length ||
-            result.deadLetters ||
-            result.candles1m
-          ) {
+          if (result.created.length || result.dropped.length || result.deadLetters || result.candles1m) {
             this.logger.log({ ...result }, 'storage maintenance');
           }
           return result;

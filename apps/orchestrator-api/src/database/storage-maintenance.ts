@@ -59,7 +59,16 @@ export async function maintainStorage(
 ): Promise<MaintenanceResult> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
-  const result: MaintenanceResult = { ran: false, created: [], dropped: [], dropMs: [], coveredFrom: 0, coveredUntil: 0, deadLetters: 0, candles1m: 0 };
+  const result: MaintenanceResult = {
+    ran: false,
+    created: [],
+    dropped: [],
+    dropMs: [],
+    coveredFrom: 0,
+    coveredUntil: 0,
+    deadLetters: 0,
+    candles1m: 0,
+  };
   try {
     if (wait) await runner.query('SELECT pg_advisory_lock($1)', [MAINTENANCE_LOCK]);
     else {
@@ -91,7 +100,10 @@ export async function maintainStorage(
           if (!PERMANENT_CREATE_FAILURES.has((error as { code?: string }).code ?? '')) result.createRetryable = true;
         }
       }
-      const kept = [...partitions.filter((p) => !drop.includes(p)), ...made.map((day) => ({ name: dailyName(day), from: day, to: day + DAY_MS }))];
+      const kept = [
+        ...partitions.filter((p) => !drop.includes(p)),
+        ...made.map((day) => ({ name: dailyName(day), from: day, to: day + DAY_MS })),
+      ];
       result.coveredFrom = Math.min(...kept.map((p) => p.from));
       result.coveredUntil = Math.max(...kept.map((p) => p.to));
       // Retention may fail (lock_timeout behind a long query): the partitions ahead are made,
@@ -145,8 +157,18 @@ async function applyRetention(
       result.dropped.push(name);
     }
   }
-  result.deadLetters = await deleteOlder(runner, 'DELETE FROM md_ticks_dead_letter WHERE failed_at < $1', settings.DEAD_LETTER_RETENTION_DAYS, now);
-  result.candles1m = await deleteOlder(runner, "DELETE FROM md_candles WHERE width = '1m' AND t < $1", settings.CANDLES_1M_RETENTION_DAYS, now);
+  result.deadLetters = await deleteOlder(
+    runner,
+    'DELETE FROM md_ticks_dead_letter WHERE failed_at < $1',
+    settings.DEAD_LETTER_RETENTION_DAYS,
+    now,
+  );
+  result.candles1m = await deleteOlder(
+    runner,
+    "DELETE FROM md_candles WHERE width = '1m' AND t < $1",
+    settings.CANDLES_1M_RETENTION_DAYS,
+    now,
+  );
 }
 
 async function createPartition(runner: QueryRunner, day: number): Promise<string> {

@@ -1,4 +1,8 @@
-import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { Injectable } from '@nestjs/common';
+import { InjectMetric, makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+
+/** The flusher's metrics, declared here (the module that owns them) and registered by FlushModule. */
 
 export const FLUSH_ROWS = 'md_flush_rows_total';
 export const FLUSH_FAILURES = 'md_flush_failures_total';
@@ -29,3 +33,17 @@ export const flushMetricProviders = [
   makeGaugeProvider({ name: BUFFER_DEPTH, help: 'Ticks in the Redis buffer, not yet acknowledged as written' }),
   makeGaugeProvider({ name: BUFFER_OLDEST, help: 'Age of the oldest tick in the Redis buffer (0 when empty)' }),
 ];
+
+/** The flusher's seven metrics, injected as one: the loop, the buffer and the writer each take what they observe. */
+@Injectable()
+export class FlushMetrics {
+  constructor(
+    @InjectMetric(FLUSH_ROWS) readonly rows: Counter<string>,
+    @InjectMetric(FLUSH_FAILURES) readonly failures: Counter<string>,
+    @InjectMetric(FLUSH_BATCH) readonly batchSize: Histogram<string>,
+    @InjectMetric(FLUSH_DURATION) readonly duration: Histogram<string>,
+    @InjectMetric(INGEST_TO_ROW) readonly ingestToRow: Histogram<string>,
+    @InjectMetric(BUFFER_DEPTH) readonly depth: Gauge<string>,
+    @InjectMetric(BUFFER_OLDEST) readonly oldest: Gauge<string>,
+  ) {}
+}

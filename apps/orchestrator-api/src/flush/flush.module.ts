@@ -1,12 +1,19 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/database.module';
-import { flushMetricProviders } from './flush.metrics';
+import { BatchWriter } from './batch-writer';
+import { FlushBuffer } from './flush-buffer';
+import { flushFaultsProvider } from './flush-faults';
+import { FlushMetrics, flushMetricProviders } from './flush.metrics';
 import { FlushService } from './flush.service';
 
-/** Redis buffer → Postgres, in batches, one transaction each. Never on the ingest path. */
+/**
+ * Redis buffer → Postgres, in batches, one transaction each. Never on the ingest path.
+ * FlushBuffer reads and acknowledges (the consumer group), BatchWriter writes (the
+ * transaction), FlushService decides when (the loop, and the final flush at shutdown).
+ */
 @Module({
   imports: [DatabaseModule],
-  providers: [FlushService, ...flushMetricProviders],
+  providers: [FlushService, FlushBuffer, BatchWriter, FlushMetrics, flushFaultsProvider, ...flushMetricProviders],
   exports: [FlushService, DatabaseModule],
 })
 export class FlushModule {}

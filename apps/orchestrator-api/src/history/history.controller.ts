@@ -1,7 +1,15 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiSecurity,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ApiKeyGuard, KeyedThrottlerGuard } from '@md/platform';
-import { ErrorBodyDto } from '../ingest/dto/ingest-ack.dto';
+import { ErrorBodyDto } from '../common/error-body.dto';
 import { symbolOf } from '../symbols/symbol-param';
 import { CandlesQueryDto, HistoryQueryDto } from './dto/history-query.dto';
 import { CandleDto, TickRowDto } from './dto/history-rows.dto';
@@ -12,7 +20,8 @@ import { HistoryService } from './history.service';
 @ApiSecurity('apiKey')
 @ApiBadRequestResponse({ description: 'Bad id, limit or interval (the field is named)', type: ErrorBodyDto })
 @ApiServiceUnavailableResponse({
-  description: 'Postgres unavailable, PG_READ_POOL_MAX reads already running, or the read cut at PG_READ_STATEMENT_TIMEOUT_MS; with Retry-After',
+  description:
+    'Postgres unavailable, PG_READ_POOL_MAX reads already running, or the read cut at PG_READ_STATEMENT_TIMEOUT_MS; with Retry-After',
   type: ErrorBodyDto,
 })
 @Controller('symbols')

@@ -1,5 +1,5 @@
-import { readApiAuthProviders } from '../symbols/read-api-auth';
 import { Module } from '@nestjs/common';
+import { readApiAuthProviders } from '../common/read-api-auth';
 import { DatabaseModule } from '../database/database.module';
 import { HistoryController } from './history.controller';
 import { historyMetricProviders } from './history.metrics';
@@ -8,10 +8,6 @@ import { HistoryService } from './history.service';
 @Module({
   imports: [DatabaseModule],
   controllers: [HistoryController],
-  providers: [
-    HistoryService,
-    ...historyMetricProviders,
-    ...readApiAuthProviders,
-  ],
+  providers: [HistoryService, ...historyMetricProviders, ...readApiAuthProviders],
 })
 export class HistoryModule {}

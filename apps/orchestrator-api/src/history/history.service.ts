@@ -2,10 +2,10 @@ import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge } from 'prom-client';
 import { OrchestratorApiEnv } from '@md/config';
+import { CANDLE_INTERVALS, type Candle, type CandleInterval, type TickRow } from '@md/contracts';
 import { FieldsException, UnavailableException } from '@md/platform';
 import { DatabaseService } from '../database/database.service';
-import { CANDLE_INTERVALS, CANDLE_SOURCES, type CandleInterval } from './dto/history-query.dto';
-import type { CandleDto, TickRowDto } from './dto/history-rows.dto';
+import { CANDLE_SOURCES } from './dto/history-query.dto';
 import { READS_IN_FLIGHT, READS_REFUSED } from './history.metrics';
 
 const EPOCH_MS = (column: string) => `(extract(epoch from ${column}) * 1000)::bigint`;
@@ -33,7 +33,7 @@ export class HistoryService {
     @InjectMetric(READS_IN_FLIGHT) private readonly running: Gauge<string>,
   ) {}
 
-  async ticks(symbol: string, limit: number): Promise<TickRowDto[]> {
+  async ticks(symbol: string, limit: number): Promise<TickRow[]> {
     const rows = await this.read<Row>(
       // Ordered by the columns (m.ts), not the output aliases of the same name: only those can
       // walk md_ticks_symbol_ts backwards, partition by partition, and stop after `limit` rows.
@@ -60,7 +60,7 @@ export class HistoryService {
    *  - 1s, 5s: from the raw ticks of the span of the last `limit` bars, which must not exceed
    *    CANDLES_MAX_TICK_SPAN_S (400 naming `limit` otherwise).
    */
-  async candles(symbol: string, interval: CandleInterval, limit: number, now = Date.now()): Promise<CandleDto[]> {
+  async candles(symbol: string, interval: CandleInterval, limit: number, now = Date.now()): Promise<Candle[]> {
     const ms = CANDLE_INTERVALS[interval];
     const source = CANDLE_SOURCES[interval];
     let rows: Row[];
@@ -89,7 +89,10 @@ export class HistoryService {
       if (spanS > this.env.CANDLES_MAX_TICK_SPAN_S) {
         const most = Math.floor((this.env.CANDLES_MAX_TICK_SPAN_S * 1000) / ms);
         throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', [
-          { field: 'limit', reason: `limit must be at most ${most} with interval=${interval} (limit × interval ≤ CANDLES_MAX_TICK_SPAN_S = ${this.env.CANDLES_MAX_TICK_SPAN_S} s)` },
+          {
+            field: 'limit',
+            reason: `limit must be at most ${most} with interval=${interval} (limit × interval ≤ CANDLES_MAX_TICK_SPAN_S = ${this.env.CANDLES_MAX_TICK_SPAN_S} s)`,
+          },
         ]);
       }
       rows = await this.read<Row>(
@@ -144,7 +147,9 @@ export class HistoryService {
         const code = error.driverError?.code ?? error.code;
         if (code === QUERY_CANCELED) {
           this.refused.inc({ reason: 'timeout' });
-          throw new UnavailableException(`history read cancelled after PG_READ_STATEMENT_TIMEOUT_MS = ${this.env.PG_READ_STATEMENT_TIMEOUT_MS} ms; retry`);
+          throw new UnavailableException(
+            `history read cancelled after PG_READ_STATEMENT_TIMEOUT_MS = ${this.env.PG_READ_STATEMENT_TIMEOUT_MS} ms; retry`,
+          );
         }
         this.refused.inc({ reason: 'unavailable' });
         this.logger.warn({ err: error.message }, 'history read failed');

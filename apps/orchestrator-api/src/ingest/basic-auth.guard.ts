@@ -1,7 +1,6 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { Injectable } from '@nestjs/common';
 import { OrchestratorApiEnv } from '@md/config';
-import { AuthFailureLimiter, ChallengeException, parseBasicAuth, secretEquals } from '@md/platform';
+import { AuthFailureLimiter, BasicAuthMatcher, SecretGuard } from '@md/platform';
 import { IngestMetrics } from './ingest.metrics';
 
 /**
@@ -11,22 +10,15 @@ import { IngestMetrics } from './ingest.metrics';
  * looked at; a valid request pays one map lookup for that.
  */
 @Injectable()
-export class BasicAuthGuard implements CanActivate {
-  constructor(
-    private readonly env: OrchestratorApiEnv,
-    private readonly metrics: IngestMetrics,
-    private readonly failures: AuthFailureLimiter,
-  ) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    this.failures.check(request.ip, 'ingest');
-    const credentials = parseBasicAuth(request.headers.authorization);
-    const userOk = secretEquals(credentials?.user ?? '', this.env.INGEST_USERNAME);
-    const passwordOk = secretEquals(credentials?.password ?? '', this.env.INGEST_PASSWORD);
-    if (credentials && userOk && passwordOk) return true;
-    this.failures.fail(request.ip, 'ingest');
-    this.metrics.count('unauthorized');
-    throw new ChallengeException('Basic realm="ingest", charset="UTF-8"');
+export class BasicAuthGuard extends SecretGuard {
+  constructor(env: OrchestratorApiEnv, metrics: IngestMetrics, failures: AuthFailureLimiter) {
+    const credentials = new BasicAuthMatcher(env.INGEST_USERNAME, env.INGEST_PASSWORD);
+    super(failures, {
+      realm: 'ingest',
+      challenge: 'Basic realm="ingest", charset="UTF-8"',
+      presented: (request) => request.headers.authorization,
+      verify: (presented) => credentials.matches(presented),
+      onRefused: () => metrics.count('unauthorized'),
+    });
   }
 }

@@ -10,12 +10,13 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { BatchAck, BatchItemResult, IngestAck, ReceivedTick } from '@md/contracts';
+import type { BatchAck, IngestAck, ReceivedTick } from '@md/contracts';
 import { OrchestratorApiEnv } from '@md/config';
 import { TickRules } from '@md/contracts';
 import { FieldsException, notAnObject, UnavailableException } from '@md/platform';
+import { ErrorBodyDto } from '../common/error-body.dto';
 import { BasicAuthGuard } from './basic-auth.guard';
-import { BatchAckDto, ErrorBodyDto, IngestAckDto } from './dto/ingest-ack.dto';
+import { BatchAckDto, IngestAckDto } from './dto/ingest-ack.dto';
 import { TickDto } from './dto/tick.dto';
 import { IngestService } from './ingest.service';
 import { validateTickItem, type TickLimits } from './validate-tick-item';
@@ -93,61 +94,9 @@ export class IngestController {
   @ApiOkResponse({ type: BatchAckDto })
   @ApiResponse({ status: 400, description: 'Not an array of 1–1000 items, or no valid item', type: ErrorBodyDto })
   @ApiServiceUnavailableResponse({ description: 'Some items not stored; see items', type: BatchAckDto })
-  async ticks(
-    @Body() body: unknown,
-    @Req() request: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<BatchAck> {
-    if (!Array.isArray(body) || body.length < 1 || body.length > TickRules.maxBatch) {
-      this.ingest.countInvalid(1);
-      throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', [
-        { field: 'body', reason: `body must be a JSON array of 1–${TickRules.maxBatch} ticks` },
-      ]);
-    }
-    const receivedAt = Date.now();
-    const traceId = traceIdOf(request);
-    const items: BatchItemResult[] = new Array(body.length);
-    const valid: { index: number; tick: ReceivedTick }[] = [];
-    body.forEach((item, index) => {
-      const result = validateTickItem(item, this.limits);
-      if ('errors' in result) items[index] = { index, event_id: result.eventId, status: 'invalid', errors: result.errors };
-      else valid.push({ index, tick: { ...result.tick, receivedAt, traceId } });
-    });
-    if (valid.length === 0) {
-      this.ingest.countInvalid(body.length);
-      throw new FieldsException(
-        HttpStatus.BAD_REQUEST,
-        'validation failed: no valid tick',
-        items.flatMap((item) => ('errors' in item ? item.errors.map((e) => ({ field: `[${item.index}].${e.field}`, reason: e.reason })) : [])),
-      );
-    }
-    const outcomes = await this.ingest.ingest(valid.map((v) => v.tick));
-    valid.forEach(({ index, tick }, k) => {
-      const outcome = outcomes[k];
-      // A tick refused by a cap is reported as invalid, naming the field: retrying it cannot help.
-      items[index] =
-        outcome.status === 'unavailable'
-          ? { index, event_id: tick.event_id, status: 'unavailable', reason: outcome.reason }
-          : outcome.status === 'refused'
-            ? { index, event_id: tick.event_id, status: 'invalid', errors: [{ field: outcome.field, reason: outcome.reason }] }
-            : { index, event_id: tick.event_id, status: outcome.status };
-    });
-    const count = (status: BatchItemResult['status']) => items.filter((item) => item.status === status).length;
-    const ack: BatchAck = {
-      errors: valid.length !== body.length || outcomes.some((o) => o.status === 'unavailable'),
-      accepted: count('accepted'),
-      duplicate: count('duplicate'),
-      invalid: count('invalid'),
-      unavailable: count('unavailable'),
-      items,
-    };
-    // Items refused by MAX_SYMBOLS are counted by the service (symbol_limit), not as invalid.
-    const refused = outcomes.filter((o) => o.status === 'refused').length;
-    if (ack.invalid > refused) this.ingest.countInvalid(ack.invalid - refused);
-    if (ack.unavailable > 0) {
-      const retryAfterS = Math.max(...outcomes.map((o) => (o.status === 'unavailable' ? o.retryAfterS : 1)));
-      void reply.status(HttpStatus.SERVICE_UNAVAILABLE).header('Retry-After', String(retryAfterS));
-    }
+  async ticks(@Body() body: unknown, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<BatchAck> {
+    const { ack, retryAfterS } = await this.ingest.ingestBatch(body, this.limits, { receivedAt: Date.now(), traceId: traceIdOf(request) });
+    if (retryAfterS !== undefined) void reply.status(HttpStatus.SERVICE_UNAVAILABLE).header('Retry-After', String(retryAfterS));
     return ack;
   }
 }

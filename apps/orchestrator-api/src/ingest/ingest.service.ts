@@ -1,21 +1,32 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
+import { sleep } from '@md/common';
 import { OrchestratorApiEnv } from '@md/config';
-import { DomainEvent, tickJobOptions, tickReceivedMessage, type ReceivedTick } from '@md/contracts';
-import { REDIS, RealtimePublisher, RedisKeys, type MdPipeline, type MdRedis } from '@md/redis';
-import { queueTickJob, TICKS_QUEUE, type QueuedJob, type TickJobOptions } from '../queue/ticks-queue';
+import { DomainEvent, tickReceivedMessage, type ReceivedTick } from '@md/contracts';
+import { FieldsException } from '@md/platform';
+import {
+  ClaimResult,
+  DedupeState,
+  enqueueInMulti,
+  tickJobOptions,
+  TICKS_QUEUE,
+  type MdPipeline,
+  type MdRedis,
+  type QueuedJob,
+  type TickJobOptions,
+} from '@md/pipeline';
+import { REDIS, RealtimePublisher, RedisKeys } from '@md/redis';
 import { IngestMetrics, type TicksEvent } from './ingest.metrics';
+import { readBatch, settleBatch, type SettledBatch, type TickStamp } from './tick-batch';
+import type { TickLimits } from './validate-tick-item';
 
 export type TickOutcome =
   | { status: 'accepted' | 'duplicate' }
   | { status: 'unavailable'; reason: string; retryAfterS: number }
   /** Refused for good by a cap (a new symbol past MAX_SYMBOLS): a 4xx naming `field`. */
   | { status: 'refused'; field: string; reason: string };
-
-/** Claim states of mdClaim (see libs/redis scripts.ts). */
-const Claim = { ClaimedNewSymbol: 2, Claimed: 1, Committed: 0, Pending: -1, SymbolCap: -2, BufferFull: -3 } as const;
 
 /** Waits before re-checking an event_id another request is committing right now. */
 const PENDING_WAITS_MS = [10, 40, 150, 300];
@@ -46,8 +57,6 @@ function bufferFullOutcome(max: number): TickOutcome & { status: 'unavailable' }
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * The ingest path: dedupe, enqueue, publish — Redis only, never Postgres.
  *
@@ -57,7 +66,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *     flush buffer is full: Postgres is behind; 503 with a reason, nothing trimmed);
  *  2. one MULTI with, per claimed tick, the BullMQ enqueue (jobId from event_id), the
  *     append to the flush buffer (XADD), the fast-path publish (history stream + PUBLISH)
- *     and the dedupe commit (SET '1' EX ttl).
+ *     and the dedupe commit (SET DedupeState.Accepted EX ttl).
  * A tick is accepted exactly when its enqueue is confirmed (see commit). If EXEC fails, the
  * leases are dropped and the caller gets 503; a retry with the same event_id is accepted. Concurrent requests for one event_id:
  * one claims, the others wait for its commit and answer `duplicate`.
@@ -183,14 +192,14 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
           this.bufferMax,
           ...todo.map((i) => ticks[i].symbol),
         );
-        const claimed = todo.filter((_, k) => states[k] === Claim.Claimed || states[k] === Claim.ClaimedNewSymbol);
-        const newSymbols = new Set(todo.filter((_, k) => states[k] === Claim.ClaimedNewSymbol).map((i) => ticks[i].symbol));
+        const claimed = todo.filter((_, k) => states[k] === ClaimResult.Claimed || states[k] === ClaimResult.ClaimedNewSymbol);
+        const newSymbols = new Set(todo.filter((_, k) => states[k] === ClaimResult.ClaimedNewSymbol).map((i) => ticks[i].symbol));
         todo.forEach((i, k) => {
-          if (states[k] === Claim.Committed) outcomes[i] = { status: 'duplicate' };
-          else if (states[k] === Claim.SymbolCap) outcomes[i] = symbolCapOutcome(this.maxSymbols);
-          else if (states[k] === Claim.BufferFull) outcomes[i] = bufferFullOutcome(this.bufferMax);
+          if (states[k] === ClaimResult.Committed) outcomes[i] = { status: 'duplicate' };
+          else if (states[k] === ClaimResult.SymbolCap) outcomes[i] = symbolCapOutcome(this.maxSymbols);
+          else if (states[k] === ClaimResult.BufferFull) outcomes[i] = bufferFullOutcome(this.bufferMax);
         });
-        todo = todo.filter((_, k) => states[k] === Claim.Pending);
+        todo = todo.filter((_, k) => states[k] === ClaimResult.Pending);
         if (claimed.length > 0) {
           const stored = await this.commit(
             claimed.map((i) => ticks[i]),
@@ -218,6 +227,22 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
+   * POST /ingest/ticks: each item validated on its own, the valid ones stored in one ingest,
+   * every invalid one counted. Throws the 400 of a body that is not a batch or holds no valid
+   * tick; otherwise resolves to the answer (with a Retry-After when a valid item was not stored).
+   */
+  async ingestBatch(body: unknown, limits: TickLimits, stamp: TickStamp): Promise<SettledBatch> {
+    const read = readBatch(body, limits, stamp);
+    if (!('valid' in read)) {
+      this.countInvalid(read.invalid);
+      throw new FieldsException(HttpStatus.BAD_REQUEST, read.message, read.errors);
+    }
+    const settled = settleBatch(read, await this.ingest(read.valid.map((v) => v.tick)));
+    if (settled.invalid > 0) this.countInvalid(settled.invalid);
+    return settled;
+  }
+
+  /**
    * One MULTI for the claimed ticks; resolves to whether each tick was stored. EXEC runs the
    * commands with nothing in between, and aborts as a whole if one cannot be queued; but a
    * runtime error in one command does not undo the others, so each tick's fate is read from
@@ -230,11 +255,11 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     const multi = client.multi() as MdPipeline;
     const jobs: QueuedJob[] = [];
     for (const tick of ticks) {
-      jobs.push(queueTickJob(this.queue, multi, tick, this.jobOptions));
+      jobs.push(enqueueInMulti(this.queue, multi, tick, this.jobOptions));
       // The durable buffer the FlushModule writes to Postgres from (never trimmed here).
       multi.xadd(this.keys.buffer(), '*', 't', JSON.stringify(tick));
       this.publisher.queue(multi, tickReceivedMessage(tick));
-      multi.set(this.keys.dedupe(tick.event_id), '1', 'EX', this.ttlS);
+      multi.set(this.keys.dedupe(tick.event_id), DedupeState.Accepted, 'EX', this.ttlS);
     }
     // Registered here, not at claim: a commit that does not run leaves the set unchanged. Last
     // in the MULTI, so the per-tick results keep their indexes.

@@ -16,6 +16,22 @@ describe('validateTickItem (the TickDto rules)', () => {
     });
   });
 
+  // class-validator's own whitelist finds Object.prototype's methods by these names and let them through.
+  it.each([
+    'hasOwnProperty',
+    'isPrototypeOf',
+    'propertyIsEnumerable',
+    '__defineGetter__',
+    '__lookupSetter__',
+    'constructor',
+    'valueOf',
+    'extra',
+  ])('refuses an undeclared property named %s, naming it', (name) => {
+    expect(errorsOf(JSON.parse(JSON.stringify({ ...good }).replace('{', `{"${name}":1,`)))).toEqual([
+      { field: name, reason: `${name} is not an allowed property` },
+    ]);
+  });
+
   it.each([
     ['symbol', 'BTC/USDT:PERP-1.x_y'],
     ['volume', 0],
@@ -49,10 +65,22 @@ describe('validateTickItem (the TickDto rules)', () => {
     ['source', 's'.repeat(65), 'source must be at most 64 characters'],
     ['source', 'bad\u0000source', 'source must contain printable characters only'],
     ['source', 'bell\u0007', 'source must contain printable characters only'],
-    ['ts', '2026-11-24T10:15:30', 'ts must be an ISO-8601 date-time with offset (e.g. 2026-01-02T03:04:05.678Z) or an integer of epoch milliseconds'],
-    ['ts', '1795482759900', 'ts must be an ISO-8601 date-time with offset (e.g. 2026-01-02T03:04:05.678Z) or an integer of epoch milliseconds'],
+    [
+      'ts',
+      '2026-11-24T10:15:30',
+      'ts must be an ISO-8601 date-time with offset (e.g. 2026-01-02T03:04:05.678Z) or an integer of epoch milliseconds',
+    ],
+    [
+      'ts',
+      '1795482759900',
+      'ts must be an ISO-8601 date-time with offset (e.g. 2026-01-02T03:04:05.678Z) or an integer of epoch milliseconds',
+    ],
     ['ts', now + 0.5, 'ts must be an ISO-8601 date-time with offset (e.g. 2026-01-02T03:04:05.678Z) or an integer of epoch milliseconds'],
-    ['ts', '2026-02-30T10:15:30Z', 'ts must be an ISO-8601 date-time with offset (e.g. 2026-01-02T03:04:05.678Z) or an integer of epoch milliseconds'],
+    [
+      'ts',
+      '2026-02-30T10:15:30Z',
+      'ts must be an ISO-8601 date-time with offset (e.g. 2026-01-02T03:04:05.678Z) or an integer of epoch milliseconds',
+    ],
     ['ts', now + 5_001, 'ts must not be more than 5000 ms ahead of the server clock (MAX_FUTURE_SKEW_MS)'],
     ['ts', Math.floor(now / 1000), 'ts must not be before 2000-01-01T00:00:00Z (is it in seconds?)'],
     ['event_id', 'has space', 'event_id must be 1–128 visible ASCII characters (no spaces)'],

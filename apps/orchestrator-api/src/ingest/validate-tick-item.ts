@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { tsProblem, type FieldError, type Tick } from '@md/contracts';
-import { fieldErrors, VALIDATOR_OPTIONS } from '@md/platform';
+import { fieldErrors, undeclaredProperties, VALIDATOR_OPTIONS } from '@md/platform';
 import { TickDto } from './dto/tick.dto';
 
 /** The rules of a tick that come from the env rather than the DTO. */
@@ -32,7 +32,11 @@ export function retentionProblem(ts: number, now: number, retentionDays = 0): st
  * valid on its own. The future skew and the retention bound are checked here, not in the DTO:
  * they are settings.
  */
-export function validateTickItem(item: unknown, limits: TickLimits, now = Date.now()): { tick: Tick } | { errors: FieldError[]; eventId?: string } {
+export function validateTickItem(
+  item: unknown,
+  limits: TickLimits,
+  now = Date.now(),
+): { tick: Tick } | { errors: FieldError[]; eventId?: string } {
   const eventId =
     item && typeof item === 'object' && typeof (item as { event_id?: unknown }).event_id === 'string'
       ? ((item as { event_id: string }).event_id.slice(0, 128) as string)
@@ -42,6 +46,8 @@ export function validateTickItem(item: unknown, limits: TickLimits, now = Date.n
   }
   const dto = plainToInstance(TickDto, item);
   const errors = fieldErrors(validateSync(dto, VALIDATOR_OPTIONS));
+  const named = new Set(errors.map((e) => e.field));
+  errors.push(...undeclaredProperties(item, dto).filter((e) => !named.has(e.field)));
   const tsValid = !errors.some((e) => e.field === 'ts');
   const future = tsValid ? tsProblem(dto.ts, now, limits.maxFutureSkewMs) : undefined;
   if (future) errors.push({ field: 'ts', reason: `${future} (MAX_FUTURE_SKEW_MS)` });

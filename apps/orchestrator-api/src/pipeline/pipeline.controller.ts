@@ -2,7 +2,7 @@ import { Controller, Get, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { PipelineStats } from '@md/contracts';
 import { ApiKeyGuard, KeyedThrottlerGuard, unavailableBecause } from '@md/platform';
-import { ErrorBodyDto } from '../ingest/dto/ingest-ack.dto';
+import { ErrorBodyDto } from '../common/error-body.dto';
 import { PipelineStatsDto } from './dto/pipeline-stats.dto';
 import { PipelineService } from './pipeline.service';
 

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
+import { readApiAuthProviders } from '../common/read-api-auth';
 import { FlushModule } from '../flush/flush.module';
 import { QueueModule } from '../queue/queue.module';
-import { readApiAuthProviders } from '../symbols/read-api-auth';
 import { PipelineController } from './pipeline.controller';
 import { PipelineService } from './pipeline.service';
 

@@ -2,9 +2,8 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { PipelineStats, QueueCounts } from '@md/contracts';
+import { TICKS_QUEUE, VIEWS_QUEUE } from '@md/pipeline';
 import { FlushService } from '../flush/flush.service';
-import { VIEWS_QUEUE } from '../queue/queue.module';
-import { TICKS_QUEUE } from '../queue/ticks-queue';
 
 /** A snapshot of the pipeline's backlogs: both BullMQ queues and the flush buffer. Read-only. */
 @Injectable()

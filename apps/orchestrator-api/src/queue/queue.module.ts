@@ -2,12 +2,8 @@ import { BullModule, InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, Module, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { OrchestratorApiEnv } from '@md/config';
-import { tickJobOptions } from '@md/contracts';
+import { registerPipelineQueues, tickJobOptions, TICKS_QUEUE, VIEWS_QUEUE, type TickJobOptions } from '@md/pipeline';
 import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
-import { TICKS_QUEUE } from './ticks-queue';
-
-/** Injection name of calc-b's queue (VIEW_QUEUE_NAME): the api never adds to it, it only reports on it. */
-export const VIEWS_QUEUE = 'views';
 
 /**
  * BullMQ re-emits connection errors on the queue; without a listener it prints them raw to
@@ -42,9 +38,9 @@ class QueueErrorLog implements OnModuleInit {
  * tickJobOptions allows. Idempotent, so every replica may run it.
  */
 @Injectable()
-class JobRetention implements OnModuleInit, OnModuleDestroy {
+export class JobRetention implements OnModuleInit, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
-  private readonly options: ReturnType<typeof tickJobOptions>;
+  private readonly options: TickJobOptions;
 
   constructor(
     @InjectQueue(TICKS_QUEUE) private readonly ticks: Queue,
@@ -72,8 +68,9 @@ class JobRetention implements OnModuleInit, OnModuleDestroy {
 /**
  * The BullMQ queues of the api: the one the ingest path feeds (`QUEUE_NAME`, default
  * ticks.received) and calc-b's (`VIEW_QUEUE_NAME`, default views.compute), which the api
- * only reads for GET /pipeline and the queue admin UI. Both share the api's fail-fast
- * command connection, so an enqueue can join the ingest MULTI.
+ * only reads for GET /pipeline and the queue admin UI (the api never adds to it). Both are
+ * @md/pipeline's (TICKS_QUEUE, VIEWS_QUEUE) and share the api's fail-fast command connection,
+ * so an enqueue can join the ingest MULTI (enqueueInMulti).
  */
 @Module({
   imports: [
@@ -81,18 +78,7 @@ class JobRetention implements OnModuleInit, OnModuleDestroy {
       inject: [REDIS, RedisKeys],
       useFactory: (redis: MdRedis, keys: RedisKeys) => ({ connection: redis, prefix: keys.bullPrefix }),
     }),
-    BullModule.registerQueueAsync(
-      {
-        name: TICKS_QUEUE,
-        inject: [OrchestratorApiEnv],
-        useFactory: (env: OrchestratorApiEnv) => ({ name: env.QUEUE_NAME }),
-      },
-      {
-        name: VIEWS_QUEUE,
-        inject: [OrchestratorApiEnv],
-        useFactory: (env: OrchestratorApiEnv) => ({ name: env.VIEW_QUEUE_NAME }),
-      },
-    ),
+    registerPipelineQueues(OrchestratorApiEnv),
   ],
   providers: [QueueErrorLog, JobRetention],
   exports: [BullModule],

@@ -11,7 +11,7 @@ import {
 } from '@nestjs/swagger';
 import type { SymbolSummary, SymbolView } from '@md/contracts';
 import { ApiKeyGuard, KeyedThrottlerGuard, unavailableBecause } from '@md/platform';
-import { ErrorBodyDto } from '../ingest/dto/ingest-ack.dto';
+import { ErrorBodyDto } from '../common/error-body.dto';
 import { SymbolSummaryDto } from './dto/symbol-summary.dto';
 import { SymbolViewDto } from './dto/symbol-view.dto';
 import { SymbolsService } from './symbols.service';

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { basicAuth, dropKeys, get, isolated, post, REDIS_URL, ServiceProcess } from '@md/testing';
-import { tick } from '../support/harness';
+import { basicAuth, get, post } from '@md/testing';
+import { apiProcess, tick } from '../support/harness';
 
 /**
  * The queue admin UI (bull-board) at /admin/queues: mounted only with ADMIN_PASSWORD, and only
@@ -13,37 +12,6 @@ const PASSWORD = 'admin-password-0123';
 const API_KEY = 'admin-test-api-key-0123';
 const admin = { authorization: basicAuth('admin', PASSWORD) };
 const ingest = { authorization: basicAuth('feeder', 'integration-secret') };
-
-function environment(overrides: Record<string, string> = {}) {
-  return {
-    ...isolated(),
-    REDIS_URL,
-    INGEST_USERNAME: 'feeder',
-    INGEST_PASSWORD: 'integration-secret',
-    INTERNAL_TOKEN: `internal-${randomUUID()}`,
-    FLUSH_ENABLED: 'false',
-    ...overrides,
-  };
-}
-
-/** The built api as a process for one describe block, with keys of its own, gone afterwards. */
-function apiProcess(overrides: Record<string, string> = {}): { readonly url: string } {
-  const env = environment(overrides);
-  let api: ServiceProcess | undefined;
-  beforeAll(async () => {
-    api = await ServiceProcess.start('orchestrator-api', env);
-  });
-  afterAll(async () => {
-    await api?.kill();
-    await dropKeys(REDIS_URL, env.REDIS_PREFIX);
-  });
-  return {
-    get url() {
-      if (!api) throw new Error('the api has not started');
-      return api.url;
-    },
-  };
-}
 
 describe('/admin/queues with ADMIN_PASSWORD set', () => {
   // Twenty refusals from one address below: more than AUTH_FAILURES_PER_MIN's default allows.

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { basicAuth, dropKeys, get, isolated, post as postJson, REDIS_URL, ServiceProcess } from '@md/testing';
-import { basic, post, startApi, tick, type RunningApi } from '../support/harness';
+import { basicAuth, get, post as postJson, REDIS_URL } from '@md/testing';
+import { apiProcess, basic, post, startApi, tick, type RunningApi } from '../support/harness';
 
 /**
  * Limits a hostile client cannot reset: rate limits keyed on what authentication verified (not
@@ -55,7 +55,8 @@ describe('open reads (no API_KEY, READ_RATE_LIMIT_PER_MIN=3, TRUST_PROXY off): o
   // a tracker on the key as sent) would give each request a fresh budget: five 200s.
   it('a forged X-Forwarded-For or an unverified x-api-key per request does not buy a fresh budget', async () => {
     const statuses = [];
-    for (let i = 0; i < 5; i++) statuses.push((await get(`${api.url}/symbols`, from(`198.51.100.${i}`, { 'x-api-key': randomUUID() }))).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await get(`${api.url}/symbols`, from(`198.51.100.${i}`, { 'x-api-key': randomUUID() }))).status);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
   });
 });
@@ -78,7 +79,8 @@ describe('behind a trusted proxy (TRUST_PROXY=loopback): per visitor', () => {
   it('ingest: 429 after AUTH_FAILURES_PER_MIN wrong passwords from a source, even with the right one; other sources unaffected', async () => {
     const wrong = basicAuth('feeder', 'wrong-password');
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await post(`${api.url}/ingest/tick`, tick(), { auth: wrong, headers: from('192.0.2.66') })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await post(`${api.url}/ingest/tick`, tick(), { auth: wrong, headers: from('192.0.2.66') })).status);
     expect(statuses).toEqual([401, 401, 401, 429]);
     // Blocked before its credentials are looked at: a right guess cannot be told from a wrong one.
     expect((await post(`${api.url}/ingest/tick`, tick(), { headers: from('192.0.2.66') })).status).toBe(429);
@@ -90,32 +92,15 @@ describe('behind a trusted proxy (TRUST_PROXY=loopback): per visitor', () => {
 });
 
 describe('/admin/queues: failed Basic Auth is not free (the built api, as a process)', () => {
-  const env = {
-    ...isolated(),
-    REDIS_URL,
-    INGEST_USERNAME: 'feeder',
-    INGEST_PASSWORD: 'integration-secret',
-    INTERNAL_TOKEN: `internal-${randomUUID()}`,
-    FLUSH_ENABLED: 'false',
-    ADMIN_PASSWORD: 'admin-password-0123',
-    AUTH_FAILURES_PER_MIN: '3',
-    TRUST_PROXY: 'loopback',
-  };
-  let api: ServiceProcess;
-  beforeAll(async () => {
-    api = await ServiceProcess.start('orchestrator-api', env);
-  });
-  afterAll(async () => {
-    await api?.kill();
-    await dropKeys(REDIS_URL, env.REDIS_PREFIX);
-  });
+  const ADMIN_PASSWORD = 'admin-password-0123';
+  const api = apiProcess({ ADMIN_PASSWORD, AUTH_FAILURES_PER_MIN: '3', TRUST_PROXY: 'loopback' });
 
   it('answers 429 after AUTH_FAILURES_PER_MIN wrong passwords from a source; the admin elsewhere still gets in', async () => {
     const wrong = { authorization: basicAuth('admin', 'not-the-password') };
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await get(`${api.url}/admin/queues`, from('192.0.2.10', wrong))).status);
     expect(statuses).toEqual([401, 401, 401, 429]);
-    const admin = { authorization: basicAuth('admin', env.ADMIN_PASSWORD) };
+    const admin = { authorization: basicAuth('admin', ADMIN_PASSWORD) };
     expect((await get(`${api.url}/admin/queues/api/queues`, from('192.0.2.10', admin))).status).toBe(429);
     expect((await get(`${api.url}/admin/queues/api/queues`, from('192.0.2.11', admin))).status).toBe(200);
     expect(textOf(await get(`${api.url}/metrics`))).toMatch(/md_auth_failures_total\{realm="admin",outcome="refused"[^}]*\} 3\n/);
@@ -123,13 +108,31 @@ describe('/admin/queues: failed Basic Auth is not free (the built api, as a proc
 });
 
 describe('secrets at boot (the built api, exit 78 naming the variable)', () => {
-  const base = { PATH: process.env.PATH ?? '', INGEST_USERNAME: 'feeder', INGEST_PASSWORD: 'integration-secret', INTERNAL_TOKEN: 'integration-internal-token', REDIS_URL };
+  const base = {
+    PATH: process.env.PATH ?? '',
+    INGEST_USERNAME: 'feeder',
+    INGEST_PASSWORD: 'integration-secret',
+    INTERNAL_TOKEN: 'integration-internal-token',
+    REDIS_URL,
+  };
   const start = (env: Record<string, string>) =>
-    spawnSync(process.execPath, [join(__dirname, '../../../../dist/apps/orchestrator-api/main.js')], { env: { ...base, ...env }, encoding: 'utf8', timeout: 20_000 });
+    spawnSync(process.execPath, [join(__dirname, '../../../../dist/apps/orchestrator-api/main.js')], {
+      env: { ...base, ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
 
   it.each([
-    ['the INTERNAL_TOKEN of .env.example', { NODE_ENV: 'test', INTERNAL_TOKEN: 'change-me-internal-token' }, 'INTERNAL_TOKEN: is a published placeholder value'],
-    ['the INGEST_PASSWORD of .env.example', { NODE_ENV: 'test', INGEST_PASSWORD: 'change-me-please' }, 'INGEST_PASSWORD: is a published placeholder value'],
+    [
+      'the INTERNAL_TOKEN of .env.example',
+      { NODE_ENV: 'test', INTERNAL_TOKEN: 'change-me-internal-token' },
+      'INTERNAL_TOKEN: is a published placeholder value',
+    ],
+    [
+      'the INGEST_PASSWORD of .env.example',
+      { NODE_ENV: 'test', INGEST_PASSWORD: 'change-me-please' },
+      'INGEST_PASSWORD: is a published placeholder value',
+    ],
     ['NODE_ENV=production and no API_KEY', { NODE_ENV: 'production' }, 'API_KEY: is required with NODE_ENV=production'],
     ['a user name with ":"', { NODE_ENV: 'test', INGEST_USERNAME: 'fee:der' }, 'INGEST_USERNAME: must not contain'],
   ])('refuses %s', (_case, env, problem) => {
@@ -143,12 +146,17 @@ describe('dependency errors stay out of public answers', () => {
   let api: RunningApi;
   beforeAll(async () => {
     // Nothing listens on port 1: Redis and PostgreSQL are unreachable.
-    api = await startApi({ REDIS_URL: 'redis://127.0.0.1:1', PG_URL: 'postgres://postgres@127.0.0.1:1/market', REDIS_COMMAND_TIMEOUT_MS: '200' });
+    api = await startApi({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      PG_URL: 'postgres://postgres@127.0.0.1:1/market',
+      REDIS_COMMAND_TIMEOUT_MS: '200',
+    });
   });
   afterAll(() => api.close().catch(() => undefined));
 
   /** Host, port, driver and errno text that a caller must not see. */
-  const INTERNAL = /127\.0\.0\.1|:1\b|ECONNREFUSED|connect |ioredis|Connection is closed|stream isn't writeable|postgres:\/\/|timeout exceeded/i;
+  const INTERNAL =
+    /127\.0\.0\.1|:1\b|ECONNREFUSED|connect |ioredis|Connection is closed|stream isn't writeable|postgres:\/\/|timeout exceeded/i;
 
   it('readiness says what is down, generically', async () => {
     const ready = await get(`${api.url}/health/readiness`);

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { dropKeys, isolated, post, REDIS_URL, startApi, tick, type RunningApi } from '../support/harness';
-import { jobIdFor } from '../../src/queue/ticks-queue';
+import { jobIdFor } from '@md/pipeline';
+import { apiForBlock, dropKeys, isolated, post, REDIS_URL, startApi, tick, type RunningApi } from '../support/harness';
 
 /**
  * A runtime error inside EXEC does not undo the MULTI's other commands. Provoked here for
@@ -9,21 +9,10 @@ import { jobIdFor } from '../../src/queue/ticks-queue';
  * and a retry with the same event_id must be accepted once the queue is healthy again.
  */
 describe('an enqueue that fails inside EXEC', () => {
-  let api: RunningApi;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    api = await startApi();
-    redis = new Redis(REDIS_URL);
-  });
-
-  afterAll(async () => {
-    await api.close();
-    await redis.quit();
-    await dropKeys(REDIS_URL, api.env.REDIS_PREFIX);
-  });
+  const ctx = apiForBlock();
 
   it('answers 503, forgets the event_id, and accepts the retry', async () => {
+    const { api, redis } = ctx;
     const waitKey = `${api.env.REDIS_PREFIX}:bull:${api.env.QUEUE_NAME}:wait`;
     const sent = tick();
     await redis.set(waitKey, 'not a list');

@@ -26,7 +26,9 @@ jest.setTimeout(120_000);
 type Database = Awaited<ReturnType<typeof createDatabase>>;
 
 async function rows(db: Database): Promise<{ total: number; distinct: number }> {
-  const { rows: [r] } = await db.query('SELECT count(*)::int AS total, count(DISTINCT event_id)::int AS distinct FROM md_ticks');
+  const {
+    rows: [r],
+  } = await db.query('SELECT count(*)::int AS total, count(DISTINCT event_id)::int AS distinct FROM md_ticks');
   return r;
 }
 
@@ -65,11 +67,19 @@ describe('flush: Redis buffer → Postgres (real Redis, real Postgres)', () => {
     try {
       const ids = await ingestAll(api.url, 3000);
       // Resending some: answered duplicate, never written twice.
-      await post(`${api.url}/ingest/ticks`, ids.slice(0, 50).map((event_id) => tick({ event_id })));
+      await post(
+        `${api.url}/ingest/ticks`,
+        ids.slice(0, 50).map((event_id) => tick({ event_id })),
+      );
 
-      await waitUntil(async () => (await rows(db).catch(() => ({ total: 0 }))).total === 3000 && (await bufferLength(api.env.REDIS_PREFIX)) === 0, 'all rows');
+      await waitUntil(
+        async () => (await rows(db).catch(() => ({ total: 0 }))).total === 3000 && (await bufferLength(api.env.REDIS_PREFIX)) === 0,
+        'all rows',
+      );
       expect(await rows(db)).toEqual({ total: 3000, distinct: 3000 });
-      const { rows: [row] } = await db.query('SELECT symbol, volume, extract(epoch from ts) * 1000 AS ts FROM md_ticks WHERE event_id = $1', [ids[7]]);
+      const {
+        rows: [row],
+      } = await db.query('SELECT symbol, volume, extract(epoch from ts) * 1000 AS ts FROM md_ticks WHERE event_id = $1', [ids[7]]);
       expect(row).toMatchObject({ symbol: 'ETHUSDT', volume: 0.25 });
       const ready = await get(`${api.url}/health/readiness`);
       expect(ready.body.details.flush).toMatchObject({ status: 'up', postgres: 'up', lastError: null });
@@ -88,7 +98,10 @@ describe('flush: Redis buffer → Postgres (real Redis, real Postgres)', () => {
     prefixes.push(api.env.REDIS_PREFIX);
     try {
       const ids = await ingestAll(api.url, 1000);
-      await waitUntil(async () => (await get(`${api.url}/health/readiness`)).body.details?.flush?.postgres === 'unreachable', 'readiness to report Postgres');
+      await waitUntil(
+        async () => (await get(`${api.url}/health/readiness`)).body.details?.flush?.postgres === 'unreachable',
+        'readiness to report Postgres',
+      );
       const ready = await get(`${api.url}/health/readiness`);
       expect(ready.status).toBe(200);
       expect(await bufferLength(api.env.REDIS_PREFIX)).toBe(1000);
@@ -152,7 +165,11 @@ describe('flush: Redis buffer → Postgres (real Redis, real Postgres)', () => {
       }
     };
     try {
-      await waitUntil(async () => (await get(`${api.url}/health/readiness`)).body.details?.flush?.postgres === 'up', 'the database', 60_000);
+      await waitUntil(
+        async () => (await get(`${api.url}/health/readiness`)).body.details?.flush?.postgres === 'up',
+        'the database',
+        60_000,
+      );
       const posters = Array.from({ length: 6 }, poster);
       await waitUntil(async () => accepted.length >= 200, '200 accepted ticks');
       await api.close();
@@ -212,7 +229,11 @@ describe('flush: Redis buffer → Postgres (real Redis, real Postgres)', () => {
       prefixes.push(prefix.REDIS_PREFIX);
       const api = await ServiceProcess.start('orchestrator-api', { ...environment(db.url, prefix), FLUSH_INTERVAL_MS: '60000' });
       try {
-        await waitUntil(async () => (await get(`${api.url}/health/readiness`)).body.details?.flush?.postgres === 'up', 'the database', 60_000);
+        await waitUntil(
+          async () => (await get(`${api.url}/health/readiness`)).body.details?.flush?.postgres === 'up',
+          'the database',
+          60_000,
+        );
         await ingestAll(api.url, 400);
         expect((await rows(db)).total).toBe(0);
 
@@ -226,4 +247,3 @@ describe('flush: Redis buffer → Postgres (real Redis, real Postgres)', () => {
     });
   });
 });
-

@@ -54,7 +54,9 @@ describe('history and candles (real Postgres through the flush)', () => {
     // the moment of the request, so `final` is checked on daily bars below.
     const current = Math.floor(sent[4].ts / minute) * minute;
     type Bar = { t: number; open: number; high: number; low: number; close: number; volume: number; trades: number };
-    expect(answer.body.map(({ t, open, high, low, close, volume, trades }: Bar) => ({ t, open, high, low, close, volume, trades }))).toEqual([
+    expect(
+      answer.body.map(({ t, open, high, low, close, volume, trades }: Bar) => ({ t, open, high, low, close, volume, trades })),
+    ).toEqual([
       { t: base, open: 10, high: 12, low: 10, close: 11, volume: 6, trades: 3 },
       { t: at(2, 0), open: 9, high: 9, low: 9, close: 9, volume: 4, trades: 1 },
       { t: current, open: 13, high: 13, low: 13, close: 13, volume: 5, trades: 1 },

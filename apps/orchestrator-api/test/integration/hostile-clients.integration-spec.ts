@@ -1,7 +1,8 @@
-import { Redis } from 'ioredis';
 import { Job, QueueKeys } from 'bullmq';
 import { referenceView } from '@md/market-calc';
+import { jobIdFor } from '@md/pipeline';
 import {
+  apiForBlock,
   dropKeys,
   get,
   INTERNAL_TOKEN,
@@ -13,7 +14,6 @@ import {
   waitUntil,
   type RunningApi,
 } from '../support/harness';
-import { jobIdFor } from '../../src/queue/ticks-queue';
 
 /**
  * Hostile or careless clients (issue 15): requests that are valid by their shape but aimed at
@@ -27,40 +27,13 @@ import { jobIdFor } from '../../src/queue/ticks-queue';
  * suffixes its Lua commands build by themselves (read from node_modules/bullmq/dist/cjs/commands).
  */
 const BULLMQ_KEY_NAMES = [
-  ...new Set([
-    ...Object.keys(new QueueKeys().getKeys('q')).filter(Boolean),
-    'delay',
-    'dn',
-    'metrics',
-    'lock',
-    'logs',
-  ]),
+  ...new Set([...Object.keys(new QueueKeys().getKeys('q')).filter(Boolean), 'delay', 'dn', 'metrics', 'lock', 'logs']),
 ];
-
-/** The api of one describe block (with `overrides`) and a Redis client, closed and cleaned after it. */
-function apiForBlock(
-  overrides: Record<string, string> = {},
-  seed?: (api: RunningApi, redis: Redis) => Promise<unknown>,
-) {
-  const ctx = {} as { api: RunningApi; redis: Redis };
-  beforeAll(async () => {
-    ctx.api = await startApi(overrides);
-    ctx.redis = new Redis(REDIS_URL);
-    await seed?.(ctx.api, ctx.redis);
-  });
-  afterAll(async () => {
-    await ctx.api.close();
-    await ctx.redis.quit();
-    await dropKeys(REDIS_URL, ctx.api.env.REDIS_PREFIX);
-  });
-  return ctx;
-}
 
 describe('event_id cannot reach BullMQ keys', () => {
   const ctx = apiForBlock();
 
-  const queueKey = (name: string) =>
-    `${ctx.api.env.REDIS_PREFIX}:bull:${ctx.api.env.QUEUE_NAME}:${name}`;
+  const queueKey = (name: string) => `${ctx.api.env.REDIS_PREFIX}:bull:${ctx.api.env.QUEUE_NAME}:${name}`;
 
   /** Type of every structural key of the queue, and the length of the lists and streams. */
   async function shape(): Promise<Record<string, string>> {
@@ -75,8 +48,7 @@ describe('event_id cannot reach BullMQ keys', () => {
 
   it(`an event_id equal to any of BullMQ's ${BULLMQ_KEY_NAMES.length} key names is an ordinary tick with its own job`, async () => {
     const first = [tick(), tick(), tick()];
-    for (const t of first)
-      expect((await post(`${ctx.api.url}/ingest/tick`, t)).status).toBe(200);
+    for (const t of first) expect((await post(`${ctx.api.url}/ingest/tick`, t)).status).toBe(200);
     const before = await shape();
     expect(before).toMatchObject({
       wait: 'list',
@@ -115,24 +87,7 @@ describe('event_id cannot reach BullMQ keys', () => {
   });
 
   it('ids that differ only in escaping get distinct jobs', async () => {
-    const ids = [
-      'a:b',
-      'a%3Ab',
-      '~a%3Ab',
-      '~a:b',
-      '~x',
-      'x',
-      '12',
-      '~12',
-      '%',
-      '%25',
-      '~%25',
-      '@x',
-      '@@x',
-      '@%40x',
-      'x:lock',
-      'x%3Alock',
-    ];
+    const ids = ['a:b', 'a%3Ab', '~a%3Ab', '~a:b', '~x', 'x', '12', '~12', '%', '%25', '~%25', '@x', '@@x', '@%40x', 'x:lock', 'x%3Alock'];
     const sent = ids.map((event_id) => tick({ event_id }));
     const answer = await post(`${ctx.api.url}/ingest/ticks`, sent);
     expect(answer.body).toMatchObject({ accepted: ids.length, duplicate: 0 });
@@ -176,10 +131,7 @@ describe('event_id cannot reach BullMQ keys', () => {
 /** The value of `md_ingest_ticks_total{outcome}` on the api's /metrics. */
 async function ingestCount(api: RunningApi, outcome: string): Promise<number> {
   const text = (await get(`${api.url}/metrics`)).body as string;
-  const match = new RegExp(
-    `^md_ingest_ticks_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`,
-    'm',
-  ).exec(text);
+  const match = new RegExp(`^md_ingest_ticks_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'm').exec(text);
   return match ? Number(match[1]) : 0;
 }
 
@@ -189,67 +141,37 @@ describe('values that are valid numbers but would break the views', () => {
   it.each([
     ['price 1e300', { price: 1e300, volume: 1e10 }, 'price'],
     ['volume 1e308', { volume: 1e308 }, 'volume'],
-    [
-      'a denormal price (its change % would overflow)',
-      { price: 5e-324 },
-      'price',
-    ],
-    [
-      `a ts beyond MAX_FUTURE_SKEW_MS (5 s by default)`,
-      { ts: Date.now() + 60_000 },
-      'ts',
-    ],
-  ])(
-    'refuses %s with 400 naming the field, single or in a batch, and stores nothing',
-    async (_name, fields, field) => {
-      const sent = tick(fields);
-      const single = await post(`${ctx.api.url}/ingest/tick`, sent);
-      expect(single.status).toBe(400);
-      expect(single.body.errors.map((e: { field: string }) => e.field)).toEqual(
-        [field],
-      );
-      const batch = await post(`${ctx.api.url}/ingest/ticks`, [sent, tick()]);
-      expect(batch.body).toMatchObject({
-        accepted: 1,
-        invalid: 1,
-        items: [
-          { status: 'invalid', errors: [{ field }] },
-          { status: 'accepted' },
-        ],
-      });
-      expect(
-        await ctx.redis.exists(
-          `${ctx.api.env.REDIS_PREFIX}:dedupe:${sent.event_id}`,
-        ),
-      ).toBe(0);
-    },
-  );
+    ['a denormal price (its change % would overflow)', { price: 5e-324 }, 'price'],
+    [`a ts beyond MAX_FUTURE_SKEW_MS (5 s by default)`, { ts: Date.now() + 60_000 }, 'ts'],
+  ])('refuses %s with 400 naming the field, single or in a batch, and stores nothing', async (_name, fields, field) => {
+    const sent = tick(fields);
+    const single = await post(`${ctx.api.url}/ingest/tick`, sent);
+    expect(single.status).toBe(400);
+    expect(single.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+    const batch = await post(`${ctx.api.url}/ingest/ticks`, [sent, tick()]);
+    expect(batch.body).toMatchObject({
+      accepted: 1,
+      invalid: 1,
+      items: [{ status: 'invalid', errors: [{ field }] }, { status: 'accepted' }],
+    });
+    expect(await ctx.redis.exists(`${ctx.api.env.REDIS_PREFIX}:dedupe:${sent.event_id}`)).toBe(0);
+  });
 
   it('accepts the bounds themselves and a ts within the skew', async () => {
-    for (const fields of [
-      { price: 1e9, volume: 1e12 },
-      { price: 1e-12, volume: 0 },
-      { ts: Date.now() + 2_000 },
-    ]) {
-      expect(
-        (await post(`${ctx.api.url}/ingest/tick`, tick(fields))).status,
-      ).toBe(200);
+    for (const fields of [{ price: 1e9, volume: 1e12 }, { price: 1e-12, volume: 0 }, { ts: Date.now() + 2_000 }]) {
+      expect((await post(`${ctx.api.url}/ingest/tick`, tick(fields))).status).toBe(200);
     }
   });
 
   it('takes the skew from MAX_FUTURE_SKEW_MS', async () => {
     const strict = await startApi({ MAX_FUTURE_SKEW_MS: '0' });
     try {
-      const answer = await post(
-        `${strict.url}/ingest/tick`,
-        tick({ ts: Date.now() + 1_000 }),
-      );
+      const answer = await post(`${strict.url}/ingest/tick`, tick({ ts: Date.now() + 1_000 }));
       expect(answer.status).toBe(400);
       expect(answer.body.errors).toEqual([
         {
           field: 'ts',
-          reason:
-            'ts must not be more than 0 ms ahead of the server clock (MAX_FUTURE_SKEW_MS)',
+          reason: 'ts must not be more than 0 ms ahead of the server clock (MAX_FUTURE_SKEW_MS)',
         },
       ]);
     } finally {
@@ -260,8 +182,11 @@ describe('values that are valid numbers but would break the views', () => {
 });
 
 describe('the internal endpoint', () => {
-  const ctx = apiForBlock({}, (_api, redis) =>
-    redis.hset(`${_api.env.REDIS_PREFIX}:calc:{BTCUSDT}:state`, 'count', 5),
+  const ctx = apiForBlock(
+    {},
+    {
+      seed: (_api, redis) => redis.hset(`${_api.env.REDIS_PREFIX}:calc:{BTCUSDT}:state`, 'count', 5),
+    },
   );
   const T0 = Date.UTC(2026, 0, 5);
   const viewOf = (symbol: string, count: number) =>
@@ -289,9 +214,7 @@ describe('the internal endpoint', () => {
       ts: Date.now(),
     });
     expect(answer.status).toBe(404);
-    expect(
-      await ctx.redis.hexists(`${ctx.api.env.REDIS_PREFIX}:views`, 'BTCUSDT'),
-    ).toBe(0);
+    expect(await ctx.redis.hexists(`${ctx.api.env.REDIS_PREFIX}:views`, 'BTCUSDT')).toBe(0);
     // …and the internal listener serves nothing but /internal/*.
     expect((await get(`${ctx.api.internalUrl}/symbols`)).status).toBe(404);
     expect((await get(`${ctx.api.internalUrl}/docs-json`)).status).toBe(404);
@@ -318,8 +241,7 @@ describe('the internal endpoint', () => {
     expect(refused.body.errors).toEqual([
       {
         field: 'view.tickCount',
-        reason:
-          'view.tickCount must not exceed the ticks counted for the symbol',
+        reason: 'view.tickCount must not exceed the ticks counted for the symbol',
       },
     ]);
     // The real views that follow are stored.
@@ -336,11 +258,7 @@ describe('the internal endpoint', () => {
   });
 
   it('upper-cases the symbol as ingest does', async () => {
-    await ctx.redis.hset(
-      `${ctx.api.env.REDIS_PREFIX}:calc:{ETHUSDT}:state`,
-      'count',
-      2,
-    );
+    await ctx.redis.hset(`${ctx.api.env.REDIS_PREFIX}:calc:{ETHUSDT}:state`, 'count', 2);
     const view = { ...viewOf('ETHUSDT', 2), symbol: 'ethusdt' };
     const answer = await postView(ctx.api.internalUrl, {
       symbol: 'ethusdt',
@@ -352,17 +270,8 @@ describe('the internal endpoint', () => {
       tickCount: 2,
       stored: true,
     });
-    expect(
-      await ctx.redis.hexists(`${ctx.api.env.REDIS_PREFIX}:views`, 'ethusdt'),
-    ).toBe(0);
-    expect(
-      JSON.parse(
-        (await ctx.redis.hget(
-          `${ctx.api.env.REDIS_PREFIX}:views`,
-          'ETHUSDT',
-        )) ?? '{}',
-      ).symbol,
-    ).toBe('ETHUSDT');
+    expect(await ctx.redis.hexists(`${ctx.api.env.REDIS_PREFIX}:views`, 'ethusdt')).toBe(0);
+    expect(JSON.parse((await ctx.redis.hget(`${ctx.api.env.REDIS_PREFIX}:views`, 'ETHUSDT')) ?? '{}').symbol).toBe('ETHUSDT');
   });
 });
 
@@ -370,10 +279,7 @@ describe('MAX_SYMBOLS', () => {
   const ctx = apiForBlock({ MAX_SYMBOLS: '3' });
 
   it('refuses a tick of a new symbol past the cap with 422 naming symbol; known symbols go on', async () => {
-    for (const symbol of ['AAA', 'BBB', 'ccc'])
-      expect(
-        (await post(`${ctx.api.url}/ingest/tick`, tick({ symbol }))).status,
-      ).toBe(200);
+    for (const symbol of ['AAA', 'BBB', 'ccc']) expect((await post(`${ctx.api.url}/ingest/tick`, tick({ symbol }))).status).toBe(200);
     const before = await ingestCount(ctx.api, 'symbol_limit');
 
     const sent = tick({ symbol: 'DDD' });
@@ -382,16 +288,11 @@ describe('MAX_SYMBOLS', () => {
     expect(refused.body.errors).toEqual([
       {
         field: 'symbol',
-        reason:
-          'symbol is new and the limit of 3 symbols (MAX_SYMBOLS) is reached',
+        reason: 'symbol is new and the limit of 3 symbols (MAX_SYMBOLS) is reached',
       },
     ]);
 
-    const batch = await post(`${ctx.api.url}/ingest/ticks`, [
-      tick({ symbol: 'CCC' }),
-      tick({ symbol: 'EEE' }),
-      sent,
-    ]);
+    const batch = await post(`${ctx.api.url}/ingest/ticks`, [tick({ symbol: 'CCC' }), tick({ symbol: 'EEE' }), sent]);
     expect(batch.status).toBe(200);
     expect(batch.body).toMatchObject({
       accepted: 1,
@@ -404,20 +305,10 @@ describe('MAX_SYMBOLS', () => {
     });
 
     // Nothing of the refused ticks is stored: no dedupe key, no job, no buffered tick, no new symbol.
-    expect(
-      await ctx.redis.exists(
-        `${ctx.api.env.REDIS_PREFIX}:dedupe:${sent.event_id}`,
-      ),
-    ).toBe(0);
-    expect(
-      await ctx.redis.smembers(`${ctx.api.env.REDIS_PREFIX}:symbols`),
-    ).toEqual(expect.arrayContaining(['AAA', 'BBB', 'CCC']));
-    expect(await ctx.redis.scard(`${ctx.api.env.REDIS_PREFIX}:symbols`)).toBe(
-      3,
-    );
-    expect(
-      await ctx.redis.xlen(`${ctx.api.env.REDIS_PREFIX}:buffer:ticks`),
-    ).toBe(4);
+    expect(await ctx.redis.exists(`${ctx.api.env.REDIS_PREFIX}:dedupe:${sent.event_id}`)).toBe(0);
+    expect(await ctx.redis.smembers(`${ctx.api.env.REDIS_PREFIX}:symbols`)).toEqual(expect.arrayContaining(['AAA', 'BBB', 'CCC']));
+    expect(await ctx.redis.scard(`${ctx.api.env.REDIS_PREFIX}:symbols`)).toBe(3);
+    expect(await ctx.redis.xlen(`${ctx.api.env.REDIS_PREFIX}:buffer:ticks`)).toBe(4);
     const queue = queueOf(ctx.api);
     expect(await queue.getJobCountByTypes('waiting')).toBe(4);
     await queue.close();
@@ -434,9 +325,7 @@ describe('BUFFER_MAX_TICKS', () => {
   it('answers 503 with the reason and Retry-After once the flush buffer is full, and trims nothing accepted', async () => {
     const bufferKey = `${ctx.api.env.REDIS_PREFIX}:buffer:ticks`;
     const first = Array.from({ length: 999 }, () => tick());
-    expect(
-      (await post(`${ctx.api.url}/ingest/ticks`, first)).body,
-    ).toMatchObject({ accepted: 999 });
+    expect((await post(`${ctx.api.url}/ingest/ticks`, first)).body).toMatchObject({ accepted: 999 });
     // The last free place goes to the first of these two; the second is refused.
     const [fits, over] = [tick(), tick()];
     const batch = await post(`${ctx.api.url}/ingest/ticks`, [fits, over]);
@@ -452,9 +341,7 @@ describe('BUFFER_MAX_TICKS', () => {
     const single = await post(`${ctx.api.url}/ingest/tick`, over);
     expect(single.status).toBe(503);
     expect(single.headers.get('retry-after')).toBe('5');
-    expect(single.body.message).toMatch(
-      /flush buffer holds its limit of 1000 ticks \(BUFFER_MAX_TICKS\)/,
-    );
+    expect(single.body.message).toMatch(/flush buffer holds its limit of 1000 ticks \(BUFFER_MAX_TICKS\)/);
     // A resend of an accepted tick is still answered as a duplicate.
     expect((await post(`${ctx.api.url}/ingest/tick`, fits)).body).toEqual({
       event_id: fits.event_id,
@@ -463,15 +350,8 @@ describe('BUFFER_MAX_TICKS', () => {
 
     // Everything accepted is still buffered; nothing of the refused tick is stored.
     expect(await ctx.redis.xlen(bufferKey)).toBe(1000);
-    expect(
-      await ctx.redis.exists(
-        `${ctx.api.env.REDIS_PREFIX}:dedupe:${over.event_id}`,
-      ),
-    ).toBe(0);
-    await waitUntil(
-      async () => (await ingestCount(ctx.api, 'buffer_full')) === 2,
-      'md_ingest_ticks_total{outcome="buffer_full"}',
-    );
+    expect(await ctx.redis.exists(`${ctx.api.env.REDIS_PREFIX}:dedupe:${over.event_id}`)).toBe(0);
+    await waitUntil(async () => (await ingestCount(ctx.api, 'buffer_full')) === 2, 'md_ingest_ticks_total{outcome="buffer_full"}');
 
     // Once the flusher has written some (simulated: entries removed), the tick is accepted.
     const [oldest] = await ctx.redis.xrange(bufferKey, '-', '+', 'COUNT', 1);

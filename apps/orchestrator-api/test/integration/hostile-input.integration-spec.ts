@@ -5,7 +5,14 @@ import { basic, get, INTERNAL_TOKEN, listen, post, queueOf, REDIS_URL, startApi,
 const API_KEY = 'hostile-input-api-key-0123';
 
 /** Values that are not a valid value of the field they replace (by type, range or pattern). */
-const notAString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.object({ maxDepth: 2 }));
+const notAString = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.object({ maxDepth: 2 }),
+);
 const badNumber = fc.oneof(
   fc.constantFrom(0, -1, -1e-9, -Number.MAX_VALUE, null, '1', '', true, [], {}, '1e309', 'NaN', 'Infinity'),
   fc.double({ max: -Number.MIN_VALUE, noNaN: true }),
@@ -30,12 +37,31 @@ const hostileText = fc.constantFrom(
   '${jndi:ldap://x}',
 );
 // `__proto__` and `constructor` are valid symbols (stored upper-cased, as hash fields, never as object keys).
-const badSymbol = fc.oneof(notAString, hostileText.filter((s) => !/^[A-Za-z0-9._:/-]{1,32}$/.test(s)), fc.string({ minLength: 33, maxLength: 60 }));
-const badEventId = fc.oneof(notAString, hostileText.filter((s) => !/^[\x21-\x7E]{1,128}$/.test(s)), fc.string({ minLength: 129, maxLength: 200 }));
+const badSymbol = fc.oneof(
+  notAString,
+  hostileText.filter((s) => !/^[A-Za-z0-9._:/-]{1,32}$/.test(s)),
+  fc.string({ minLength: 33, maxLength: 60 }),
+);
+const badEventId = fc.oneof(
+  notAString,
+  hostileText.filter((s) => !/^[\x21-\x7E]{1,128}$/.test(s)),
+  fc.string({ minLength: 129, maxLength: 200 }),
+);
 const badSource = fc.oneof(notAString, fc.constantFrom('', 'a'.repeat(65), 'tab\there', 'nul\u0000'));
 const badTs = fc.oneof(
   notAString.filter((v) => typeof v !== 'number'),
-  fc.constantFrom('2024-01-01T00:00:00', 'yesterday', '2024-02-30T00:00:00Z', 1.5, -1, 0, 946684799999, Date.now() + 3_600_000, 1e20, '1e309'),
+  fc.constantFrom(
+    '2024-01-01T00:00:00',
+    'yesterday',
+    '2024-02-30T00:00:00Z',
+    1.5,
+    -1,
+    0,
+    946684799999,
+    Date.now() + 3_600_000,
+    1e20,
+    '1e309',
+  ),
 );
 const invalidTick = fc.oneof(
   badSymbol.map((symbol) => tick({ symbol })),
@@ -49,7 +75,10 @@ const invalidTick = fc.oneof(
     delete t[field];
     return t;
   }),
-  fc.string({ minLength: 1, maxLength: 10 }).filter((k) => !['symbol', 'price', 'volume', 'source', 'ts', 'event_id'].includes(k)).map((extra) => ({ ...tick(), [extra]: 1 })),
+  fc
+    .string({ minLength: 1, maxLength: 10 })
+    .filter((k) => !['symbol', 'price', 'volume', 'source', 'ts', 'event_id'].includes(k))
+    .map((extra) => ({ ...tick(), [extra]: 1 })),
   fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.anything(), { maxLength: 3 })),
 );
 
@@ -132,11 +161,18 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
     const badView = fc.oneof(
       fc.anything(),
       fc.record({ symbol: badSymbol, view: fc.anything(), ts: fc.anything() }),
-      fc.record({ symbol: fc.constant('BTCUSDT'), view: fc.record({ symbol: fc.constant('BTCUSDT'), tickCount: badNumber }), ts: fc.constant(Date.now()) }),
+      fc.record({
+        symbol: fc.constant('BTCUSDT'),
+        view: fc.record({ symbol: fc.constant('BTCUSDT'), tickCount: badNumber }),
+        ts: fc.constant(Date.now()),
+      }),
     );
     await fc.assert(
       fc.asyncProperty(badView, async (body) => {
-        const answer = await post(`${api.internalUrl}/internal/agg-update`, body, { auth: null, headers: { 'x-internal-token': INTERNAL_TOKEN } });
+        const answer = await post(`${api.internalUrl}/internal/agg-update`, body, {
+          auth: null,
+          headers: { 'x-internal-token': INTERNAL_TOKEN },
+        });
         expect({ body, status: answer.status, ok: is4xx(answer.status) }).toMatchObject({ ok: true });
       }),
       { numRuns: 100 },
@@ -146,14 +182,23 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
 
   it('the read API refuses absurd ids, limits and intervals with 4xx', async () => {
     // (A lone surrogate cannot be put in a URL at all: the client refuses it before sending.)
-    const id = fc.oneof(hostileText, fc.string({ maxLength: 40 }), fc.constantFrom('%2e%2e%2f', '%00', 'a%ZZ', '..', '.')).filter((s) => !/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')));
-    const limit = fc.oneof(fc.constantFrom('-1', '0', '1e309', 'NaN', '99999999999999999999', '1.5', '', 'abc', '5001', '[]'), fc.string({ maxLength: 6 }));
+    const id = fc
+      .oneof(hostileText, fc.string({ maxLength: 40 }), fc.constantFrom('%2e%2e%2f', '%00', 'a%ZZ', '..', '.'))
+      .filter((s) => !/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')));
+    const limit = fc.oneof(
+      fc.constantFrom('-1', '0', '1e309', 'NaN', '99999999999999999999', '1.5', '', 'abc', '5001', '[]'),
+      fc.string({ maxLength: 6 }),
+    );
     const interval = fc.oneof(fc.constantFrom('0s', '1x', '', '1m;DROP', '-1m'), fc.string({ maxLength: 4 }));
     await fc.assert(
       fc.asyncProperty(id, limit, interval, async (symbol, n, i) => {
         const headers = { 'x-api-key': API_KEY };
         const path = encodeURIComponent(symbol);
-        for (const url of [`/symbols/${path}`, `/symbols/${path}/history?limit=${encodeURIComponent(n)}`, `/symbols/BTCUSDT/candles?interval=${encodeURIComponent(i)}&limit=${encodeURIComponent(n)}`]) {
+        for (const url of [
+          `/symbols/${path}`,
+          `/symbols/${path}/history?limit=${encodeURIComponent(n)}`,
+          `/symbols/BTCUSDT/candles?interval=${encodeURIComponent(i)}&limit=${encodeURIComponent(n)}`,
+        ]) {
           const answer = await get(`${api.url}${url}`, headers);
           // 404 for a well-formed symbol with no view; 503 never (PostgreSQL is not asked for a bad query).
           expect({ url, status: answer.status, ok: is4xx(answer.status) || answer.status === 200 }).toMatchObject({ ok: true });
@@ -168,9 +213,36 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
       body === undefined ? get(url, headers) : post(url, body, { auth: null, headers });
 
     it.each([
-      ['Basic Auth on /ingest/tick', '/ingest/tick', 'authorization', [undefined, '', 'Basic', 'Basic !!!', 'Bearer abc', basic('nobody', 'integration-secret'), basic('feeder', 'wrong'), basic('feeder', 'integration-secre'), basic('feeder', 'integration-secrett'), basic('feeder', ''), basic('', '')]],
-      ['x-api-key on /symbols', '/symbols', 'x-api-key', [undefined, '', 'x', API_KEY.slice(0, -1), `${API_KEY}x`, API_KEY.toUpperCase(), `${API_KEY.slice(0, 8)} ${API_KEY.slice(8)}`]],
-      ['x-internal-token on /internal/agg-update', '/internal/agg-update', 'x-internal-token', [undefined, '', INTERNAL_TOKEN.slice(1), `${INTERNAL_TOKEN}x`, 'integration-internal-tokeN', 'integration internal-token']],
+      [
+        'Basic Auth on /ingest/tick',
+        '/ingest/tick',
+        'authorization',
+        [
+          undefined,
+          '',
+          'Basic',
+          'Basic !!!',
+          'Bearer abc',
+          basic('nobody', 'integration-secret'),
+          basic('feeder', 'wrong'),
+          basic('feeder', 'integration-secre'),
+          basic('feeder', 'integration-secrett'),
+          basic('feeder', ''),
+          basic('', ''),
+        ],
+      ],
+      [
+        'x-api-key on /symbols',
+        '/symbols',
+        'x-api-key',
+        [undefined, '', 'x', API_KEY.slice(0, -1), `${API_KEY}x`, API_KEY.toUpperCase(), `${API_KEY.slice(0, 8)} ${API_KEY.slice(8)}`],
+      ],
+      [
+        'x-internal-token on /internal/agg-update',
+        '/internal/agg-update',
+        'x-internal-token',
+        [undefined, '', INTERNAL_TOKEN.slice(1), `${INTERNAL_TOKEN}x`, 'integration-internal-tokeN', 'integration internal-token'],
+      ],
     ] as const)('%s', async (_name, path, header, values) => {
       const bodies = new Set<string>();
       for (const value of values) {

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
+import { jobIdFor } from '@md/pipeline';
 import { basic, dropKeys, get, listen, post, queueOf, REDIS_URL, startApi, tick, waitUntil, type RunningApi } from '../support/harness';
-import { jobIdFor } from '../../src/queue/ticks-queue';
 
 /**
  * The ingest path against the real Redis: what an accepted tick becomes (a BullMQ job and

@@ -1,16 +1,7 @@
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { internalUrlOf } from '../../src/app/internal-listener';
-import {
-  dropKeys,
-  INTERNAL_TOKEN,
-  post,
-  REDIS_URL,
-  startApi,
-  waitUntil,
-  viewOf,
-  type RunningApi,
-} from '../support/harness';
+import { apiForBlock, dropKeys, INTERNAL_TOKEN, post, REDIS_URL, startApi, waitUntil, viewOf, type RunningApi } from '../support/harness';
 
 interface RawExchange {
   /** Resolves with the status code, or null when the server closed without answering. */
@@ -65,19 +56,14 @@ describe('internal listener: routes are split by the matched route, not the raw 
   let api: RunningApi;
   let redis: Redis;
   const viewsKey = () => `${api.env.REDIS_PREFIX}:views`;
-  const body = (symbol: string) =>
-    JSON.stringify({ symbol, view: viewOf(symbol, 1), ts: Date.now() });
+  const body = (symbol: string) => JSON.stringify({ symbol, view: viewOf(symbol, 1), ts: Date.now() });
   const token = { 'x-internal-token': INTERNAL_TOKEN };
 
   beforeAll(async () => {
     api = await startApi({ AUTH_FAILURES_PER_MIN: '3' });
     redis = new Redis(REDIS_URL);
     for (const symbol of ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'])
-      await redis.hset(
-        `${api.env.REDIS_PREFIX}:calc:{${symbol}}:state`,
-        'count',
-        100,
-      );
+      await redis.hset(`${api.env.REDIS_PREFIX}:calc:{${symbol}}:state`, 'count', 100);
   });
 
   afterAll(async () => {
@@ -90,31 +76,14 @@ describe('internal listener: routes are split by the matched route, not the raw 
     ['percent-encoded', '/%69nternal/agg-update'],
     ['percent-encoded (last segment)', '/internal/%61gg-update'],
     ['absolute-form', 'http://x/internal/agg-update'],
-  ])(
-    'answers 404 on the public port to an %s internal target, with the right token too',
-    async (_name, target) => {
-      const status = await rawRequest(
-        api.url,
-        'POST',
-        target,
-        body('BTCUSDT'),
-        token,
-      ).status;
-      expect(status).toBe(404);
-      expect(await redis.hexists(viewsKey(), 'BTCUSDT')).toBe(0);
-    },
-  );
+  ])('answers 404 on the public port to an %s internal target, with the right token too', async (_name, target) => {
+    const status = await rawRequest(api.url, 'POST', target, body('BTCUSDT'), token).status;
+    expect(status).toBe(404);
+    expect(await redis.hexists(viewsKey(), 'BTCUSDT')).toBe(0);
+  });
 
   it('serves the plain internal target on the internal port (the raw client itself works)', async () => {
-    expect(
-      await rawRequest(
-        api.internalUrl,
-        'POST',
-        '/internal/agg-update',
-        body('ETHUSDT'),
-        token,
-      ).status,
-    ).toBe(200);
+    expect(await rawRequest(api.internalUrl, 'POST', '/internal/agg-update', body('ETHUSDT'), token).status).toBe(200);
     expect(await redis.hexists(viewsKey(), 'ETHUSDT')).toBe(1);
   });
 
@@ -123,54 +92,28 @@ describe('internal listener: routes are split by the matched route, not the raw 
     ['percent-encoded', '/%73ymbols'],
     ['absolute-form', 'http://x/symbols'],
     ['docs', '/docs-json'],
-  ])(
-    'answers 404 on the internal port to a %s public target',
-    async (_name, target) => {
-      expect(await rawRequest(api.internalUrl, 'GET', target, '').status).toBe(
-        404,
-      );
-    },
-  );
+  ])('answers 404 on the internal port to a %s public target', async (_name, target) => {
+    expect(await rawRequest(api.internalUrl, 'GET', target, '').status).toBe(404);
+  });
 
   it('counts wrong internal tokens per source: 429 past AUTH_FAILURES_PER_MIN, even for the right token', async () => {
     const wrong = () =>
-      post(
-        `${api.internalUrl}/internal/agg-update`,
-        JSON.parse(body('SOLUSDT')),
-        { auth: null, headers: { 'x-internal-token': 'guess' } },
-      );
+      post(`${api.internalUrl}/internal/agg-update`, JSON.parse(body('SOLUSDT')), { auth: null, headers: { 'x-internal-token': 'guess' } });
     for (let i = 0; i < 3; i++) expect((await wrong()).status).toBe(401);
     expect((await wrong()).status).toBe(429);
-    const right = await post(
-      `${api.internalUrl}/internal/agg-update`,
-      JSON.parse(body('SOLUSDT')),
-      { auth: null, headers: token },
-    );
+    const right = await post(`${api.internalUrl}/internal/agg-update`, JSON.parse(body('SOLUSDT')), { auth: null, headers: token });
     expect(right.status).toBe(429);
     expect(await redis.hexists(viewsKey(), 'SOLUSDT')).toBe(0);
   });
 });
 
 describe('internal listener at shutdown', () => {
-  let api: RunningApi;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    api = await startApi();
-    redis = new Redis(REDIS_URL);
-  });
-
-  afterAll(async () => {
-    await redis.quit();
-    await dropKeys(REDIS_URL, api.env.REDIS_PREFIX);
-  });
+  // The test closes the api itself, with a post in flight.
+  const ctx = apiForBlock({}, { closedByTest: true });
 
   it('lets a post in flight at shutdown finish instead of cutting its connection', async () => {
-    await redis.hset(
-      `${api.env.REDIS_PREFIX}:calc:{XAUUSD}:state`,
-      'count',
-      100,
-    );
+    const { api, redis } = ctx;
+    await redis.hset(`${api.env.REDIS_PREFIX}:calc:{XAUUSD}:state`, 'count', 100);
     const exchange = rawRequest(
       api.internalUrl,
       'POST',
@@ -196,8 +139,6 @@ describe('internal listener at shutdown', () => {
     exchange.finish();
     expect(await exchange.status).toBe(200);
     await closing;
-    expect(await redis.hexists(`${api.env.REDIS_PREFIX}:views`, 'XAUUSD')).toBe(
-      1,
-    );
+    expect(await redis.hexists(`${api.env.REDIS_PREFIX}:views`, 'XAUUSD')).toBe(1);
   });
 });

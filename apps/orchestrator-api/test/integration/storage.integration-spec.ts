@@ -3,6 +3,7 @@ import { getToken } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { Client } from 'pg';
+import type { Candle, TickRow } from '@md/contracts';
 import { compareTicks } from '@md/market-calc';
 import { OrchestratorApiEnv, validateEnv } from '@md/config';
 import { createDataSource, DatabaseService, migrate, MIGRATIONS } from '../../src/database/database.service';
@@ -19,22 +20,10 @@ import { createDatabase, get, post, REDIS_URL, startApi, tick, waitUntil, dropKe
 jest.setTimeout(120_000);
 
 type Database = Awaited<ReturnType<typeof createDatabase>>;
-interface Raw {
-  event_id: string;
-  symbol: string;
-  price: number;
-  volume: number;
-  ts: number;
-}
-interface Bar {
-  t: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  trades: number;
-}
+/** A stored tick, as much of it as the candles are made of. */
+type Raw = Pick<TickRow, 'event_id' | 'symbol' | 'price' | 'volume' | 'ts'>;
+/** A candle without `final`: what the reference computes and md_candles holds. */
+type Bar = Omit<Candle, 'final'>;
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -99,7 +88,11 @@ const bufferLength = async (api: RunningApi) => {
   }
 };
 const flushed = (api: RunningApi, db: Database, rows: number) =>
-  waitUntil(async () => (await count(db).catch(() => -1)) === rows && (await bufferLength(api)) === 0, `${rows} rows in md_ticks, an empty buffer`, 60_000);
+  waitUntil(
+    async () => (await count(db).catch(() => -1)) === rows && (await bufferLength(api)) === 0,
+    `${rows} rows in md_ticks, an empty buffer`,
+    60_000,
+  );
 
 describe('storage: partitions, retention, rollups, the read pool (real Postgres)', () => {
   let db: Database;
@@ -148,15 +141,23 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     const recent = tick({ symbol: 'dotusdt', ts: now - 1000, price: 8, volume: 1 });
     await post(`${api.url}/ingest/ticks`, [old, recent]);
     await flushed(api, db, 2);
-    await db.query(`INSERT INTO md_ticks_dead_letter (event_id, payload, error, failed_at) VALUES ('gone', '{}', 'x', now() - interval '40 days'), ('kept', '{}', 'x', now())`);
+    await db.query(
+      `INSERT INTO md_ticks_dead_letter (event_id, payload, error, failed_at) VALUES ('gone', '{}', 'x', now() - interval '40 days'), ('kept', '{}', 'x', now())`,
+    );
     // The flush path's pass (cover) only creates partitions: retention waits for the periodic pass.
     await api.app.get(StorageMaintenanceService).cover(Infinity, true);
     expect(await count(db, 'SELECT count(*)::int AS n FROM md_ticks_dead_letter')).toBe(2);
 
     // Retention now 2 days: the partition of 3 days ago goes, as a whole, and only it.
-    const result = await maintainStorage(api.app.get(DatabaseService).dataSource, { RETENTION_DAYS: 2, DEAD_LETTER_RETENTION_DAYS: 30, CANDLES_1M_RETENTION_DAYS: 0 }, true);
+    const result = await maintainStorage(
+      api.app.get(DatabaseService).dataSource,
+      { RETENTION_DAYS: 2, DEAD_LETTER_RETENTION_DAYS: 30, CANDLES_1M_RETENTION_DAYS: 0 },
+      true,
+    );
     expect(result.retentionError).toBeUndefined();
-    expect(result.dropped).toEqual(expect.arrayContaining([`md_ticks_p${new Date(dayStart(now) - 3 * DAY_MS).toISOString().slice(0, 10).replace(/-/g, '')}`]));
+    expect(result.dropped).toEqual(
+      expect.arrayContaining([`md_ticks_p${new Date(dayStart(now) - 3 * DAY_MS).toISOString().slice(0, 10).replace(/-/g, '')}`]),
+    );
     expect(result.dropped).toHaveLength(5); // days -7 … -3
     const { rows } = await db.query('SELECT event_id FROM md_ticks');
     expect(rows).toEqual([{ event_id: recent.event_id }]);
@@ -173,7 +174,12 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     expect(await bufferLength(api)).toBe(0);
     // One that aged out while buffered (put into the buffer as ingest would have) is counted expired, not written.
     const redis = new Redis(REDIS_URL);
-    await redis.xadd(`${api.env.REDIS_PREFIX}:buffer:ticks`, '*', 't', JSON.stringify({ ...ancient, symbol: 'DOTUSDT', receivedAt: Date.now() }));
+    await redis.xadd(
+      `${api.env.REDIS_PREFIX}:buffer:ticks`,
+      '*',
+      't',
+      JSON.stringify({ ...ancient, symbol: 'DOTUSDT', receivedAt: Date.now() }),
+    );
     redis.disconnect();
     await waitUntil(async () => (await bufferLength(api!)) === 0, 'the expired tick acknowledged');
     expect(await count(db)).toBe(1);
@@ -191,11 +197,19 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
 
     // RETENTION_DAYS 3 → 10: a tick of 8 days ago has a partition to go to, not the dead letters.
     // A short lock_timeout, so that a repair blocked by a lock (below) fails within the test.
-    api = await startApi({ PG_URL: db.url, FLUSH_ENABLED: 'true', FLUSH_INTERVAL_MS: '100', RETENTION_DAYS: '10', PG_LOCK_TIMEOUT_MS: '300' });
+    api = await startApi({
+      PG_URL: db.url,
+      FLUSH_ENABLED: 'true',
+      FLUSH_INTERVAL_MS: '100',
+      RETENTION_DAYS: '10',
+      PG_LOCK_TIMEOUT_MS: '300',
+    });
     const old = tick({ symbol: 'solusdt', ts: now - 8 * DAY_MS });
     expect((await post(`${api.url}/ingest/ticks`, [old])).body).toMatchObject({ accepted: 1 });
     await flushed(api, db, 2);
-    expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [old.event_id])).rows).toEqual([{ part: name(old.ts) }]);
+    expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [old.event_id])).rows).toEqual([
+      { part: name(old.ts) },
+    ]);
 
     // Yesterday's partition dropped by hand: the flush recreates it rather than failing every retry.
     await db.query(`ALTER TABLE md_ticks DETACH PARTITION ${name(now - DAY_MS)}`);
@@ -203,9 +217,9 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     const yesterday = tick({ symbol: 'solusdt', ts: now - DAY_MS });
     expect((await post(`${api.url}/ingest/ticks`, [yesterday])).body).toMatchObject({ accepted: 1 });
     await flushed(api, db, 3);
-    expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [yesterday.event_id])).rows).toEqual([
-      { part: name(yesterday.ts) },
-    ]);
+    expect(
+      (await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [yesterday.event_id])).rows,
+    ).toEqual([{ part: name(yesterday.ts) }]);
     expect(await count(db, 'SELECT count(*)::int AS n FROM md_ticks_dead_letter')).toBe(0);
 
     // A repair that fails for a passing reason (another session holds a lock ATTACH needs, so the
@@ -227,9 +241,9 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
       expect(await count(db, 'SELECT count(*)::int AS n FROM md_ticks')).toBe(3);
       await locker.query('COMMIT');
       await flushed(api, db, 4);
-      expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [blocked.event_id])).rows).toEqual([
-        { part: name(blocked.ts) },
-      ]);
+      expect(
+        (await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [blocked.event_id])).rows,
+      ).toEqual([{ part: name(blocked.ts) }]);
       expect(await count(db, 'SELECT count(*)::int AS n FROM md_ticks_dead_letter')).toBe(0);
     } finally {
       await locker.end();
@@ -241,19 +255,29 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     await db.query(`ALTER TABLE md_ticks DETACH PARTITION ${name(dayBefore)}`);
     await db.query(`DROP TABLE ${name(dayBefore)}`);
     await db.query(`CREATE TABLE handmade (LIKE md_ticks INCLUDING CONSTRAINTS)`);
-    await db.query(`ALTER TABLE md_ticks ATTACH PARTITION handmade FOR VALUES FROM ('${new Date(dayBefore).toISOString()}') TO ('${new Date(dayBefore + 12 * HOUR).toISOString()}')`);
+    await db.query(
+      `ALTER TABLE md_ticks ATTACH PARTITION handmade FOR VALUES FROM ('${new Date(dayBefore).toISOString()}') TO ('${new Date(dayBefore + 12 * HOUR).toISOString()}')`,
+    );
     const morning = tick({ symbol: 'solusdt', ts: dayBefore + 6 * HOUR });
     const evening = tick({ symbol: 'solusdt', ts: dayBefore + 18 * HOUR });
     expect((await post(`${api.url}/ingest/ticks`, [morning, evening])).body).toMatchObject({ accepted: 2 });
     await flushed(api, db, 5);
-    expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [morning.event_id])).rows).toEqual([{ part: 'handmade' }]);
+    expect((await db.query(`SELECT tableoid::regclass::text AS part FROM md_ticks WHERE event_id = $1`, [morning.event_id])).rows).toEqual([
+      { part: 'handmade' },
+    ]);
     expect((await db.query('SELECT event_id, error FROM md_ticks_dead_letter')).rows).toEqual([
       { event_id: evening.event_id, error: expect.stringContaining('no partition of relation') },
     ]);
   });
 
   it('keeps every row when migrating the unpartitioned table, and builds its candles', async () => {
-    const env = validateEnv(OrchestratorApiEnv, { NODE_ENV: 'test', INGEST_USERNAME: 'u', INGEST_PASSWORD: 'migration-test', INTERNAL_TOKEN: 'migration-test-token', PG_URL: db.url });
+    const env = validateEnv(OrchestratorApiEnv, {
+      NODE_ENV: 'test',
+      INGEST_USERNAME: 'u',
+      INGEST_PASSWORD: 'migration-test',
+      INTERNAL_TOKEN: 'migration-test-token',
+      PG_URL: db.url,
+    });
     // The schema as it was: the first migration only.
     const old = new DataSource({ type: 'postgres', url: db.url, migrations: [MIGRATIONS[0]], migrationsTableName: 'md_migrations' });
     await old.initialize();
@@ -321,7 +345,13 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     await db.query(`INSERT INTO md_ticks VALUES ('bogus-2099', 'AAAUSDT', 5, 1, 'sim', '2099-06-01T12:00:00Z', now())`);
 
     // The pool of a cautious operator: every statement cut at 100 ms (the writer pool's is 30 s).
-    const tight = new DataSource({ type: 'postgres', url: db.url, migrations: MIGRATIONS, migrationsTableName: 'md_migrations', extra: { statement_timeout: 100 } });
+    const tight = new DataSource({
+      type: 'postgres',
+      url: db.url,
+      migrations: MIGRATIONS,
+      migrationsTableName: 'md_migrations',
+      extra: { statement_timeout: 100 },
+    });
     await tight.initialize();
     try {
       await expect(tight.query('SELECT pg_sleep(1)')).rejects.toThrow(/statement timeout/);
@@ -345,7 +375,12 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     try {
       const result = await maintainStorage(ds, { RETENTION_DAYS: 7, DEAD_LETTER_RETENTION_DAYS: 0, CANDLES_1M_RETENTION_DAYS: 0 }, true);
       expect(result.created).toHaveLength(2);
-      const later = await maintainStorage(ds, { RETENTION_DAYS: 7, DEAD_LETTER_RETENTION_DAYS: 0, CANDLES_1M_RETENTION_DAYS: 0 }, true, Date.now() + 9 * DAY_MS);
+      const later = await maintainStorage(
+        ds,
+        { RETENTION_DAYS: 7, DEAD_LETTER_RETENTION_DAYS: 0, CANDLES_1M_RETENTION_DAYS: 0 },
+        true,
+        Date.now() + 9 * DAY_MS,
+      );
       expect(later.dropped).toContain(`md_ticks_before_${tomorrow}`);
     } finally {
       await ds.destroy();
@@ -356,8 +391,16 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     api = await startApi({ PG_URL: db.url, FLUSH_ENABLED: 'true', FLUSH_INTERVAL_MS: '100' });
     const base = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
     const at = (m: number, s: number) => base + m * MINUTE + s * 1000;
-    const t = (m: number, s: number, price: number, volume: number, event_id: string) => tick({ symbol: 'linkusdt', ts: at(m, s), price, volume, event_id });
-    const first = [t(0, 10, 10, 1, 'c-m'), t(0, 20, 12, 0.5, 'c-n'), t(0, 20, 11, 2, 'c-o'), t(3, 0, 9, 4, 'c-p'), t(65, 30, 20, 0.25, 'c-q'), t(130, 0, 30, 1, 'c-r')];
+    const t = (m: number, s: number, price: number, volume: number, event_id: string) =>
+      tick({ symbol: 'linkusdt', ts: at(m, s), price, volume, event_id });
+    const first = [
+      t(0, 10, 10, 1, 'c-m'),
+      t(0, 20, 12, 0.5, 'c-n'),
+      t(0, 20, 11, 2, 'c-o'),
+      t(3, 0, 9, 4, 'c-p'),
+      t(65, 30, 20, 0.25, 'c-q'),
+      t(130, 0, 30, 1, 'c-r'),
+    ];
     await post(`${api.url}/ingest/ticks`, first);
     await flushed(api, db, first.length);
 
@@ -371,7 +414,12 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     const existingBefore = await metric(api, 'md_flush_rows_total', { result: 'existing' });
     const redis = new Redis(REDIS_URL);
     for (const again of [...late, first[0]]) {
-      await redis.xadd(`${api.env.REDIS_PREFIX}:buffer:ticks`, '*', 't', JSON.stringify({ ...again, symbol: 'LINKUSDT', receivedAt: Date.now() }));
+      await redis.xadd(
+        `${api.env.REDIS_PREFIX}:buffer:ticks`,
+        '*',
+        't',
+        JSON.stringify({ ...again, symbol: 'LINKUSDT', receivedAt: Date.now() }),
+      );
     }
     redis.disconnect();
     await waitUntil(async () => (await bufferLength(api!)) === 0, 'the re-written batch acknowledged');
@@ -387,7 +435,7 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
       expect(await storedBars(db, 'LINKUSDT', width)).toEqual(reference(raw, ms));
     }
     // The API answers from them, 5m from the 1m bars, 5s from the raw ticks.
-    const strip = (bars: (Bar & { final: boolean })[]) => bars.map(({ final: _final, ...bar }) => bar);
+    const strip = (bars: Candle[]) => bars.map(({ final: _final, ...bar }) => bar);
     for (const [interval, ms] of [
       ['1m', MINUTE],
       ['5m', 5 * MINUTE],
@@ -403,9 +451,18 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
   });
 
   it('reads never take the flusher’s connections: reads up to PG_READ_POOL_MAX hold, a flush completes, one more read gets 503 + Retry-After', async () => {
-    api = await startApi({ PG_URL: db.url, FLUSH_ENABLED: 'true', FLUSH_INTERVAL_MS: '100', PG_READ_POOL_MAX: '2', PG_READ_STATEMENT_TIMEOUT_MS: '60000' });
+    api = await startApi({
+      PG_URL: db.url,
+      FLUSH_ENABLED: 'true',
+      FLUSH_INTERVAL_MS: '100',
+      PG_READ_POOL_MAX: '2',
+      PG_READ_STATEMENT_TIMEOUT_MS: '60000',
+    });
     const history = api.app.get(HistoryService);
-    await waitUntil(async () => (await get(`${api!.url}/symbols/BTCUSDT/history`)).status === 200, 'the reader pool open, the schema migrated');
+    await waitUntil(
+      async () => (await get(`${api!.url}/symbols/BTCUSDT/history`)).status === 200,
+      'the reader pool open, the schema migrated',
+    );
     let settled = 0;
     const slow = [0, 1].map(() =>
       history.read('SELECT pg_sleep(60)', []).then(
@@ -416,7 +473,10 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
         },
       ),
     );
-    await waitUntil(async () => (await count(db, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'`)) === 2, 'both slow reads running');
+    await waitUntil(
+      async () => (await count(db, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'`)) === 2,
+      'both slow reads running',
+    );
 
     const ticks = Array.from({ length: 50 }, () => tick({ symbol: 'avaxusdt' }));
     expect((await post(`${api.url}/ingest/ticks`, ticks)).body).toMatchObject({ accepted: 50 });
@@ -448,7 +508,9 @@ describe('storage: partitions, retention, rollups, the read pool (real Postgres)
     const history = api.app.get(HistoryService);
     await waitUntil(async () => (await get(`${api!.url}/health/readiness`)).body.details?.flush?.postgres === 'up', 'the database');
     const timeoutsBefore = await metric(api, 'md_history_reads_refused_total', { reason: 'timeout' });
-    await expect(history.read('SELECT pg_sleep(5)', [])).rejects.toMatchObject({ message: expect.stringContaining('PG_READ_STATEMENT_TIMEOUT_MS') });
+    await expect(history.read('SELECT pg_sleep(5)', [])).rejects.toMatchObject({
+      message: expect.stringContaining('PG_READ_STATEMENT_TIMEOUT_MS'),
+    });
     expect((await metric(api, 'md_history_reads_refused_total', { reason: 'timeout' })) - timeoutsBefore).toBe(1);
     const settings = `SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock,
                              current_setting('idle_in_transaction_session_timeout') AS idle`;

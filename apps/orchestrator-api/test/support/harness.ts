@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { OrchestratorApiEnv, validateEnv } from '@md/config';
 import type { SymbolView } from '@md/contracts';
 import { referenceView } from '@md/market-calc';
 import { redisOptionsFromUrl } from '@md/redis';
-import { basicAuth, isolated, post as postJson, REDIS_URL, type Answer } from '@md/testing';
+import { basicAuth, dropKeys, isolated, post as postJson, REDIS_URL, ServiceProcess, type Answer } from '@md/testing';
 import { createApi } from '../../src/app/create-api';
 import { internalUrlOf } from '../../src/app/internal-listener';
 
@@ -44,6 +45,61 @@ export async function startApi(overrides: Record<string, string> = {}): Promise<
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
   return { app, env, url: url.replace('[::1]', '127.0.0.1'), internalUrl: internalUrlOf(app), close: () => app.close() };
+}
+
+/**
+ * The api of one describe block (with `overrides`) and a Redis client, started before its tests
+ * (`seed` runs then), closed and its keys dropped after them. `closedByTest`: a test of the block
+ * closes the api itself, so only the client and the keys are left to clean.
+ */
+export function apiForBlock(
+  overrides: Record<string, string> = {},
+  opts: { seed?: (api: RunningApi, redis: Redis) => Promise<unknown>; closedByTest?: boolean } = {},
+): { api: RunningApi; redis: Redis } {
+  const ctx = {} as { api: RunningApi; redis: Redis };
+  beforeAll(async () => {
+    ctx.api = await startApi(overrides);
+    ctx.redis = new Redis(REDIS_URL);
+    await opts.seed?.(ctx.api, ctx.redis);
+  });
+  afterAll(async () => {
+    if (!opts.closedByTest) await ctx.api.close();
+    await ctx.redis.quit();
+    await dropKeys(REDIS_URL, ctx.api.env.REDIS_PREFIX);
+  });
+  return ctx;
+}
+
+/** The environment of the built api run as a process: keys of its own, no flusher, `overrides` last. */
+export function processEnv(overrides: Record<string, string> = {}) {
+  return {
+    ...isolated(),
+    REDIS_URL,
+    INGEST_USERNAME: USER,
+    INGEST_PASSWORD: PASSWORD,
+    INTERNAL_TOKEN: `internal-${randomUUID()}`,
+    FLUSH_ENABLED: 'false',
+    ...overrides,
+  };
+}
+
+/** The built api as a process for one describe block (processEnv with `overrides`), its keys gone afterwards. */
+export function apiProcess(overrides: Record<string, string> = {}): { readonly url: string } {
+  const env = processEnv(overrides);
+  let api: ServiceProcess | undefined;
+  beforeAll(async () => {
+    api = await ServiceProcess.start('orchestrator-api', env);
+  });
+  afterAll(async () => {
+    await api?.kill();
+    await dropKeys(REDIS_URL, env.REDIS_PREFIX);
+  });
+  return {
+    get url() {
+      if (!api) throw new Error('the api has not started');
+      return api.url;
+    },
+  };
 }
 
 export const basic = (user = USER, password = PASSWORD) => basicAuth(user, password);

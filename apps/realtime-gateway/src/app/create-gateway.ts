@@ -17,7 +17,10 @@ export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplica
   fastify.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
     if (request.method === 'OPTIONS') {
-      await reply.status(cors.allowed(origin) ? 204 : 403).headers(cors.preflightHeaders(origin)).send();
+      await reply
+        .status(cors.allowed(origin) ? 204 : 403)
+        .headers(cors.preflightHeaders(origin))
+        .send();
       return reply;
     }
     reply.headers(cors.headers(origin));

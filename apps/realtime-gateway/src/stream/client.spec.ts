@@ -1,15 +1,14 @@
 import { MessageType } from '@md/contracts';
-import { chunkSnapshot, type ClientHost, type Sink, StreamClient } from './client';
+import { FakeSocketSink } from '../testing/fake-sink';
+import { chunkSnapshot, type ClientHost, StreamClient } from './client';
 import { StreamFilter } from './filter';
 import type { Published } from './published';
 
-class FakeSink implements Sink {
+class FakeSink extends FakeSocketSink {
   readonly transport = 'sse' as const;
   readonly shareable = false;
   frames: { id: string; message?: Published; skipped: number; event?: string }[] = [];
-  buffered = 0;
   closed = false;
-  private drain?: () => void;
   encode(message: Published, id: string, skipped: number): string {
     this.frames.push({ id, message, skipped });
     return 'x';
@@ -24,19 +23,6 @@ class FakeSink implements Sink {
   }
   writeBytes(): void {
     this.written += 1;
-  }
-  bufferedBytes(): number {
-    return this.buffered;
-  }
-  onDrain(listener: () => void): void {
-    this.drain = listener;
-  }
-  drained(): void {
-    this.buffered = 0;
-    this.drain?.();
-  }
-  heartbeat(): boolean {
-    return true;
   }
   close(): void {
     this.closed = true;
@@ -82,7 +68,15 @@ describe('StreamClient', () => {
   afterEach(() => jest.useRealTimers());
 
   const client = (sink: FakeSink, maxHz?: number, s = stats()) => {
-    const c = new StreamClient(sink, all, maxHz, limits, s, () => undefined, () => now);
+    const c = new StreamClient(
+      sink,
+      all,
+      maxHz,
+      limits,
+      s,
+      () => undefined,
+      () => now,
+    );
     void c.snapshot({ seq: '1000-0', views: [] }, noPacing);
     c.goLive();
     sink.frames = [];
@@ -91,6 +85,11 @@ describe('StreamClient', () => {
   const advance = (ms: number) => {
     now += ms;
     jest.advanceTimersByTime(ms);
+  };
+  /** Offers the messages to `c` in order, and returns them. */
+  const offerAll = (c: StreamClient, ...messages: Published[]) => {
+    for (const message of messages) c.offer(message);
+    return messages;
   };
 
   it('writes each message once, in seq order, with its seq as id', () => {
@@ -102,7 +101,10 @@ describe('StreamClient', () => {
     c.offer(a);
     c.offer(b);
     c.replay(a);
-    expect(sink.frames.map((f) => [f.message?.seq, f.id])).toEqual([[a.seq, a.seq], [b.seq, b.seq]]);
+    expect(sink.frames.map((f) => [f.message?.seq, f.id])).toEqual([
+      [a.seq, a.seq],
+      [b.seq, b.seq],
+    ]);
   });
 
   it('keeps messages that arrive while starting, and writes only those after the snapshot', () => {
@@ -127,20 +129,21 @@ describe('StreamClient', () => {
     advance(499);
     expect(sink.frames).toHaveLength(1);
     advance(1);
-    expect(sink.frames.map((f) => [f.message?.seq, f.skipped])).toEqual([[views[0].seq, 0], [views[3].seq, 2]]);
+    expect(sink.frames.map((f) => [f.message?.seq, f.skipped])).toEqual([
+      [views[0].seq, 0],
+      [views[3].seq, 2],
+    ]);
     expect(s.conflatedCount).toBe(2);
   });
 
-  it('while views are held, writes as id the seq before the oldest held one', () => {
+  it('while views are held, writes as id the seq before the oldest held one (no id when that one was written already)', () => {
     const sink = new FakeSink();
     const c = client(sink, 1);
-    const first = view('A');
-    const held = view('A');
-    const t = tick('B');
-    c.offer(first);
-    c.offer(held);
-    c.offer(t);
-    expect(sink.frames[1]).toMatchObject({ message: t, id: `1000-${Number(held.seq.split('-')[1]) - 1}` });
+    const [first, held, t] = offerAll(c, view('A'), view('A'), tick('B'));
+    expect(first.seq).toBe(`1000-${Number(held.seq.split('-')[1]) - 1}`);
+    // Its resume point is the seq before the held view: `first`'s, whose frame carried that id already.
+    expect(sink.frames[0]).toMatchObject({ message: first, id: first.seq });
+    expect(sink.frames[1]).toMatchObject({ message: t, id: '' });
     advance(1_000);
     expect(sink.frames[2]).toMatchObject({ message: held, id: t.seq });
   });
@@ -151,10 +154,10 @@ describe('StreamClient', () => {
     const first: Published = { seq: '2000-5', type: MessageType.SymbolUpdated, symbol: 'A', raw: '{}' };
     const held: Published = { seq: '2001-0', type: MessageType.SymbolUpdated, symbol: 'A', raw: '{}' };
     const later: Published = { seq: '2001-3', type: MessageType.TickReceived, symbol: 'B', raw: '{}' };
-    c.offer(first);
-    c.offer(held);
-    c.offer(later);
-    expect(sink.frames[1]).toMatchObject({ message: later, id: first.seq });
+    offerAll(c, first, held, later);
+    // That id is `first`'s, already written with it: the frame has none (the last id stays the resume point).
+    expect(sink.frames[0]).toMatchObject({ message: first, id: first.seq });
+    expect(sink.frames[1]).toMatchObject({ message: later, id: '' });
   });
 
   it('drops a client whose live messages waiting for its start pass the output cap', () => {
@@ -174,16 +177,14 @@ describe('StreamClient', () => {
     const sink = new FakeSink();
     const c = client(sink);
     sink.buffered = 500;
-    const v1 = view('A');
-    const v2 = view('A');
-    const t = tick('A');
-    c.offer(v1);
-    c.offer(v2);
-    c.offer(t);
+    const [, v2, t] = offerAll(c, view('A'), view('A'), tick('A'));
     expect(sink.frames.map((f) => f.message)).toEqual([t]);
     sink.drained();
     advance(1);
-    expect(sink.frames.map((f) => [f.message, f.skipped])).toEqual([[t, 0], [v2, 1]]);
+    expect(sink.frames.map((f) => [f.message, f.skipped])).toEqual([
+      [t, 0],
+      [v2, 1],
+    ]);
   });
 
   it('drops itself (and only itself) once its buffer passes the cap', () => {
@@ -236,7 +237,14 @@ describe('StreamClient', () => {
     const shared = { seq: '1000-3', views: [{ symbol: 'A' }, { symbol: 'B' }] as never[] };
     const ticksOnly = new DataSink();
     const grid = new DataSink();
-    await new StreamClient(ticksOnly, new StreamFilter(null, new Set([MessageType.TickReceived])), undefined, limits, stats(), () => undefined).snapshot(shared, noPacing);
+    await new StreamClient(
+      ticksOnly,
+      new StreamFilter(null, new Set([MessageType.TickReceived])),
+      undefined,
+      limits,
+      stats(),
+      () => undefined,
+    ).snapshot(shared, noPacing);
     await new StreamClient(grid, all, undefined, limits, stats(), () => undefined).snapshot(shared, noPacing);
     expect(ticksOnly.out.map((f) => JSON.parse(f).views)).toEqual([[]]);
     expect(grid.out.map((f) => JSON.parse(f).views)).toEqual([shared.views]);
@@ -244,7 +252,14 @@ describe('StreamClient', () => {
 
   it('writes a large snapshot in chunks, paced by the socket, with the resume point on the last chunk only', async () => {
     const sink = new FakeSink();
-    const c = new StreamClient(sink, all, undefined, { congestedBytes: 100, maxBytes: 1_000_000, chunkBytes: 4_096, burstBytes: 1_000 }, stats(), () => undefined);
+    const c = new StreamClient(
+      sink,
+      all,
+      undefined,
+      { congestedBytes: 100, maxBytes: 1_000_000, chunkBytes: 4_096, burstBytes: 1_000 },
+      stats(),
+      () => undefined,
+    );
     const views = Array.from({ length: 100 }, (_, i) => ({ symbol: `S${i}`, source: 'x'.repeat(200) }) as never);
     let paced = 0;
     sink.buffered = 500;
@@ -276,6 +291,8 @@ describe('chunkSnapshot', () => {
   });
 
   it('sends a small snapshot as the one frame it always was', () => {
-    expect(chunkSnapshot(sink, '5-0', views.slice(0, 2), 65_536).map((f) => JSON.parse(f))).toEqual([{ id: '5-0', data: { type: 'snapshot', seq: '5-0', views: views.slice(0, 2) } }]);
+    expect(chunkSnapshot(sink, '5-0', views.slice(0, 2), 65_536).map((f) => JSON.parse(f))).toEqual([
+      { id: '5-0', data: { type: 'snapshot', seq: '5-0', views: views.slice(0, 2) } },
+    ]);
   });
 });

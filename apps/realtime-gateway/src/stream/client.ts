@@ -4,7 +4,8 @@ import type { Published } from './published';
 
 export type Transport = 'sse' | 'ws';
 
-interface Held {
+/** A view held back by conflation: the newest of its symbol, how many it replaced, and the seq processed just before the first of them. */
+export interface Held {
   message: Published;
   skipped: number;
   before: string;
@@ -16,7 +17,7 @@ export interface Sink {
   readonly transport: Transport;
   /** Whether the same bytes may go to every client of the same filter (SSE: see FanoutGroup). */
   readonly shareable: boolean;
-  /** A realtime message; `id` is the resume point (the SSE `id:`), `skipped` the views conflated away before it. */
+  /** A realtime message; `id` is the resume point (the SSE `id:`; '' when it has not moved since the last one written), `skipped` the views conflated away before it. */
   encode(message: Published, id: string, skipped: number): string;
   /** A control event (snapshot, reset, error, subscribed) with an optional resume point. */
   encodeEvent(event: string, data: object, id?: string): string;
@@ -102,6 +103,8 @@ export class StreamClient {
   /** Earliest time a held view may be written (Infinity when nothing is held). */
   private nextDue = Infinity;
   private drainWaiters: (() => void)[] = [];
+  /** The last SSE id written on this connection (own frames and group bytes): the next is written only once the resume point moves past it. */
+  private lastId = '';
   private readonly minIntervalMs: number;
   /** Set by the hub while the client receives its filter group's shared bytes. */
   grouped = false;
@@ -148,6 +151,11 @@ export class StreamClient {
     return this.seq;
   }
 
+  /** The last id written on this connection ('' before the first). */
+  get writtenId(): string {
+    return this.lastId;
+  }
+
   /** Live, in step, nothing held or gathered: its output from now on is exactly its filter's messages. */
   get inStep(): boolean {
     return this.live && !this.closed && !this.snapshotting && !this.maxHz && !this.held?.size && this.out.length === 0 && !this.congested;
@@ -155,6 +163,19 @@ export class StreamClient {
 
   get holding(): boolean {
     return !!this.held?.size;
+  }
+
+  /**
+   * A maxHz client that may take its RateGroup's bytes: live, nothing gathered, socket not
+   * congested. (Whether its held views match the group's is the group's question.)
+   */
+  get rateReady(): boolean {
+    return !!this.maxHz && this.live && !this.closed && !this.snapshotting && this.out.length === 0 && !this.congested;
+  }
+
+  /** Its conflation state, for a RateGroup it joins (first member: the group starts from it). */
+  conflation(): { held?: ReadonlyMap<string, Held>; lastViewAt?: ReadonlyMap<string, number> } {
+    return { held: this.held, lastViewAt: this.lastViewAt };
   }
 
   /** A live message from the hub; kept in order until the client is live. */
@@ -190,6 +211,31 @@ export class StreamClient {
     if (compareSeq(seq, this.seq) > 0) this.seq = seq;
   }
 
+  /** The hub moved it into its RateGroup (see RateGroup.admit): the group holds and times its views from now on. */
+  joinedRateGroup(seq: string): void {
+    this.joinedAt(seq);
+    this.held?.clear();
+    this.lastViewAt?.clear();
+    this.nextDue = Infinity;
+  }
+
+  /**
+   * Out of its RateGroup: it carries on from the group's state (what the group holds is what it
+   * is owed, with the same resume points; its views went out when the group's did), on its own.
+   */
+  leftRateGroup(seq: string, held: ReadonlyMap<string, Held>, lastViewAt: ReadonlyMap<string, number>): void {
+    this.leftAt(seq);
+    if (this.closed) return;
+    this.lastViewAt = new Map(lastViewAt);
+    this.held = new Map();
+    for (const [symbol, pending] of held) this.held.set(symbol, { ...pending });
+    if (this.held.size) {
+      // Due times are computed on the next flush (congested or not by then).
+      this.nextDue = 0;
+      this.host.wake(this);
+    }
+  }
+
   /**
    * The latest views as of `snapshot.seq`: the client's whole state; messages up to that seq
    * are covered by it. Written in chunks of about `chunkBytes`, each once the socket has taken
@@ -209,6 +255,7 @@ export class StreamClient {
         this.writeNow([frames[i]]);
         if (i < frames.length - 1 && this.congested) await paced(this);
       }
+      this.lastId = snapshot.seq;
     } finally {
       this.snapshotting = false;
     }
@@ -253,10 +300,11 @@ export class StreamClient {
     if (this.held?.size) this.host.wake(this);
   }
 
-  /** Writes bytes shared with the client's group; false when the client can no longer keep up with the group. */
-  writeShared(bytes: Buffer): boolean {
+  /** Writes bytes shared with the client's group (the last id in them: `lastId`); false when the client can no longer keep up with the group. */
+  writeShared(bytes: Buffer, lastId: string): boolean {
     if (this.closed) return false;
     this.sink.writeBytes(bytes);
+    if (lastId) this.lastId = lastId;
     if (this.sink.bufferedBytes() > this.limits.maxBytes) {
       this.drop('buffer');
       return false;
@@ -351,7 +399,9 @@ export class StreamClient {
 
   private send(message: Published, skipped: number, replayed: boolean): void {
     if (message.type === MessageType.SymbolUpdated) (this.lastViewAt ??= new Map()).set(message.symbol, this.now());
-    const frame = this.sink.encode(message, this.resumeId(), skipped);
+    const id = this.resumeId();
+    const frame = this.sink.encode(message, id === this.lastId ? '' : id, skipped);
+    this.lastId = id;
     this.out.push(frame);
     this.outBytes += frame.length;
     this.host.sent(this, message, replayed);

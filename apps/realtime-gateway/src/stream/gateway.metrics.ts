@@ -14,12 +14,36 @@ export const REFUSED = 'md_gateway_refused_total';
 
 export const gatewayMetricProviders = [
   makeGaugeProvider({ name: CLIENTS, help: 'Connected stream clients, by transport', labelNames: ['transport'] }),
-  makeCounterProvider({ name: SENT, help: 'Messages written to clients (live and replayed), by transport and type', labelNames: ['transport', 'type'] }),
-  makeCounterProvider({ name: REPLAYED, help: 'Messages written from history to clients that resumed with Last-Event-ID', labelNames: ['transport'] }),
-  makeCounterProvider({ name: CONFLATED, help: 'View updates replaced by a newer one before being written (maxHz or a congested socket)', labelNames: ['transport'] }),
-  makeCounterProvider({ name: DROPPED, help: 'Clients disconnected by the gateway: buffer (output passed CLIENT_BUFFER_MAX_BYTES) or heartbeat (no pong)', labelNames: ['transport', 'reason'] }),
-  makeCounterProvider({ name: RESETS, help: 'reset events sent: a resume point beyond history or unknown (client), or messages the gateway itself could not recover (gateway)', labelNames: ['cause'] }),
-  makeCounterProvider({ name: RESYNCS, help: 'Redis subscription (re)starts and how the gap was closed: replayed from history, or reset', labelNames: ['outcome'] }),
+  makeCounterProvider({
+    name: SENT,
+    help: 'Messages written to clients (live and replayed), by transport and type',
+    labelNames: ['transport', 'type'],
+  }),
+  makeCounterProvider({
+    name: REPLAYED,
+    help: 'Messages written from history to clients that resumed with Last-Event-ID',
+    labelNames: ['transport'],
+  }),
+  makeCounterProvider({
+    name: CONFLATED,
+    help: 'View updates replaced by a newer one before being written (maxHz or a congested socket)',
+    labelNames: ['transport'],
+  }),
+  makeCounterProvider({
+    name: DROPPED,
+    help: 'Clients disconnected by the gateway: buffer (output passed CLIENT_BUFFER_MAX_BYTES) or heartbeat (no pong)',
+    labelNames: ['transport', 'reason'],
+  }),
+  makeCounterProvider({
+    name: RESETS,
+    help: 'reset events sent: a resume point beyond history or unknown (client), or messages the gateway itself could not recover (gateway)',
+    labelNames: ['cause'],
+  }),
+  makeCounterProvider({
+    name: RESYNCS,
+    help: 'Redis subscription (re)starts and how the gap was closed: replayed from history, or reset',
+    labelNames: ['outcome'],
+  }),
   makeCounterProvider({
     name: REFUSED,
     help: 'Refused by a cap: max_clients (MAX_CLIENTS connections: 503 / WS close 1013), ws_payload (a WS frame over the max payload: close 1009), ws_subscribe_rate (over WS_SUBSCRIBES_PER_MIN: error 429), max_streams_per_address (over MAX_STREAMS_PER_ADDRESS: 429 / WS close 4429)',

@@ -6,7 +6,7 @@ import { GatewayEnv } from '@md/config';
 import { compareSeq, isSeq } from '@md/contracts';
 import { createRedis } from '@md/redis';
 import { type ClientHost, type DropReason, type Sink, type Snapshot, StreamClient, type Transport } from './client';
-import { FanoutGroup } from './fanout-group';
+import { FanoutGroup, RateGroup } from './fanout-group';
 import type { StreamFilter, StreamOptions } from './filter';
 import { CLIENTS, CONFLATED, DELIVERY, DROPPED, REFUSED, REPLAYED, RESETS, RESYNCS, SENT, SUBSCRIPTION_UP } from './gateway.metrics';
 import { HistoryTrimmed, StreamHistory } from './history';
@@ -35,8 +35,10 @@ const REPLAY_STALL_MS = 30_000;
  * The write path (doc/performance.md, "Fan-out"): a message touches only the groups and
  * clients whose filter can want it (indexed by symbol); in-step SSE clients of one filter share
  * one FanoutGroup, whose frames are encoded once per write tick and written to each member as
- * the same Buffer; every other client gathers its own frames. Everything goes out on the write
- * tick, every STREAM_FLUSH_MS, one write per client: the cost of a socket write is the call.
+ * the same Buffer; SSE clients of one filter and one maxHz share a RateGroup the same way, which
+ * conflates once for all of them; every other client gathers its own frames. Everything goes out
+ * on the write tick, every STREAM_FLUSH_MS, one write per client: the cost of a socket write is
+ * the call.
  */
 @Injectable()
 export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, ClientHost {
@@ -46,7 +48,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
   /** Clients served on their own, by the symbols of their filter (every symbol: `soloAll`). */
   private readonly soloAll = new Set<StreamClient>();
   private readonly soloBySymbol = new Map<string, Set<StreamClient>>();
-  /** Groups of in-step SSE clients, by filter; indexed by symbol like the solo clients. */
+  /** Groups of in-step SSE clients, by filter (and maxHz: RateGroup); indexed by symbol like the solo clients. */
   private readonly groups = new Map<string, FanoutGroup>();
   private readonly groupsAll = new Set<FanoutGroup>();
   private readonly groupsBySymbol = new Map<string, Set<FanoutGroup>>();
@@ -119,7 +121,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
     this.refusedCounter.inc({ transport, reason });
   }
 
-  /** How many in-step clients are served from shared group bytes (tests, diagnostics). */
+  /** How many clients are served from shared group bytes, in-step and maxHz groups alike (tests, diagnostics). */
   get groupedCount(): number {
     let n = 0;
     for (const group of this.groups.values()) n += group.members.size;
@@ -160,7 +162,12 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
   /** A new client, waiting (its messages kept in order) until `start` has sent its snapshot or replay. */
   attach(sink: Sink, options: StreamOptions): StreamClient {
     const max = this.env.CLIENT_BUFFER_MAX_BYTES;
-    const limits = { maxBytes: max, congestedBytes: Math.floor(max / 4), chunkBytes: this.env.SNAPSHOT_CHUNK_BYTES, burstBytes: this.burstBytes };
+    const limits = {
+      maxBytes: max,
+      congestedBytes: Math.floor(max / 4),
+      chunkBytes: this.env.SNAPSHOT_CHUNK_BYTES,
+      burstBytes: this.burstBytes,
+    };
     const client = new StreamClient(sink, options.filter, options.maxHz, limits, this, (closed) => this.detach(closed));
     this.clients.add(client);
     this.index(client);
@@ -360,29 +367,58 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
 
   private joinGroup(client: StreamClient): void {
     const key = FanoutGroup.keyOf(client.filter);
-    let group = this.groups.get(key);
-    if (!group) {
-      group = new FanoutGroup(key, client.filter);
-      this.groups.set(key, group);
-      if (group.filter.symbols === null) this.groupsAll.add(group);
-      else
-        for (const symbol of group.filter.symbols) {
-          let set = this.groupsBySymbol.get(symbol);
-          if (!set) this.groupsBySymbol.set(symbol, (set = new Set()));
-          set.add(group);
-        }
-    }
+    const group = this.groups.get(key) ?? this.addGroup(new FanoutGroup(key, client.filter));
     this.unindex(client);
     group.members.add(client);
     // Every message up to the hub's seq has been written to it or filtered out: the group's next bytes follow on exactly.
     client.joinedAt(this.seq as string);
   }
 
+  /**
+   * A maxHz client into the RateGroup of its filter and rate when the group's output from now on
+   * is exactly what it is owed (RateGroup.admit); the first one founds the group with its own
+   * conflation state. Otherwise it stays on its own and is asked again on a later tick.
+   */
+  private joinRateGroup(client: StreamClient): void {
+    const maxHz = client.maxHz as number;
+    const key = FanoutGroup.keyOf(client.filter, maxHz);
+    const existing = this.groups.get(key) as RateGroup | undefined;
+    if (existing && !existing.admit(client)) return;
+    const { held, lastViewAt } = client.conflation();
+    const group =
+      existing ??
+      this.addGroup(
+        new RateGroup(key, client.filter, maxHz, {
+          seq: client.lastSeq,
+          lastId: client.writtenId,
+          held: held ?? new Map(),
+          lastViewAt: lastViewAt ?? new Map(),
+        }),
+      );
+    this.unindex(client);
+    group.members.add(client);
+    client.joinedRateGroup(this.seq as string);
+    if (group.holding) this.dirtyGroups.add(group);
+  }
+
+  private addGroup<G extends FanoutGroup>(group: G): G {
+    this.groups.set(group.key, group);
+    if (group.filter.symbols === null) this.groupsAll.add(group);
+    else
+      for (const symbol of group.filter.symbols) {
+        let set = this.groupsBySymbol.get(symbol);
+        if (!set) this.groupsBySymbol.set(symbol, (set = new Set()));
+        set.add(group);
+      }
+    return group;
+  }
+
   /** Out of its group; back in the solo index unless it is closing. At a tick's end every group byte has been written. */
   private leaveGroup(client: StreamClient, serveAlone = true): void {
-    const group = this.groups.get(FanoutGroup.keyOf(client.filter));
+    const group = this.groups.get(FanoutGroup.keyOf(client.filter, client.maxHz));
     group?.members.delete(client);
-    client.leftAt(this.seq as string);
+    if (group instanceof RateGroup) client.leftRateGroup(this.seq as string, group.held, group.lastViewAt);
+    else client.leftAt(this.seq as string);
     if (group && group.members.size === 0) this.dropGroup(group);
     if (serveAlone && !client.isClosed) this.index(client);
   }
@@ -409,9 +445,10 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
   private dispatch(message: Published): void {
     if (this.seq !== undefined && compareSeq(message.seq, this.seq) <= 0) return;
     this.seq = message.seq;
-    for (const group of this.groupsAll) if (group.push(message)) this.gathered(group);
+    const now = Date.now();
+    for (const group of this.groupsAll) if (group.push(message, now)) this.gathered(group);
     const groups = this.groupsBySymbol.get(message.symbol);
-    if (groups) for (const group of groups) if (group.push(message)) this.gathered(group);
+    if (groups) for (const group of groups) if (group.push(message, now)) this.gathered(group);
     for (const client of this.soloAll) client.offer(message);
     const solo = this.soloBySymbol.get(message.symbol);
     if (solo) for (const client of solo) client.offer(message);
@@ -430,13 +467,14 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
   private gathered(group: FanoutGroup): void {
     this.dirtyGroups.add(group);
     if (group.bytes < this.burstBytes || this.ticking) return;
-    this.writeGroup(group, Date.now());
     this.dirtyGroups.delete(group);
+    this.writeGroup(group, Date.now());
   }
 
   private schedule(): void {
     if (this.tickTimer || this.ticking) return;
-    this.tickTimer = this.env.STREAM_FLUSH_MS > 0 ? setTimeout(() => this.tick(), this.env.STREAM_FLUSH_MS) : setImmediate(() => this.tick());
+    this.tickTimer =
+      this.env.STREAM_FLUSH_MS > 0 ? setTimeout(() => this.tick(), this.env.STREAM_FLUSH_MS) : setImmediate(() => this.tick());
   }
 
   private cancelTick(): void {
@@ -464,21 +502,28 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
   }
 
   private writeTick(now: number): void {
-    for (const group of this.dirtyGroups) this.writeGroup(group, now);
+    // A RateGroup still holding views puts itself back for the next tick (writeGroup).
+    const dirty = [...this.dirtyGroups];
     this.dirtyGroups.clear();
+    for (const group of dirty) this.writeGroup(group, now);
 
     const woken = this.woken;
     this.woken = new Set();
     for (const client of woken) client.flush();
     for (const client of woken) if (client.sink.shareable) this.candidates.add(client);
-    for (const client of this.candidates) if (!client.grouped && client.inStep && this.clients.has(client) && this.canJoin(client)) this.joinGroup(client);
+    for (const client of this.candidates) {
+      if (client.grouped || !this.clients.has(client) || !this.canJoin(client)) continue;
+      if (client.inStep) this.joinGroup(client);
+      else if (client.rateReady) this.joinRateGroup(client);
+    }
     this.candidates.clear();
 
     for (const transport of TRANSPORTS) {
       for (const [type, n] of this.tickCounts[transport]) this.countSent(transport, type, n);
       this.tickCounts[transport].clear();
       // One observation per message and transport: when the last of its writes was made.
-      for (const message of this.tickSent[transport]) if (message.receivedAt) this.delivery[transport].observe(Math.max(0, now - message.receivedAt) / 1000);
+      for (const message of this.tickSent[transport])
+        if (message.receivedAt) this.delivery[transport].observe(Math.max(0, now - message.receivedAt) / 1000);
       this.tickSent[transport].clear();
       if (this.tickConflated[transport]) this.conflatedBy[transport].inc(this.tickConflated[transport]);
     }
@@ -487,12 +532,15 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
 
   /** A group's gathered frames, encoded once, to every member; a member that fell behind leaves. */
   private writeGroup(group: FanoutGroup, now: number): void {
-    const { bytes, messages } = group.take();
+    const { bytes, messages, lastId, conflated } = group.take(now);
+    if (conflated) this.tickConflated.sse += conflated * group.members.size;
     let written = 0;
-    for (const member of group.members) {
-      written += 1;
-      if (!member.writeShared(bytes) && !member.isClosed) this.leaveGroup(member);
-    }
+    if (bytes.length)
+      for (const member of group.members) {
+        written += 1;
+        if (!member.writeShared(bytes, lastId) && !member.isClosed) this.leaveGroup(member);
+      }
+    if (group.holding && group.members.size) this.dirtyGroups.add(group);
     const counts = this.tickCounts.sse;
     for (const message of messages) {
       counts.set(message.type, (counts.get(message.type) ?? 0) + written);

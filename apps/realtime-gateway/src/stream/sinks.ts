@@ -20,6 +20,26 @@ function withSkipped(raw: string, skipped: number): string {
 }
 
 /**
+ * The SSE frame of a message with resume point `id` and `skipped` views conflated away before it.
+ * No `id` (''): the resume point has not moved since the last id written, and EventSource keeps
+ * its last event id for a frame without one, so an id is never written twice on a connection.
+ */
+export function sseFrameAt(message: Published, id: string, skipped: number): string {
+  if (id === message.seq && skipped === 0) return sseFrame(message);
+  return `${id ? `id: ${id}\n` : ''}event: ${message.type}\ndata: ${withSkipped(message.raw, skipped)}\n\n`;
+}
+
+/**
+ * Makes V8 store a string built by concatenation as one flat string, in place (the same string
+ * object; its pieces become garbage). Node keeps the head of every response it sent (`_header`)
+ * for the response's life, built line by line: about 80 pieces, 2.5 KB per idle stream, where
+ * the flat head is about 600 bytes. Converting a string to a number flattens it first.
+ */
+function flatten(text: unknown): void {
+  if (typeof text === 'string') void Number(text);
+}
+
+/**
  * Server-Sent Events on a raw response. The headers go out with the first frame, so a
  * stream that fails before it has anything to say can still be answered with a JSON error.
  */
@@ -28,11 +48,15 @@ export class SseSink implements Sink {
   readonly shareable = true;
   private started = false;
 
+  /** The response headers until they are sent (then released: an idle stream keeps only what it needs). */
+  private headers?: Record<string, string>;
+
   constructor(
     private readonly res: ServerResponse,
-    private readonly headers: Record<string, string>,
+    headers: Record<string, string>,
     private readonly retryMs: number,
   ) {
+    this.headers = headers;
     const socket = res.socket as Socket | null;
     socket?.setNoDelay(true);
     socket?.setKeepAlive(true, 30_000);
@@ -43,8 +67,7 @@ export class SseSink implements Sink {
   }
 
   encode(message: Published, id: string, skipped: number): string {
-    if (id === message.seq && skipped === 0) return sseFrame(message);
-    return `id: ${id}\nevent: ${message.type}\ndata: ${withSkipped(message.raw, skipped)}\n\n`;
+    return sseFrameAt(message, id, skipped);
   }
 
   encodeEvent(event: string, data: object, id?: string): string {
@@ -79,8 +102,10 @@ export class SseSink implements Sink {
       'x-accel-buffering': 'no',
       ...this.headers,
     });
+    this.headers = undefined;
     // How long a browser waits before reconnecting.
     this.res.write(`retry: ${this.retryMs}\n\n`);
+    flatten((this.res as unknown as { _header?: unknown })._header);
   }
 
   bufferedBytes(): number {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { GatewayEnv } from '@md/config';
-import { secretEquals } from '@md/platform';
+import { SecretMatcher, secretEquals } from '@md/platform';
 
 /**
  * Who may open a stream: anyone when no API_KEY is configured; otherwise a request with the
@@ -16,11 +16,11 @@ import { secretEquals } from '@md/platform';
 @Injectable()
 export class StreamAuth {
   private readonly signingKey: Buffer;
+  private readonly key: SecretMatcher | undefined;
 
   constructor(private readonly env: GatewayEnv) {
-    this.signingKey = env.API_KEY
-      ? createHmac('sha256', env.API_KEY).update('md stream token v1').digest()
-      : randomBytes(32);
+    this.key = env.API_KEY ? new SecretMatcher(env.API_KEY) : undefined;
+    this.signingKey = env.API_KEY ? createHmac('sha256', env.API_KEY).update('md stream token v1').digest() : randomBytes(32);
   }
 
   get required(): boolean {
@@ -28,7 +28,7 @@ export class StreamAuth {
   }
 
   keyAllows(header: unknown): boolean {
-    return !this.env.API_KEY || (typeof header === 'string' && secretEquals(header, this.env.API_KEY));
+    return !this.key || this.key.matches(header);
   }
 
   allows(header: unknown, token: unknown): boolean {

@@ -1,5 +1,16 @@
 import { Controller, Get, HttpCode, HttpStatus, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiTooManyRequestsResponse, ApiOperation, ApiProduces, ApiQuery, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiHeader,
+  ApiOkResponse,
+  ApiTooManyRequestsResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiQuery,
+  ApiSecurity,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, FieldsException, KeyedThrottlerGuard, unavailableBecause } from '@md/platform';
 import { AddressStreams } from './address-streams';
@@ -25,7 +36,9 @@ export const PER_ADDRESS_RETRY_AFTER_S = 30;
 // Each route authenticates first (a failure counts toward AUTH_FAILURES_PER_MIN), then
 // STREAM_RATE_LIMIT_PER_MIN connections and token requests per verified key or token and
 // client address: 429 past it.
-@ApiTooManyRequestsResponse({ description: 'More than STREAM_RATE_LIMIT_PER_MIN requests this minute (Retry-After says when to come back)' })
+@ApiTooManyRequestsResponse({
+  description: 'More than STREAM_RATE_LIMIT_PER_MIN requests this minute (Retry-After says when to come back)',
+})
 export class StreamController {
   constructor(
     private readonly hub: StreamHub,
@@ -57,8 +70,8 @@ export class StreamController {
       'First `event: snapshot` (the latest view of every requested symbol, `id:` = the seq it is current as of), then the live ' +
       'messages, each with `id:` = its seq. A reconnecting EventSource sends Last-Event-ID and gets exactly the missed messages; ' +
       'a resume point beyond history gets `event: reset` and a new snapshot. A snapshot larger than SNAPSHOT_CHUNK_BYTES comes as ' +
-        'several `snapshot` events with the same seq: every one but the last has `more: true` and no `id:`; the last carries the id. ' +
-        'With maxHz, views are conflated per symbol ' +
+      'several `snapshot` events with the same seq: every one but the last has `more: true` and no `id:`; the last carries the id. ' +
+      'With maxHz, views are conflated per symbol ' +
       '(`skipped` says how many were replaced). A comment line every 15 s keeps the connection alive.',
   })
   @ApiQuery({ name: 'symbols', required: false, description: 'Comma-separated symbols (default: all)' })
@@ -68,8 +81,12 @@ export class StreamController {
   @ApiQuery({ name: 'lastEventId', required: false, description: 'Resume after this id when a new EventSource cannot send Last-Event-ID' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Sent by the browser on reconnect: resume after this id' })
   @ApiUnauthorizedResponse({ description: 'Missing or wrong x-api-key / token' })
-  @ApiServiceUnavailableResponse({ description: 'MAX_CLIENTS streams open on this gateway, or Redis unreachable (Retry-After says when to come back)' })
-  @ApiTooManyRequestsResponse({ description: 'MAX_STREAMS_PER_ADDRESS streams open from this client address, or over STREAM_RATE_LIMIT_PER_MIN (Retry-After)' })
+  @ApiServiceUnavailableResponse({
+    description: 'MAX_CLIENTS streams open on this gateway, or Redis unreachable (Retry-After says when to come back)',
+  })
+  @ApiTooManyRequestsResponse({
+    description: 'MAX_STREAMS_PER_ADDRESS streams open from this client address, or over STREAM_RATE_LIMIT_PER_MIN (Retry-After)',
+  })
   async stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
     const lastEventId = request.headers['last-event-id'];
     const { options, errors } = parseStreamOptions(query, typeof lastEventId === 'string' ? lastEventId : undefined);
@@ -88,7 +105,12 @@ export class StreamController {
       await reply
         .status(HttpStatus.TOO_MANY_REQUESTS)
         .header('retry-after', String(PER_ADDRESS_RETRY_AFTER_S))
-        .send(errorBody(HttpStatus.TOO_MANY_REQUESTS, 'too many streams open from this address (MAX_STREAMS_PER_ADDRESS): close one or retry later'));
+        .send(
+          errorBody(
+            HttpStatus.TOO_MANY_REQUESTS,
+            'too many streams open from this address (MAX_STREAMS_PER_ADDRESS): close one or retry later',
+          ),
+        );
       return;
     }
 

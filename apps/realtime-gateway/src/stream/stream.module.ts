@@ -11,7 +11,17 @@ import { StreamWsGateway } from './stream.ws-gateway';
 
 @Module({
   controllers: [StreamController],
-  providers: [...gatewayMetricProviders, AddressStreams, StreamHistory, StreamHub, StreamAuth, StreamKeyGuard, StreamAccessGuard, CorsPolicy, StreamWsGateway],
+  providers: [
+    ...gatewayMetricProviders,
+    AddressStreams,
+    StreamHistory,
+    StreamHub,
+    StreamAuth,
+    StreamKeyGuard,
+    StreamAccessGuard,
+    CorsPolicy,
+    StreamWsGateway,
+  ],
   exports: [StreamHub, CorsPolicy],
 })
 export class StreamModule {}

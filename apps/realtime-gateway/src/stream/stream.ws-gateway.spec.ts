@@ -31,7 +31,15 @@ describe('StreamWsGateway socket errors', () => {
         throw new Error('stop after the error handler');
       },
     };
-    const gateway = new StreamWsGateway({ refused } as never, {} as never, cors as never, { WS_SUBSCRIBES_PER_MIN: 10 } as never, {} as never, {} as never, {} as never);
+    const gateway = new StreamWsGateway(
+      { refused } as never,
+      {} as never,
+      cors as never,
+      { WS_SUBSCRIBES_PER_MIN: 10 } as never,
+      {} as never,
+      {} as never,
+      {} as never,
+    );
     const socket = new FakeSocket();
     void gateway.handleConnection(socket as unknown as WebSocket, { headers: {}, url: '/ws' } as IncomingMessage).catch(() => undefined);
     return { socket, refused };

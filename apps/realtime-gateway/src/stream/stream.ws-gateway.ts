@@ -5,7 +5,15 @@ import { GatewayEnv } from '@md/config';
 import { ConnectedSocket, MessageBody, type OnGatewayConnection, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
 import type { FieldError } from '@md/contracts';
-import { AuthFailureLimiter, clientAddress, errorBody, unavailableBecause, RATE_WINDOW_MS, TooManyFailuresException, trackerOf } from '@md/platform';
+import {
+  AuthFailureLimiter,
+  clientAddress,
+  errorBody,
+  unavailableBecause,
+  RATE_WINDOW_MS,
+  TooManyFailuresException,
+  trackerOf,
+} from '@md/platform';
 import type { StreamClient } from './client';
 import { AddressStreams } from './address-streams';
 import { CorsPolicy } from './cors';
@@ -97,7 +105,8 @@ export class StreamWsGateway implements OnGatewayConnection {
     const identity = this.authenticate(address, request.headers['x-api-key'], query['token']);
     if (identity instanceof TooManyFailuresException) return refuse(CLOSE.tooMany, 429, identity.message);
     if (identity === undefined) return refuse(CLOSE.unauthorized, 401, 'authentication required');
-    if (await this.overLimit(trackerOf(identity === 'open' ? undefined : identity, address))) return refuse(CLOSE.tooMany, 429, 'too many connections: try again later');
+    if (await this.overLimit(trackerOf(identity === 'open' ? undefined : identity, address)))
+      return refuse(CLOSE.tooMany, 429, 'too many connections: try again later');
     const { options, errors } = parseStreamOptions(query, undefined);
     if (!options) return refuse(CLOSE.badRequest, 400, 'invalid stream request', errors);
     if (socket.readyState !== socket.OPEN) return;
@@ -106,7 +115,8 @@ export class StreamWsGateway implements OnGatewayConnection {
       return refuse(CLOSE.unavailable, 503, 'too many stream connections on this gateway (MAX_CLIENTS): retry later');
     }
     const release = this.perAddress.acquire(address, 'ws');
-    if (!release) return refuse(CLOSE.tooMany, 429, 'too many streams open from this address (MAX_STREAMS_PER_ADDRESS): close one or retry later');
+    if (!release)
+      return refuse(CLOSE.tooMany, 429, 'too many streams open from this address (MAX_STREAMS_PER_ADDRESS): close one or retry later');
 
     const client = this.hub.attach(new WsSink(socket), options);
     state.client = client;
@@ -174,7 +184,9 @@ export class StreamWsGateway implements OnGatewayConnection {
       this.hub.refused('ws', 'ws_subscribe_rate');
       client.event('error', {
         type: 'error',
-        ...errorBody(429, `too many ${change} messages: at most ${perMin} a minute (WS_SUBSCRIBES_PER_MIN); not applied`, [{ field: 'event', reason: `at most ${perMin} subscribe/unsubscribe a minute` }]),
+        ...errorBody(429, `too many ${change} messages: at most ${perMin} a minute (WS_SUBSCRIBES_PER_MIN); not applied`, [
+          { field: 'event', reason: `at most ${perMin} subscribe/unsubscribe a minute` },
+        ]),
       });
       return Promise.resolve();
     }
@@ -188,14 +200,32 @@ export class StreamWsGateway implements OnGatewayConnection {
     const body = (typeof data === 'object' && data !== null ? data : {}) as { symbols?: unknown; types?: unknown };
     const errors: FieldError[] = [];
     const symbols =
-      body.symbols === '*' ? '*' : parseSymbols(Array.isArray(body.symbols) ? body.symbols : body.symbols === undefined ? undefined : [String(body.symbols)], 'data.symbols', errors);
-    const types = parseTypes(Array.isArray(body.types) ? body.types : body.types === undefined ? undefined : [String(body.types)], 'data.types', errors);
-    const next = errors.length ? undefined : change === 'subscribe' ? client.filter.subscribe(symbols, types) : client.filter.unsubscribe(symbols, types);
+      body.symbols === '*'
+        ? '*'
+        : parseSymbols(
+            Array.isArray(body.symbols) ? body.symbols : body.symbols === undefined ? undefined : [String(body.symbols)],
+            'data.symbols',
+            errors,
+          );
+    const types = parseTypes(
+      Array.isArray(body.types) ? body.types : body.types === undefined ? undefined : [String(body.types)],
+      'data.types',
+      errors,
+    );
+    const next = errors.length
+      ? undefined
+      : change === 'subscribe'
+        ? client.filter.subscribe(symbols, types)
+        : client.filter.unsubscribe(symbols, types);
     if (!(next instanceof StreamFilter)) {
       client.event('error', { type: 'error', ...errorBody(400, `invalid ${change}`, next ? [next] : errors) });
       return;
     }
-    client.event('subscribed', { type: 'subscribed', symbols: next.symbols ? [...next.symbols].sort() : '*', types: [...next.types].sort() });
+    client.event('subscribed', {
+      type: 'subscribed',
+      symbols: next.symbols ? [...next.symbols].sort() : '*',
+      types: [...next.types].sort(),
+    });
     await this.hub.refresh(client, next).catch((error: Error) => {
       this.logger.warn(`snapshot after ${change} failed: ${error.message}`);
       client.close();

@@ -13,6 +13,8 @@ export class SubscriptionIndicator implements ReadinessIndicator {
 
   async check() {
     const session = this.indicator.check('subscription');
-    return this.hub.live ? session.up({ clients: this.hub.clientCount }) : session.down({ message: 'not subscribed to the realtime channel (reconnecting or catching up)' });
+    return this.hub.live
+      ? session.up({ clients: this.hub.clientCount })
+      : session.down({ message: 'not subscribed to the realtime channel (reconnecting or catching up)' });
   }
 }

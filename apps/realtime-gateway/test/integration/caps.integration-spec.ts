@@ -62,7 +62,9 @@ describe('realtime-gateway: caps', () => {
     raw.on('close', () => (ended = true));
     raw.on('error', () => undefined);
     await new Promise((resolve) => raw.once('connect', resolve));
-    raw.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    raw.write(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     await waitUntil(() => received > 0, 'the upgrade');
     // A masked text frame announcing 2 MiB, then the bytes; the peer never sends a close frame.
     const length = 2 * 1024 * 1024;
@@ -194,7 +196,10 @@ describe('realtime-gateway: resume reads history page by page', () => {
       missed.push((await pub.view('MANYPAGES')).tickCount);
       if (i % 3 === 0) await pub.view('NOISE');
     }
-    const again = await SseClient.connect(`${gw.url}/stream?symbols=MANYPAGES`, { ...key, 'last-event-id': firstClient.lastEventId as string });
+    const again = await SseClient.connect(`${gw.url}/stream?symbols=MANYPAGES`, {
+      ...key,
+      'last-event-id': firstClient.lastEventId as string,
+    });
     await again.waitFor((c) => c.events.length >= missed.length, 'the replay', 30_000);
     expect(again.of('snapshot')).toHaveLength(0);
     expect(again.events.map((e) => e.data.view.tickCount)).toEqual(missed);
@@ -245,7 +250,9 @@ describe('realtime-gateway: streams per address', () => {
 
   it('counts an IPv6 client by its /64', async () => {
     const open = await Promise.all(
-      ['2001:db8:1:2::1', '2001:db8:1:2::2'].map((address) => SseClient.connect(`${gw.url}/stream?symbols=CAP`, { ...key, 'x-forwarded-for': address })),
+      ['2001:db8:1:2::1', '2001:db8:1:2::2'].map((address) =>
+        SseClient.connect(`${gw.url}/stream?symbols=CAP`, { ...key, 'x-forwarded-for': address }),
+      ),
     );
     try {
       const refused = await SseClient.connect(`${gw.url}/stream?symbols=CAP`, { ...key, 'x-forwarded-for': '2001:db8:1:2:ffff::3' });

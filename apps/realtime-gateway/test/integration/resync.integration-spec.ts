@@ -1,5 +1,16 @@
 import { Redis } from 'ioredis';
-import { API_KEY, freePort, metric, Publisher, SseClient, startGateway, TcpProxy, ThrowawayRedis, waitUntil, type RunningGateway } from '../support/harness';
+import {
+  API_KEY,
+  freePort,
+  metric,
+  Publisher,
+  SseClient,
+  startGateway,
+  TcpProxy,
+  ThrowawayRedis,
+  waitUntil,
+  type RunningGateway,
+} from '../support/harness';
 
 const key = { 'x-api-key': API_KEY };
 
@@ -64,7 +75,13 @@ describe('realtime-gateway: resynchronising after its Redis subscription drops',
     // This gateway reaches Redis through a proxy, so it can be cut off while others publish.
     const proxy = await TcpProxy.create({ host: '127.0.0.1', port: redis.port }, await freePort());
     await proxy.open();
-    const cut = await startGateway({ API_KEY, REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_PREFIX: gw.env.REDIS_PREFIX, PUBSUB_CHANNEL: gw.env.PUBSUB_CHANNEL, STREAM_HISTORY: '1000' });
+    const cut = await startGateway({
+      API_KEY,
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+      REDIS_PREFIX: gw.env.REDIS_PREFIX,
+      PUBSUB_CHANNEL: gw.env.PUBSUB_CHANNEL,
+      STREAM_HISTORY: '1000',
+    });
     try {
       const client = await SseClient.connect(`${cut.url}/stream?symbols=LOST`, key);
       await client.waitFor((c) => c.events.length >= 1, 'the snapshot');

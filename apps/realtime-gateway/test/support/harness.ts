@@ -42,9 +42,22 @@ export async function startGateway(overrides: Record<string, string> = {}): Prom
 export function view(symbol: string, tickCount: number, price = 100 + tickCount): SymbolView {
   const ts = 1_700_000_000_000 + tickCount;
   return {
-    symbol, price, ts, source: 'test', eventId: `${symbol}-${tickCount}`, tickCount,
-    last10: [price], sma10: price, volume1m: 1, vwap1m: price, high1m: price, low1m: price, open1m: price,
-    change1m: 0, changePct1m: 0, updatedAt: Date.now(),
+    symbol,
+    price,
+    ts,
+    source: 'test',
+    eventId: `${symbol}-${tickCount}`,
+    tickCount,
+    last10: [price],
+    sma10: price,
+    volume1m: 1,
+    vwap1m: price,
+    high1m: price,
+    low1m: price,
+    open1m: price,
+    change1m: 0,
+    changePct1m: 0,
+    updatedAt: Date.now(),
   };
 }
 
@@ -57,7 +70,10 @@ export class Publisher {
   readonly keys: RedisKeys;
   private readonly counts = new Map<string, number>();
 
-  constructor(readonly env: GatewayEnv, redisUrl = env.REDIS_URL) {
+  constructor(
+    readonly env: GatewayEnv,
+    redisUrl = env.REDIS_URL,
+  ) {
     this.redis = defineScripts(new Redis(redisUrl, { maxRetriesPerRequest: 1 }));
     this.keys = new RedisKeys(env);
   }
@@ -68,15 +84,28 @@ export class Publisher {
     this.counts.set(symbol, tickCount);
     const next = { ...view(symbol, tickCount), ...(padding ? { source: 'x'.repeat(padding) } : {}) };
     await this.redis.mdStoreView(
-      this.keys.views(), this.keys.viewVersions(), this.keys.history(), symbol, tickCount, JSON.stringify(next),
-      this.keys.channel, this.env.STREAM_HISTORY, JSON.stringify(symbolUpdatedMessage(next, Date.now())),
+      this.keys.views(),
+      this.keys.viewVersions(),
+      this.keys.history(),
+      symbol,
+      tickCount,
+      JSON.stringify(next),
+      this.keys.channel,
+      this.env.STREAM_HISTORY,
+      JSON.stringify(symbolUpdatedMessage(next, Date.now())),
     );
     return next;
   }
 
   async tick(symbol: string, n: number, padding = 0): Promise<void> {
     const message = tickReceivedMessage({
-      symbol, price: n, volume: 1, source: padding ? 'x'.repeat(padding) : 'test', ts: 1_700_000_000_000 + n, event_id: `${symbol}-t${n}`, receivedAt: Date.now(),
+      symbol,
+      price: n,
+      volume: 1,
+      source: padding ? 'x'.repeat(padding) : 'test',
+      ts: 1_700_000_000_000 + n,
+      event_id: `${symbol}-t${n}`,
+      receivedAt: Date.now(),
     });
     await this.redis.mdPublish(this.keys.history(), this.keys.channel, this.env.STREAM_HISTORY, JSON.stringify(message));
   }

@@ -91,8 +91,9 @@ export const EnvTrustProxy = () =>
  */
 export const EnvReadApiKey = () =>
   applyDecorators(
-    ValidateIf((env: { API_KEY?: string; NODE_ENV?: string; READ_API_OPEN?: boolean }) =>
-      env.API_KEY !== undefined || (env.NODE_ENV === 'production' && env.READ_API_OPEN !== true),
+    ValidateIf(
+      (env: { API_KEY?: string; NODE_ENV?: string; READ_API_OPEN?: boolean }) =>
+        env.API_KEY !== undefined || (env.NODE_ENV === 'production' && env.READ_API_OPEN !== true),
     ),
     IsNotEmpty({ message: 'is required with NODE_ENV=production (or set READ_API_OPEN=true to leave the read API and streams open)' }),
     IsString({ message: 'must be a string' }),

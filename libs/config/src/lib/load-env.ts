@@ -9,9 +9,7 @@ export function loadEnvOrExit<T extends object>(schema: new () => T, service: st
     return validateEnv(schema, process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(
-        `${JSON.stringify({ level: 'fatal', service, msg: error.message, problems: error.problems })}\n`,
-      );
+      process.stderr.write(`${JSON.stringify({ level: 'fatal', service, msg: error.message, problems: error.problems })}\n`);
       process.exit(78);
     }
     throw error;

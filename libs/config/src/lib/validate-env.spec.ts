@@ -64,7 +64,11 @@ describe('validateEnv', () => {
   });
 
   it('names every missing required variable', () => {
-    expect(problemsOf({ NODE_ENV: 'test' })).toEqual(['INGEST_USERNAME: is required', 'INGEST_PASSWORD: is required', 'INTERNAL_TOKEN: is required']);
+    expect(problemsOf({ NODE_ENV: 'test' })).toEqual([
+      'INGEST_USERNAME: is required',
+      'INGEST_PASSWORD: is required',
+      'INTERNAL_TOKEN: is required',
+    ]);
   });
 
   it('treats an empty value as unset', () => {
@@ -157,7 +161,9 @@ describe('secrets and exposure', () => {
     expect(problemsWith(schema, { ...production, READ_API_OPEN: 'true' })).toEqual([]);
     expect(problemsWith(schema, { ...production, API_KEY: 'a-real-key-0123456789' })).toEqual([]);
     expect(problemsWith(schema, { ...base, NODE_ENV: 'development' })).toEqual([]);
-    expect(problemsWith(schema, { ...production, READ_API_OPEN: 'true', API_KEY: 'short' })).toEqual(['API_KEY: must be at least 16 characters when set']);
+    expect(problemsWith(schema, { ...production, READ_API_OPEN: 'true', API_KEY: 'short' })).toEqual([
+      'API_KEY: must be at least 16 characters when set',
+    ]);
   });
 
   it.each([
@@ -165,7 +171,9 @@ describe('secrets and exposure', () => {
     ['orchestrator-api', 'ADMIN_USERNAME', OrchestratorApiEnv],
     ['feeder', 'INGEST_USERNAME', FeederEnv],
   ] as const)('%s: refuses a %s containing ":" (Basic Auth cannot carry it)', (_app, name, schema) => {
-    expect(problemsWith(schema, { ...required, [name]: 'feed:er' })).toEqual([`${name}: must not contain ":" (HTTP Basic Auth cannot carry it in a user name)`]);
+    expect(problemsWith(schema, { ...required, [name]: 'feed:er' })).toEqual([
+      `${name}: must not contain ":" (HTTP Basic Auth cannot carry it in a user name)`,
+    ]);
   });
 });
 
@@ -194,7 +202,9 @@ describe('TRUST_PROXY and AUTH_FAILURES_PER_MIN', () => {
   });
 
   it.each(['0', '100001', 'x'])('refuses AUTH_FAILURES_PER_MIN=%s', (raw) => {
-    expect(problemsOf({ ...required, AUTH_FAILURES_PER_MIN: raw })).toEqual(['AUTH_FAILURES_PER_MIN: must be an integer between 1 and 100000']);
+    expect(problemsOf({ ...required, AUTH_FAILURES_PER_MIN: raw })).toEqual([
+      'AUTH_FAILURES_PER_MIN: must be an integer between 1 and 100000',
+    ]);
   });
 });
 
@@ -234,17 +244,25 @@ describe('ConsumersEnv', () => {
 
   it("reads a bare host:port TARGET_URL (Render's fromService hostport) as the api's ingest there", () => {
     const feeder = { INGEST_USERNAME: 'feeder', INGEST_PASSWORD: 'a-real-secret-1' };
-    expect(validateEnv(FeederEnv, { ...feeder, TARGET_URL: 'orchestrator-api-x1y2:10000' }).TARGET_URL).toBe('http://orchestrator-api-x1y2:10000/ingest/tick');
-    expect(validateEnv(FeederEnv, { ...feeder, TARGET_URL: 'https://api.example.com/ingest/tick' }).TARGET_URL).toBe('https://api.example.com/ingest/tick');
+    expect(validateEnv(FeederEnv, { ...feeder, TARGET_URL: 'orchestrator-api-x1y2:10000' }).TARGET_URL).toBe(
+      'http://orchestrator-api-x1y2:10000/ingest/tick',
+    );
+    expect(validateEnv(FeederEnv, { ...feeder, TARGET_URL: 'https://api.example.com/ingest/tick' }).TARGET_URL).toBe(
+      'https://api.example.com/ingest/tick',
+    );
   });
 
   it("reads a bare host ORCHESTRATOR_URL as the api's internal listener there, http://host:3100", () => {
     // What a Render blueprint's `fromService … property: host` gives: the api's private host name.
-    expect(validateEnv(ConsumersEnv, { ...token, ORCHESTRATOR_URL: 'orchestrator-api-x1y2' }).ORCHESTRATOR_URL).toBe('http://orchestrator-api-x1y2:3100');
+    expect(validateEnv(ConsumersEnv, { ...token, ORCHESTRATOR_URL: 'orchestrator-api-x1y2' }).ORCHESTRATOR_URL).toBe(
+      'http://orchestrator-api-x1y2:3100',
+    );
   });
 
   it('requires the internal token and an http(s) ORCHESTRATOR_URL', () => {
     expect(() => validateEnv(ConsumersEnv, {})).toThrow('INTERNAL_TOKEN: is required');
-    expect(() => validateEnv(ConsumersEnv, { ...token, ORCHESTRATOR_URL: 'ftp://x' })).toThrow('ORCHESTRATOR_URL: must be a http/https:// URL');
+    expect(() => validateEnv(ConsumersEnv, { ...token, ORCHESTRATOR_URL: 'ftp://x' })).toThrow(
+      'ORCHESTRATOR_URL: must be a http/https:// URL',
+    );
   });
 });

@@ -1,9 +1,7 @@
 import fc from 'fast-check';
 import { compareSeq, isSeq, previousSeq, SEQ_ZERO } from './seq';
 
-const seqArb = fc
-  .tuple(fc.integer({ min: 0, max: 2 ** 45 }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }))
-  .map(([ms, n]) => `${ms}-${n}`);
+const seqArb = fc.tuple(fc.integer({ min: 0, max: 2 ** 45 }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })).map(([ms, n]) => `${ms}-${n}`);
 const asPair = (s: string) => s.split('-').map(BigInt) as [bigint, bigint];
 
 describe('seq', () => {
@@ -27,15 +25,18 @@ describe('seq', () => {
 
   it('has no seq between a seq and its predecessor', () => {
     fc.assert(
-      fc.property(seqArb.filter((s) => s !== SEQ_ZERO), (s) => {
-        const before = previousSeq(s);
-        expect(isSeq(before)).toBe(true);
-        expect(compareSeq(before, s)).toBeLessThan(0);
-        const [ms, n] = asPair(s);
-        const [msP, nP] = asPair(before);
-        // Adjacent: same ms and n-1, or the previous ms at the largest n.
-        expect(msP === ms ? nP === n - 1n : msP === ms - 1n && nP === 2n ** 64n - 1n).toBe(true);
-      }),
+      fc.property(
+        seqArb.filter((s) => s !== SEQ_ZERO),
+        (s) => {
+          const before = previousSeq(s);
+          expect(isSeq(before)).toBe(true);
+          expect(compareSeq(before, s)).toBeLessThan(0);
+          const [ms, n] = asPair(s);
+          const [msP, nP] = asPair(before);
+          // Adjacent: same ms and n-1, or the previous ms at the largest n.
+          expect(msP === ms ? nP === n - 1n : msP === ms - 1n && nP === 2n ** 64n - 1n).toBe(true);
+        },
+      ),
     );
     expect(previousSeq('5-0')).toBe('4-18446744073709551615');
     expect(previousSeq(SEQ_ZERO)).toBe(SEQ_ZERO);

@@ -1,5 +1,5 @@
-import type { TickReceivedMessage } from './messages';
-import type { SymbolUpdatedMessage, SymbolView } from './view';
+import type { RealtimeMessage } from './messages';
+import type { SymbolView } from './view';
 
 /**
  * What the realtime-gateway sends a stream client (SSE event names = `type`; on /ws the
@@ -33,7 +33,7 @@ export interface SubscribedMessage {
   types: string[];
 }
 
-export type StreamMessage = SnapshotMessage | ResetMessage | SubscribedMessage | SymbolUpdatedMessage | TickReceivedMessage;
+export type StreamMessage = SnapshotMessage | ResetMessage | SubscribedMessage | RealtimeMessage;
 
 /** POST /stream/token. */
 export interface StreamToken {

@@ -72,8 +72,7 @@ export const TickRules = {
  * is local time by the standard, so it would mean different instants on different hosts:
  * we refuse it rather than guess.
  */
-const ISO_WITH_OFFSET =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+const ISO_WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 
 /** Epoch ms for an ISO-8601 string with offset or an epoch-ms number; `undefined` if neither. */
 export function parseTickTs(value: unknown): number | undefined {

@@ -1,19 +1,12 @@
 import fc from 'fast-check';
 import type { Tick } from '@md/contracts';
+import { tick } from '../testing';
 import { compareTicks } from './order';
 import { summarize } from './summary';
 import { buildView, referenceView, viewMismatch } from './view';
 import { WindowState } from './window-state';
 
 const T0 = Date.UTC(2026, 0, 1);
-const tick = (ts: number, price: number, volume: number, event_id: string): Tick => ({
-  symbol: 'BTCUSDT',
-  price,
-  volume,
-  source: 'test',
-  ts,
-  event_id,
-});
 
 describe('compareTicks', () => {
   it('orders by ts, then by event_id', () => {

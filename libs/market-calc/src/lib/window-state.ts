@@ -4,7 +4,7 @@ import type { WindowSummary } from './summary';
 
 /**
  * calc-a's incremental algorithm for one symbol, as the consumers' Lua script runs it in
- * Redis (apps/consumers/src/calc-a/calc-a.lua.ts): one step per tick, O(log n) plus the
+ * Redis (libs/pipeline/src/lib/lua/calc-a.lua): one step per tick, O(log n) plus the
  * ticks it evicts, instead of recomputing the window.
  *
  *  - dedupe by event_id; a duplicate changes nothing;

@@ -50,9 +50,7 @@ const TABLE: Instrument[] = [
 ];
 
 /** The known instruments by upper-case symbol. Frozen: the table is shared by every model. */
-export const INSTRUMENTS: Record<string, Instrument> = Object.freeze(
-  Object.fromEntries(TABLE.map((i) => [i.symbol, i])),
-);
+export const INSTRUMENTS: Record<string, Instrument> = Object.freeze(Object.fromEntries(TABLE.map((i) => [i.symbol, i])));
 
 /**
  * The instrument for `symbol`, looked up case-insensitively. An unknown symbol gets equity-like

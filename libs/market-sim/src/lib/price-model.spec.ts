@@ -58,9 +58,7 @@ describe('instrumentFor', () => {
   });
 
   it('gives unknown symbols deterministic equity-like defaults', () => {
-    const unknownSymbol = fc
-      .stringMatching(/^[A-Za-z0-9._:/-]{1,32}$/)
-      .filter((s) => !Object.hasOwn(INSTRUMENTS, s.toUpperCase()));
+    const unknownSymbol = fc.stringMatching(/^[A-Za-z0-9._:/-]{1,32}$/).filter((s) => !Object.hasOwn(INSTRUMENTS, s.toUpperCase()));
     fc.assert(
       fc.property(unknownSymbol, (symbol) => {
         const i = instrumentFor(symbol);

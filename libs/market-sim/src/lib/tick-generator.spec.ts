@@ -77,7 +77,10 @@ describe('TickGenerator', () => {
 
   it('picks every source, about equally often', () => {
     const counts = new Map<string, number>();
-    for (const tick of run('sources', Array.from({ length: 6000 }, (_, i) => T0 + i))) {
+    for (const tick of run(
+      'sources',
+      Array.from({ length: 6000 }, (_, i) => T0 + i),
+    )) {
       counts.set(tick.source, (counts.get(tick.source) ?? 0) + 1);
     }
     expect([...counts.keys()].sort()).toEqual([...SOURCES].sort());
@@ -93,7 +96,11 @@ describe('TickGenerator', () => {
     const generator = new TickGenerator({ symbols: ['AAPL'], sources: ['s'], seed: 3 });
     const model = new PriceModel(['AAPL'], 3);
     const ticks = [T0 + 60_000, T0, T0 + 1000].map((t) => generator.next(t));
-    expect(ticks.map((t) => t.price)).toEqual([model.step('AAPL', 1000).price, model.step('AAPL', 0).price, model.step('AAPL', 1000).price]);
+    expect(ticks.map((t) => t.price)).toEqual([
+      model.step('AAPL', 1000).price,
+      model.step('AAPL', 0).price,
+      model.step('AAPL', 1000).price,
+    ]);
     expect(ticks.map((t) => t.ts)).toEqual([T0 + 60_000, T0, T0 + 1000]);
   });
 

@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
 import { BaseEnv } from '@md/config';
+import { loggerOptions } from './logger-options';
 
 export interface ObservabilityOptions {
   /** The service name on every log line and metric. */
@@ -42,15 +43,7 @@ export class ObservabilityModule {
           inject: [BaseEnv],
           useFactory: (env: BaseEnv) => ({
             pinoHttp: {
-              level: env.LOG_LEVEL,
-              base: { service: options.service, version: options.version ?? '0.0.0', pid: process.pid },
-              messageKey: 'msg',
-              formatters: { level: (label: string) => ({ level: label }) },
-              timestamp: () => `,"time":"${new Date().toISOString()}"`,
-              redact: {
-                paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.headers["x-internal-token"]'],
-                censor: '[redacted]',
-              },
+              ...loggerOptions(options.service, env, options.version),
               // The Fastify adapter has already set req.id (see createService).
               genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? traceIdOf(req),
               customProps: (req: IncomingMessage) => ({ trace_id: (req as IncomingMessage & { id?: string }).id }),
@@ -66,10 +59,6 @@ export class ObservabilityModule {
                 err: (err: (Error & { type?: string }) | string) =>
                   typeof err === 'string' ? err : { type: err.type ?? err.name, message: err.message },
               },
-              transport:
-                env.NODE_ENV === 'development'
-                  ? { target: 'pino-pretty', options: { singleLine: true, colorize: true } }
-                  : undefined,
             },
           }),
         }),

@@ -1,9 +1,8 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { Inject, Injectable } from '@nestjs/common';
 import { AuthFailureLimiter } from './auth-failures';
-import { ChallengeException } from './errors';
-import { keyIdentity, setIdentity } from './rate-limit';
-import { secretEquals } from './secrets';
+import { keyIdentity } from './rate-limit';
+import { SecretGuard } from './secret-guard';
+import { SecretMatcher } from './secrets';
 
 /** The API key of the read API, or undefined when the deployment leaves it open. */
 export const API_KEY = Symbol('API_KEY');
@@ -15,26 +14,18 @@ export const API_KEY = Symbol('API_KEY');
  * which runs after this guard.
  */
 @Injectable()
-export class ApiKeyGuard implements CanActivate {
-  private readonly identity: string | undefined;
-
-  constructor(
-    @Inject(API_KEY) private readonly apiKey: string | undefined,
-    private readonly failures: AuthFailureLimiter,
-  ) {
-    this.identity = apiKey ? keyIdentity(apiKey) : undefined;
-  }
-
-  canActivate(context: ExecutionContext): boolean {
-    if (!this.apiKey || !this.identity) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    this.failures.check(request.ip, 'read');
-    const header = request.headers['x-api-key'];
-    if (typeof header === 'string' && secretEquals(header, this.apiKey)) {
-      setIdentity(request, this.identity);
-      return true;
-    }
-    this.failures.fail(request.ip, 'read');
-    throw new ChallengeException('ApiKey header="x-api-key"');
+export class ApiKeyGuard extends SecretGuard {
+  constructor(@Inject(API_KEY) apiKey: string | undefined, failures: AuthFailureLimiter) {
+    const key = apiKey ? new SecretMatcher(apiKey) : undefined;
+    const identity = apiKey ? keyIdentity(apiKey) : '';
+    super(
+      failures,
+      key && {
+        realm: 'read',
+        challenge: 'ApiKey header="x-api-key"',
+        presented: (request) => request.headers['x-api-key'],
+        verify: (presented) => (key.matches(presented) ? identity : false),
+      },
+    );
   }
 }

@@ -35,8 +35,8 @@ function ipv6Groups(address: string): number[] {
  * Whom a per-address limit counts an address against: an IPv4 address as it is (also when it
  * comes v4-mapped, `::ffff:1.2.3.4`, as on a dual-stack socket), an IPv6 address as its /64
  * (`2001:db8:0:5::/64`), because one subscriber usually holds a whole /64 and would otherwise
- * have 2^64 budgets. Anything else (no address known) as it is. The dashboard server
- * (apps/dashboard/server/serve.mjs) has a copy of this, tested against the same forms.
+ * have 2^64 budgets. Anything else (no address known) as it is. The dashboard server's
+ * per-visitor limits use it too (apps/dashboard/server/src/proxy.ts).
  */
 export function addressSource(address: string): string {
   const plain = plainAddress(address);

@@ -6,14 +6,21 @@ import { TooManyFailuresException } from './auth-failures';
 
 /** 4xx with the offending fields named. */
 export class FieldsException extends HttpException {
-  constructor(status: number, message: string, readonly errors: FieldError[]) {
+  constructor(
+    status: number,
+    message: string,
+    readonly errors: FieldError[],
+  ) {
     super(message, status);
   }
 }
 
 /** 503 with Retry-After: the request was not stored; the caller should try again. */
 export class UnavailableException extends HttpException {
-  constructor(message: string, readonly retryAfterS = 1) {
+  constructor(
+    message: string,
+    readonly retryAfterS = 1,
+  ) {
     super(message, HttpStatus.SERVICE_UNAVAILABLE);
   }
 }

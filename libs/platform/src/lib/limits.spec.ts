@@ -2,7 +2,10 @@ import { AUTH_FAILURE_SOURCES_MAX, AuthFailureLimiter, TooManyFailuresException 
 import { addressSource, clientAddress } from './client-address';
 import { rateLimitTracker, setIdentity } from './rate-limit';
 
-const request = (peer: string, forwarded?: string) => ({ socket: { remoteAddress: peer }, headers: forwarded ? { 'x-forwarded-for': forwarded } : {} });
+const request = (peer: string, forwarded?: string) => ({
+  socket: { remoteAddress: peer },
+  headers: forwarded ? { 'x-forwarded-for': forwarded } : {},
+});
 
 describe('clientAddress (as Fastify computes request.ip)', () => {
   it('is the peer when TRUST_PROXY is off, whatever X-Forwarded-For says', () => {
@@ -35,7 +38,7 @@ describe('rateLimitTracker', () => {
   });
 });
 
-/** The same forms are checked against the dashboard server's copy (apps/dashboard/server/serve.test.ts). */
+/** Whom every limit counts a client as (the apps' and the dashboard server's limits alike). */
 describe('addressSource', () => {
   it.each([
     ['192.0.2.1', '192.0.2.1'],

@@ -1,4 +1,6 @@
 import { type ArgumentMetadata, HttpStatus, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { getMetadataStorage } from 'class-validator';
 import type { FieldError } from '@md/contracts';
 import { FieldsException } from './errors';
 
@@ -11,6 +13,52 @@ export function fieldErrors(errors: ValidationError[], parent = ''): FieldError[
       reason: rule === 'whitelistValidation' ? `${field} is not an allowed property` : reason,
     }));
     return [...own, ...fieldErrors(error.children ?? [], field)];
+  });
+}
+
+/** Per class: its decorators all ran when the class was defined, so the answer never changes. */
+const declaredByClass = new WeakMap<object, Set<string>>();
+
+/**
+ * The properties a DTO class declares (any class-validator decorator on them). Read once per
+ * class: the storage lookup filters every class's metadata, and ingest asks it for every tick.
+ */
+function declaredProperties(target: abstract new (...args: never[]) => unknown): Set<string> {
+  // A null-prototype object's constructor is undefined: no class, nothing declared (and no WeakMap key).
+  if (typeof target !== 'function') return new Set();
+  let declared = declaredByClass.get(target);
+  if (!declared) {
+    declared = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(target, '', true, false)
+        .map((m) => m.propertyName),
+    );
+    declaredByClass.set(target, declared);
+  }
+  return declared;
+}
+
+/**
+ * Properties of a request's plain object that its DTO class does not declare, nested DTOs
+ * included (`plain` is what the client sent, `instance` what class-transformer made of it).
+ * class-validator's whitelist misses some: a property named after a method of Object.prototype
+ * (`hasOwnProperty`, `valueOf`, `constructor`…) is either not copied onto the instance or
+ * found on the prototype and counted as declared, and the request passed with it. This check
+ * reads only the client's own names, so every undeclared property is refused.
+ */
+export function undeclaredProperties(plain: unknown, instance: unknown, parent = ''): FieldError[] {
+  if (plain === null || typeof plain !== 'object' || instance === null || typeof instance !== 'object') return [];
+  if (Array.isArray(plain)) {
+    return Array.isArray(instance)
+      ? plain.flatMap((item, i) => undeclaredProperties(item, instance[i], parent ? `${parent}.${i}` : `${i}`))
+      : [];
+  }
+  const declared = declaredProperties(instance.constructor as never);
+  if (declared.size === 0) return [];
+  return Object.keys(plain).flatMap((key) => {
+    const field = parent ? `${parent}.${key}` : key;
+    if (!declared.has(key)) return [{ field, reason: `${field} is not an allowed property` }];
+    return undeclaredProperties((plain as Record<string, unknown>)[key], (instance as Record<string, unknown>)[key], field);
   });
 }
 
@@ -38,7 +86,23 @@ class StrictValidationPipe extends ValidationPipe {
     if (expectsDto && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       throw notAnObject();
     }
-    return super.transform(value, metadata);
+    const undeclared =
+      metadata.metatype && this.toValidate(metadata) && value !== null && typeof value === 'object'
+        ? undeclaredProperties(value, plainToInstance(metadata.metatype, value))
+        : [];
+    let transformed: unknown;
+    try {
+      transformed = await super.transform(value, metadata);
+    } catch (error) {
+      if (undeclared.length === 0 || !(error instanceof FieldsException)) throw error;
+      const named = new Set(error.errors.map((e) => e.field));
+      throw new FieldsException(error.getStatus(), 'validation failed', [
+        ...error.errors,
+        ...undeclared.filter((e) => !named.has(e.field)),
+      ]);
+    }
+    if (undeclared.length > 0) throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', undeclared);
+    return transformed;
   }
 }
 
@@ -48,7 +112,6 @@ export function createValidationPipe(): ValidationPipe {
     ...VALIDATOR_OPTIONS,
     transform: true,
     validationError: { target: false, value: false },
-    exceptionFactory: (errors) =>
-      new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', fieldErrors(errors)),
+    exceptionFactory: (errors) => new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', fieldErrors(errors)),
   });
 }

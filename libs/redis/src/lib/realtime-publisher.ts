@@ -3,7 +3,7 @@ import { ServiceEnv } from '@md/config';
 import { REDIS } from './tokens';
 import { RedisKeys } from './redis-keys';
 import { symbolUpdatedMessage, type SymbolView } from '@md/contracts';
-import type { MdPipeline, MdRedis } from './scripts';
+import type { MdPipeline, MdRedis } from '@md/pipeline/scripts';
 
 /**
  * Publishes on the realtime channel through the mdPublish script, so every message gets a

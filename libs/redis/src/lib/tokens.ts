@@ -1,2 +1,2 @@
-/** Injection token of the shared command connection (with the md* scripts defined). */
+/** Injection token of the shared command connection (with every script of @md/pipeline's registry defined). */
 export const REDIS = Symbol('REDIS');

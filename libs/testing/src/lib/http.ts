@@ -1,3 +1,5 @@
+import { sleep } from '@md/common';
+
 export interface Answer {
   status: number;
   headers: Headers;
@@ -30,11 +32,15 @@ async function answerOf(response: Response): Promise<Answer> {
   return { status: response.status, headers: response.headers, body };
 }
 
-export async function waitUntil(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
+/** Polls `check` every `everyMs` until it answers true; rejects after `timeoutMs` (or with what `check` throws). */
+export async function waitUntil(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000, everyMs = 50): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(everyMs);
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/** The platform's one sleep, for the tests that import it from here. */
+export { sleep };

@@ -5,7 +5,9 @@ import { Client } from 'pg';
 export const PG_BASE_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A database of one test run only (on the server of `baseUrl`); `drop` removes it (connections included). */
-export async function createDatabase(baseUrl = PG_BASE_URL): Promise<{ name: string; url: string; query: Client['query']; drop(): Promise<void> }> {
+export async function createDatabase(
+  baseUrl = PG_BASE_URL,
+): Promise<{ name: string; url: string; query: Client['query']; drop(): Promise<void> }> {
   const name = `it_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: baseUrl });
   await admin.connect();

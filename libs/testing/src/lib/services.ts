@@ -63,14 +63,18 @@ export class ServiceProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    await waitUntil(async () => {
-      if (child.exitCode !== null) throw new Error(`${this.app} exited (${child.exitCode}): ${this.output.join('')}`);
-      try {
-        return (await fetch(`${this.url}/health/readiness`)).ok;
-      } catch {
-        return false;
-      }
-    }, `${this.app} to be ready`, 30_000);
+    await waitUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${this.app} exited (${child.exitCode}): ${this.output.join('')}`);
+        try {
+          return (await fetch(`${this.url}/health/readiness`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      `${this.app} to be ready`,
+      30_000,
+    );
   }
 
   /** Resolves with the exit code once the process has ended by itself. */

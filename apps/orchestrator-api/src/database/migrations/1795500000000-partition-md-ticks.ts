@@ -61,7 +61,9 @@ export class PartitionMdTicks1795500000000 implements MigrationInterface {
     await runner.query('CREATE INDEX md_ticks_symbol_ts ON md_ticks (symbol, ts DESC)');
     for (const { day } of ahead) {
       const from = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}T00:00:00Z`;
-      await runner.query(`CREATE TABLE md_ticks_p${day} PARTITION OF md_ticks FOR VALUES FROM ('${from}') TO (timestamptz '${from}' + interval '1 day')`);
+      await runner.query(
+        `CREATE TABLE md_ticks_p${day} PARTITION OF md_ticks FOR VALUES FROM ('${from}') TO (timestamptz '${from}' + interval '1 day')`,
+      );
     }
     if (ahead.length) {
       await runner.query(`INSERT INTO md_ticks SELECT * FROM ${archive} WHERE ts >= $1`, [floorLiteral]);

@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { CANDLE_INTERVALS, type CandleInterval } from '@md/contracts';
 
 /** An optional integer query parameter `limit` of 1–5000 (documented, converted, validated). */
 function QueryLimit(description: string, byDefault: number) {
@@ -15,9 +16,6 @@ function QueryLimit(description: string, byDefault: number) {
     Type(() => Number),
   );
 }
-
-export const CANDLE_INTERVALS = { '1s': 1_000, '5s': 5_000, '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
-export type CandleInterval = keyof typeof CANDLE_INTERVALS;
 
 /**
  * Where each interval is read from, which bounds what one request costs: a rollup of md_candles

@@ -1,6 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { Candle, TickRow } from '@md/contracts';
 
-export class TickRowDto {
+/** The history routes' answers, for Swagger; the contracts lib holds the types. */
+
+export class TickRowDto implements TickRow {
   @ApiProperty() event_id: string;
   @ApiProperty() symbol: string;
   @ApiProperty() price: number;
@@ -10,7 +13,7 @@ export class TickRowDto {
   @ApiProperty({ description: 'When the api accepted the tick, epoch ms' }) received_at: number;
 }
 
-export class CandleDto {
+export class CandleDto implements Candle {
   @ApiProperty({ description: 'Bar start, epoch ms' }) t: number;
   @ApiProperty({ description: 'Price of the first tick of the bar by (ts, event_id)' }) open: number;
   @ApiProperty() high: number;

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { BatchAck, BatchItemResult, ErrorBody, FieldError, IngestAck, IngestStatus } from '@md/contracts';
+import type { BatchAck, BatchItemResult, FieldError, IngestAck, IngestStatus } from '@md/contracts';
+import { FieldErrorDto } from '../../common/error-body.dto';
 
-/** Response shapes, for Swagger; the contracts lib holds the types. */
+/** Response shapes of ingest, for Swagger; the contracts lib holds the types (the error body: common/). */
 export class IngestAckDto implements IngestAck {
   @ApiProperty({ example: '0193c9a2-7b1e-7cc3-9f1e-2b7d1c9e4a10' })
   event_id: string;
@@ -11,28 +12,6 @@ export class IngestAckDto implements IngestAck {
     description: 'accepted: stored in Redis (queued and published); duplicate: this event_id was accepted before',
   })
   status: IngestStatus;
-}
-
-export class FieldErrorDto implements FieldError {
-  @ApiProperty({ example: 'price' })
-  field: string;
-
-  @ApiProperty({ example: 'price must be greater than 0' })
-  reason: string;
-}
-
-export class ErrorBodyDto implements ErrorBody {
-  @ApiProperty({ example: 400 })
-  statusCode: number;
-
-  @ApiProperty({ example: 'Bad Request' })
-  error: string;
-
-  @ApiProperty({ example: 'validation failed' })
-  message: string;
-
-  @ApiPropertyOptional({ type: [FieldErrorDto] })
-  errors?: FieldError[];
 }
 
 export class BatchItemResultDto {

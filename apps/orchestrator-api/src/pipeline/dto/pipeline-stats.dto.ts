@@ -19,7 +19,9 @@ export class FlushStatsDto implements FlushStats {
   @ApiProperty({ description: 'Age of the oldest buffered tick in ms, from its stream id; 0 when the buffer is empty' })
   oldestBufferedAgeMs: number;
 
-  @ApiPropertyOptional({ description: "Epoch ms of this process's last committed flush; absent before the first or when FLUSH_ENABLED=false" })
+  @ApiPropertyOptional({
+    description: "Epoch ms of this process's last committed flush; absent before the first or when FLUSH_ENABLED=false",
+  })
   lastFlushAt?: number;
 }
 

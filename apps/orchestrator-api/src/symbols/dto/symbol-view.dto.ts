@@ -1,17 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsInt,
-  IsNumber,
-  IsPositive,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  ValidateIf,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsInt, IsNumber, IsPositive, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { LAST_N, TickRules, type SymbolView } from '@md/contracts';
 
 const FINITE = { allowNaN: false, allowInfinity: false } as const;
@@ -58,9 +47,12 @@ export class SymbolViewDto implements SymbolView {
   last10: number[];
 
   @ApiProperty({ description: 'Mean of last10' })
-  @IsNumber(FINITE) sma10: number;
+  @IsNumber(FINITE)
+  sma10: number;
   @ApiProperty({ description: 'Σ volume over ticks with ts in (newest.ts − 60 s, newest.ts]' })
-  @Min(0) @IsNumber(FINITE) volume1m: number;
+  @Min(0)
+  @IsNumber(FINITE)
+  volume1m: number;
 
   @ValidateIf((_, value) => value !== null)
   @IsNumber(FINITE)
@@ -68,15 +60,21 @@ export class SymbolViewDto implements SymbolView {
   vwap1m: number | null;
 
   @ApiProperty({ description: 'Highest price in the window' })
-  @IsNumber(FINITE) high1m: number;
+  @IsNumber(FINITE)
+  high1m: number;
   @ApiProperty({ description: 'Lowest price in the window' })
-  @IsNumber(FINITE) low1m: number;
+  @IsNumber(FINITE)
+  low1m: number;
   @ApiProperty({ description: 'Price of the oldest tick in the window' })
-  @IsNumber(FINITE) open1m: number;
+  @IsNumber(FINITE)
+  open1m: number;
   @ApiProperty({ description: 'price − open1m' })
-  @IsNumber(FINITE) change1m: number;
+  @IsNumber(FINITE)
+  change1m: number;
   @ApiProperty({ description: '100 · (price − open1m) / open1m' })
-  @IsNumber(FINITE) changePct1m: number;
+  @IsNumber(FINITE)
+  changePct1m: number;
   @ApiProperty({ description: 'Epoch ms when calc-b produced this view' })
-  @IsInt() updatedAt: number;
+  @IsInt()
+  updatedAt: number;
 }

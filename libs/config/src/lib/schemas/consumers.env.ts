@@ -10,7 +10,14 @@ export class ConsumersEnv extends PipelineEnv {
   override PORT: number = 3002;
 
   /** Which processors this process runs, so calc-a and calc-b can be deployed apart. */
-  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((r) => r.trim()).filter(Boolean) : value))
+  @Transform(({ value }) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean)
+      : value,
+  )
   @ArrayNotEmpty({ message: 'must name at least one role' })
   @IsIn(CONSUMER_ROLES as unknown as string[], { each: true, message: `must be a comma-separated list of ${CONSUMER_ROLES.join(', ')}` })
   CONSUMER_ROLES: ConsumerRole[] = ['calc-a', 'calc-b'];
@@ -35,7 +42,13 @@ export class ConsumersEnv extends PipelineEnv {
    * /internal/* is served (Render's hostport names the api's public port instead).
    */
   @Transform(({ value }) =>
-    typeof value !== 'string' ? value : /^[^/:]+:\d+$/.test(value) ? `http://${value}` : /^[A-Za-z0-9.-]+$/.test(value) ? `http://${value}:3100` : value,
+    typeof value !== 'string'
+      ? value
+      : /^[^/:]+:\d+$/.test(value)
+        ? `http://${value}`
+        : /^[A-Za-z0-9.-]+$/.test(value)
+          ? `http://${value}:3100`
+          : value,
   )
   @EnvUrl(['http', 'https'])
   ORCHESTRATOR_URL: string = 'http://127.0.0.1:3100';

@@ -6,7 +6,12 @@ import { BasicAuthUser } from '../secrets-policy';
 import { BaseEnv } from './service.env';
 
 const list = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : value;
 
 /** The feeder: a tick generator that may run on another machine than the api. */
 export class FeederEnv extends BaseEnv {

@@ -1,32 +1,13 @@
 import { IsOptional, Matches, ValidateBy } from 'class-validator';
-import { EnvBool, EnvInt, EnvReadApiKey, EnvTrustProxy } from '../decorators';
-import type { TrustProxy } from '../secrets-policy';
+import { EnvInt } from '../decorators';
+import { WithReadAccessEnv } from './read-access.env';
 import { ServiceEnv } from './service.env';
 
 const ORIGIN = 'https?://[A-Za-z0-9.-]+(?::\\d{1,5})?';
 
 /** realtime-gateway: the fan-out of the realtime channel to browsers over SSE and WebSocket. */
-export class GatewayEnv extends ServiceEnv {
+export class GatewayEnv extends WithReadAccessEnv(ServiceEnv) {
   override PORT: number = 3001;
-
-  /**
-   * When set, a stream needs it in `x-api-key`, or a token from POST /stream/token (which
-   * needs it). The same key as the api's read API. Tokens are signed with a key derived from it.
-   */
-  @EnvReadApiKey()
-  API_KEY?: string;
-
-  /** With NODE_ENV=production and no API_KEY, the gateway starts only when this says the streams are meant to be open. */
-  @EnvBool()
-  READ_API_OPEN: boolean = false;
-
-  /** Whose X-Forwarded-For to believe for the client address (rate limits, auth failures): off by default. */
-  @EnvTrustProxy()
-  TRUST_PROXY: TrustProxy = false;
-
-  /** Failed authentications (x-api-key, stream token) per client address and minute before 429. */
-  @EnvInt(1, 100_000)
-  AUTH_FAILURES_PER_MIN: number = 20;
 
   /** Lifetime of a stream token; checked when a stream connects (a live stream is not cut). */
   @EnvInt(10, 86_400)
@@ -52,7 +33,7 @@ export class GatewayEnv extends ServiceEnv {
   /**
    * Stream connections (SSE and WS together) one gateway process holds; one more is answered
    * 503 + Retry-After (WS: close 1013). Each costs a socket (a file descriptor: the process's
-   * `ulimit -n` must be above it) and about 20 KB of memory while idle.
+   * `ulimit -n` must be above it) and about 23 KB of memory while idle (measured: doc/performance.md).
    */
   @EnvInt(1, 1_000_000)
   MAX_CLIENTS: number = 20_000;
@@ -93,4 +74,12 @@ export class GatewayEnv extends ServiceEnv {
    */
   @EnvInt(0, 1_000)
   STREAM_FLUSH_MS: number = 25;
+
+  /**
+   * Connections the kernel queues for the gateway before it accepts them (the `listen` backlog;
+   * the kernel caps it at net.core.somaxconn). Node's default, 511, overflows in a reconnect storm
+   * of thousands of browsers: the overflow is reset or retried, not queued.
+   */
+  @EnvInt(1, 65_535)
+  LISTEN_BACKLOG: number = 4_096;
 }

@@ -1,9 +1,10 @@
 import { IsIn, IsOptional, ValidateBy, type ValidationArguments } from 'class-validator';
-import { EnvBool, EnvInt, EnvOptionalString, EnvPort, EnvReadApiKey, EnvString, EnvTrustProxy, EnvUrl } from '../decorators';
-import { BasicAuthUser, type TrustProxy } from '../secrets-policy';
+import { EnvBool, EnvInt, EnvOptionalString, EnvPort, EnvString, EnvUrl } from '../decorators';
+import { BasicAuthUser } from '../secrets-policy';
 import { PipelineEnv } from './pipeline.env';
+import { WithReadAccessEnv } from './read-access.env';
 
-export class OrchestratorApiEnv extends PipelineEnv {
+export class OrchestratorApiEnv extends WithReadAccessEnv(PipelineEnv) {
   override PORT: number = 3000;
 
   /**
@@ -39,22 +40,6 @@ export class OrchestratorApiEnv extends PipelineEnv {
 
   @EnvString({ min: 8, max: 256, secret: true })
   INGEST_PASSWORD: string;
-
-  /** When set, the read API requires it in `x-api-key`. Required with NODE_ENV=production unless READ_API_OPEN. */
-  @EnvReadApiKey()
-  API_KEY?: string;
-
-  /** With NODE_ENV=production and no API_KEY, the api starts only when this says the read API is meant to be open. */
-  @EnvBool()
-  READ_API_OPEN: boolean = false;
-
-  /** Whose X-Forwarded-For to believe for the client address (rate limits, auth failures): off by default. */
-  @EnvTrustProxy()
-  TRUST_PROXY: TrustProxy = false;
-
-  /** Failed authentications (ingest Basic Auth, /admin/queues, x-api-key) per client address and minute before 429. */
-  @EnvInt(1, 100_000)
-  AUTH_FAILURES_PER_MIN: number = 20;
 
   /**
    * Read API requests per minute per API key (or client address without one); 0: no limit. Per

@@ -1,0 +1,10 @@
+-- luacheck of the Lua scripts (src/lib/lua): `npx nx run pipeline:lint-lua` (needs Debian's lua-check).
+-- Redis runs scripts on Lua 5.1 with these globals; the DEDUPE_* names and `publish` come from the
+-- registry's includes (src/lib/scripts.ts), spliced in before Redis sees the script.
+std = 'lua51'
+read_globals = { 'redis', 'KEYS', 'ARGV', 'cjson', 'cmsgpack', 'bit', 'struct', 'DEDUPE_PENDING', 'DEDUPE_ACCEPTED', 'DEDUPE_COUNTED', 'publish' }
+max_line_length = 160
+-- calc-a reuses p and v (a price and a volume) in inner scopes, as WindowState does.
+files['src/lib/lua/calc-a.lua'] = { ignore = { '421', '431' } }
+-- An include defines what the scripts that include it use.
+files['src/lib/lua/includes'] = { ignore = { '211' } }

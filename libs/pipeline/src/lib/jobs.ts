@@ -1,0 +1,90 @@
+import { REPLAY_MARGIN_S, type ReceivedTick } from '@md/contracts';
+
+/**
+ * The jobs of the two queues: their names, payloads, options and ids. The api enqueues tick jobs
+ * (see enqueue.ts), calc-a consumes them and enqueues view jobs, calc-b consumes those.
+ */
+
+/** BullMQ job names. */
+export const JobName = {
+  Tick: 'tick',
+  View: 'view',
+} as const;
+export type JobName = (typeof JobName)[keyof typeof JobName];
+
+/** api → calc-a (ticks queue): the tick as the api accepted it. */
+export type TickJob = ReceivedTick;
+
+/**
+ * calc-a → calc-b (views queue). `Summary` is calc-a's WindowSummary (@md/market-calc): a data-access
+ * lib does not depend on the calc libs, so the consumers name it.
+ */
+export interface ViewJob<Summary> {
+  summary: Summary;
+  receivedAt?: number;
+  traceId?: string;
+}
+
+/**
+ * BullMQ options of a tick job (ticks.received), derived from DEDUPE_TTL_S so that a job is
+ * never kept, and so never replayable, once its dedupe marker may be gone: replaying it
+ * could count the tick a second time.
+ */
+export function tickJobOptions(dedupeTtlS: number) {
+  const keepS = Math.max(0, dedupeTtlS - REPLAY_MARGIN_S);
+  return {
+    // The consumers' state, not the job, is the record of a tick: completed jobs go soon.
+    removeOnComplete: { age: Math.min(3_600, keepS), count: 10_000 },
+    // Failed jobs stay for inspection and replay, while their marker lives.
+    removeOnFail: { age: keepS },
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 250 },
+  } as const;
+}
+
+/** The options of every tick job: tickJobOptions(DEDUPE_TTL_S). */
+export type TickJobOptions = ReturnType<typeof tickJobOptions>;
+
+/** BullMQ options of a view job (views.compute). */
+export const VIEW_JOB_OPTIONS = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 200 },
+  removeOnComplete: { age: 600, count: 10_000 },
+  removeOnFail: { age: 7 * 86_400 },
+} as const;
+
+/**
+ * How long calc-a keeps a tick's dedupe marker: at least as long as the queue may keep, and so
+ * replay, the job it came in. Read from the job's own removeOnFail (set by the api from ITS
+ * DEDUPE_TTL_S, see tickJobOptions), so an api and consumers configured with different
+ * DEDUPE_TTL_S cannot disagree; never less than the consumers' own `fallbackS` (DEDUPE_TTL_S),
+ * which is also what a job without a numeric removeOnFail.age gets.
+ */
+export function tickMarkerTtlS(jobOptions: { removeOnFail?: unknown } | undefined, fallbackS: number): number {
+  const removeOnFail = jobOptions?.removeOnFail;
+  const age = typeof removeOnFail === 'object' && removeOnFail !== null ? (removeOnFail as { age?: unknown }).age : undefined;
+  if (typeof age !== 'number' || !Number.isFinite(age) || age < 0) return fallbackS;
+  return Math.max(fallbackS, Math.ceil(age) + REPLAY_MARGIN_S);
+}
+
+/**
+ * Marks every job id of a tick. BullMQ keeps a job as `<queue prefix><job id>` beside its own
+ * keys (`wait`, `meta`, `events`, `id`, `de`, `stalled-check`, …, all lower-case words, `-`
+ * and `:`), so a client's id used as it is could name one of them (`event_id: "wait"` turned
+ * the enqueue into a WRONGTYPE on the waiting list). No BullMQ key name starts with '@', in
+ * this version or any: they are identifiers. (Checked against the pinned version's keys in
+ * jobs.spec.ts beside this file.)
+ */
+export const JOB_ID_MARK = '@';
+
+/**
+ * BullMQ job id of a tick: '@' then the event_id with '%' and ':' percent-escaped. One-to-one
+ * (the escape is injective and the mark always there), never an integer, never a ':' (both
+ * refused by BullMQ as custom ids), so no job id is a key name BullMQ owns, nor another job's
+ * sub-key (`<id>:lock`, `<id>:logs`). The one mapping of the api (which enqueues), the tests
+ * and tools that look jobs up; the consumers never parse job ids: they read the tick from the
+ * job's data. (bench/src/baselines/raw-ingest.ts keeps a copy: the baseline server loads no workspace lib.)
+ */
+export function jobIdFor(eventId: string): string {
+  return `${JOB_ID_MARK}${eventId.replace(/%/g, '%25').replace(/:/g, '%3A')}`;
+}

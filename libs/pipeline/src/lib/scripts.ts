@@ -1,0 +1,103 @@
+// The apps' programs include only their own sources: this brings the `*.lua` module type wherever the registry compiles.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./lua.d.ts" />
+import type { ChainableCommander, Redis } from 'ioredis';
+import { DedupeState } from './dedupe';
+import calcA from './lua/calc-a.lua';
+import claim from './lua/claim.lua';
+import publishFn from './lua/includes/publish.lua';
+import publish from './lua/publish.lua';
+import release from './lua/release.lua';
+import storeView from './lua/store-view.lua';
+import undoEnqueue from './lua/undo-enqueue.lua';
+
+/**
+ * The one registry of the system's Lua scripts: each lives in lua/<name>.lua (why it exists and
+ * its KEYS/ARGV are documented there) and is defined here, once, on every command connection
+ * (RedisModule's, and any test's), as BullMQ does with its src/commands/*.lua. Each script runs
+ * atomically in Redis, so api replicas and consumers can race on the same keys without a lock.
+ *
+ * A line `--- @include "<name>"` in a script is replaced by the include of that name: a file of
+ * lua/includes/, or `dedupe-states`, generated from DedupeState so the Lua reads the same values
+ * as the TypeScript.
+ */
+
+const LUA_INCLUDES: Record<string, string> = {
+  'dedupe-states': [
+    '-- Generated from DedupeState (libs/pipeline/src/lib/dedupe.ts).',
+    `local DEDUPE_PENDING, DEDUPE_ACCEPTED, DEDUPE_COUNTED = ${[DedupeState.Pending, DedupeState.Accepted, DedupeState.Counted]
+      .map((state) => `'${state}'`)
+      .join(', ')}`,
+  ].join('\n'),
+  'includes/publish': publishFn,
+};
+
+const INCLUDE_LINE = /^--- @include "([^"]+)"$/gm;
+
+/** The script's text with its includes spliced in (an include names no further include). */
+export function expandLua(name: string, source: string): string {
+  return source.replace(INCLUDE_LINE, (_, include: string) => {
+    const text = LUA_INCLUDES[include];
+    if (text === undefined) throw new Error(`${name}.lua includes "${include}", which the registry does not know`);
+    return text;
+  });
+}
+
+/**
+ * Every script, by command name: its source and how many of its arguments are keys (undefined:
+ * the caller passes that count first, for scripts taking one key per tick).
+ */
+export const LUA_SCRIPTS = {
+  mdClaim: { file: 'claim', source: claim, numberOfKeys: undefined },
+  mdRelease: { file: 'release', source: release, numberOfKeys: undefined },
+  mdUndoEnqueue: { file: 'undo-enqueue', source: undoEnqueue, numberOfKeys: 2 },
+  mdPublish: { file: 'publish', source: publish, numberOfKeys: 1 },
+  mdStoreView: { file: 'store-view', source: storeView, numberOfKeys: 3 },
+  mdCalcA: { file: 'calc-a', source: calcA, numberOfKeys: 5 },
+} as const satisfies Record<string, { file: string; source: string; numberOfKeys: number | undefined }>;
+
+export type ScriptName = keyof typeof LUA_SCRIPTS;
+
+/** The text each script is defined with (includes spliced in), by command name. */
+export function luaScripts(): Record<ScriptName, { lua: string; numberOfKeys: number | undefined }> {
+  return Object.fromEntries(
+    Object.entries(LUA_SCRIPTS).map(([command, { file, source, numberOfKeys }]) => [
+      command,
+      { lua: expandLua(file, source), numberOfKeys },
+    ]),
+  ) as Record<ScriptName, { lua: string; numberOfKeys: number | undefined }>;
+}
+
+export interface MdScripts {
+  /** See lua/claim.lua: numKeys = 2 + ticks; one ClaimResult per tick. */
+  mdClaim(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+  mdRelease(numKeys: number, ...args: string[]): Promise<number>;
+  mdUndoEnqueue(dedupeKey: string, jobKey: string, data: string, timestamp: number): Promise<number>;
+  mdPublish(key: string, channel: string, maxLen: number, json: string): Promise<string>;
+  mdStoreView(
+    views: string,
+    versions: string,
+    history: string,
+    symbol: string,
+    tickCount: number,
+    viewJson: string,
+    channel: string,
+    maxLen: number,
+    messageJson: string,
+  ): Promise<number>;
+  /** See lua/calc-a.lua (decoded by the consumers' parseCalcAReply). */
+  mdCalcA(...args: (string | number)[]): Promise<(string | number)[]>;
+}
+
+export type MdRedis = Redis & MdScripts;
+export type MdPipeline = ChainableCommander & {
+  mdPublish(key: string, channel: string, maxLen: number, json: string): ChainableCommander;
+};
+
+/** Defines every script of LUA_SCRIPTS on `client` (ioredis runs them by EVALSHA, loading on NOSCRIPT). */
+export function defineScripts(client: Redis): MdRedis {
+  for (const [command, { lua, numberOfKeys }] of Object.entries(luaScripts())) {
+    client.defineCommand(command, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
+  }
+  return client as MdRedis;
+}
