@@ -282,9 +282,11 @@ export async function measureFanout(bench: Bench, fleet: Fleet, server: string, 
     machine: measured.usage.machine,
     gatewaySide: undefined as GatewaySide | undefined,
   };
-  if (server === 'gateway') {
-    const before = measured.metricsBefore.gateway ?? [];
-    const after = measured.metricsAfter.gateway ?? [];
+  const before = measured.metricsBefore.gateway ?? [];
+  const after = measured.metricsAfter.gateway ?? [];
+  // An overloaded gateway may not answer the scrape at either end (it then reads as empty):
+  // no gateway-side figures rather than a delta against nothing.
+  if (server === 'gateway' && before.length > 0 && after.length > 0) {
     const perS = (name: string) => round((total(after, name) - total(before, name)) / measured.scrapedSeconds, 1);
     result.gatewaySide = {
       sentPerS: perS('md_gateway_messages_sent_total'),
