@@ -54,7 +54,8 @@ export class IngestController {
   @ApiResponse({ status: 400, description: 'Invalid tick: every bad field named', type: ErrorBodyDto })
   @ApiResponse({ status: 422, description: 'A new symbol past MAX_SYMBOLS: refused, naming `symbol`; nothing stored', type: ErrorBodyDto })
   @ApiServiceUnavailableResponse({
-    description: 'Not stored (Redis unavailable, or the flush buffer is at BUFFER_MAX_TICKS); retry after Retry-After seconds',
+    description:
+      'Not stored (Redis unavailable, the flush buffer at BUFFER_MAX_TICKS, or this instance shutting down); retry after Retry-After seconds',
     type: ErrorBodyDto,
   })
   @ApiBody({ type: TickDto })
