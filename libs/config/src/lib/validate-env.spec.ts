@@ -201,6 +201,16 @@ describe('TRUST_PROXY and AUTH_FAILURES_PER_MIN', () => {
     ]);
   });
 
+  it('takes LISTEN_BACKLOG from 1 to 65,535, 4,096 by default', () => {
+    expect(validateEnv(GatewayEnv, { NODE_ENV: 'test' }).LISTEN_BACKLOG).toBe(4_096);
+    expect(validateEnv(GatewayEnv, { NODE_ENV: 'test', LISTEN_BACKLOG: '65535' }).LISTEN_BACKLOG).toBe(65_535);
+    for (const raw of ['0', '65536', 'x']) {
+      expect(problemsWith(GatewayEnv, { NODE_ENV: 'test', LISTEN_BACKLOG: raw })).toEqual([
+        'LISTEN_BACKLOG: must be an integer between 1 and 65535',
+      ]);
+    }
+  });
+
   it.each(['0', '100001', 'x'])('refuses AUTH_FAILURES_PER_MIN=%s', (raw) => {
     expect(problemsOf({ ...required, AUTH_FAILURES_PER_MIN: raw })).toEqual([
       'AUTH_FAILURES_PER_MIN: must be an integer between 1 and 100000',
