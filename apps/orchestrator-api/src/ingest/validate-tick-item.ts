@@ -2,7 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { tsProblem, type FieldError, type Tick } from '@md/contracts';
 import { fieldErrors, undeclaredProperties, VALIDATOR_OPTIONS } from '@md/platform';
-import { TickDto } from './dto/tick.dto';
+import { acceptTickFast, TickDto } from './dto/tick.dto';
 
 /** The rules of a tick that come from the env rather than the DTO. */
 export interface TickLimits {
@@ -26,17 +26,32 @@ export function retentionProblem(ts: number, now: number, retentionDays = 0): st
   return `ts must not be before ${new Date(oldest).toISOString()} (RETENTION_DAYS=${retentionDays} days ago, plus 1 h): older ticks would not be stored`;
 }
 
+export type TickItemResult = { tick: Tick } | { errors: FieldError[]; eventId?: string };
+
 /**
- * Validates one item of a batch with the same DTO and the same rules as the global pipe
- * (whitelist, no unknown properties), so a batch item is valid exactly when it would be
- * valid on its own. The future skew and the retention bound are checked here, not in the DTO:
- * they are settings.
+ * Validates one tick (POST /ingest/tick, and each item of POST /ingest/ticks) with the DTO's
+ * rules and the global pipe's options (whitelist, no unknown properties), so a batch item is
+ * valid exactly when it would be valid on its own. The future skew and the retention bound are
+ * checked here, not in the DTO: they are settings.
+ *
+ * A tick acceptTickFast vouches for, within those settings, is accepted without class-validator;
+ * every other item, a fast-accepted tick out of the settings' bounds included, goes through
+ * validateTickItemByDto, so each refusal is worded in one place.
  */
-export function validateTickItem(
-  item: unknown,
-  limits: TickLimits,
-  now = Date.now(),
-): { tick: Tick } | { errors: FieldError[]; eventId?: string } {
+export function validateTickItem(item: unknown, limits: TickLimits, now = Date.now()): TickItemResult {
+  const tick = acceptTickFast(item);
+  if (
+    tick &&
+    tsProblem(tick.ts, now, limits.maxFutureSkewMs) === undefined &&
+    retentionProblem(tick.ts, now, limits.retentionDays) === undefined
+  ) {
+    return { tick };
+  }
+  return validateTickItemByDto(item, limits, now);
+}
+
+/** validateTickItem with class-validator alone: the reference the fast path is tested against. */
+export function validateTickItemByDto(item: unknown, limits: TickLimits, now = Date.now()): TickItemResult {
   const eventId =
     item && typeof item === 'object' && typeof (item as { event_id?: unknown }).event_id === 'string'
       ? ((item as { event_id: string }).event_id.slice(0, 128) as string)
