@@ -23,8 +23,8 @@ export interface Sink {
   encodeEvent(event: string, data: object, id?: string): string;
   /** Frames in order, handed to the socket in one call (one system call, not one per frame). */
   write(frames: readonly string[]): void;
-  /** Frames already encoded as bytes, the same buffer for many clients (shareable sinks only). */
-  writeBytes(bytes: Buffer): void;
+  /** Frames already encoded as bytes, the same buffer for many clients (shareable sinks only); `chunk`: the same as one HTTP/1.1 chunk. */
+  writeBytes(bytes: Buffer, chunk?: Buffer): void;
   /** Bytes written but not yet handed to the kernel. */
   bufferedBytes(): number;
   /** Called whenever the socket has written out what was buffered after a write reported it full. */
@@ -301,15 +301,16 @@ export class StreamClient {
   }
 
   /** Writes bytes shared with the client's group (the last id in them: `lastId`); false when the client can no longer keep up with the group. */
-  writeShared(bytes: Buffer, lastId: string): boolean {
+  writeShared(bytes: Buffer, chunk: Buffer, lastId: string): boolean {
     if (this.closed) return false;
-    this.sink.writeBytes(bytes);
+    this.sink.writeBytes(bytes, chunk);
     if (lastId) this.lastId = lastId;
-    if (this.sink.bufferedBytes() > this.limits.maxBytes) {
+    const buffered = this.sink.bufferedBytes();
+    if (buffered > this.limits.maxBytes) {
       this.drop('buffer');
       return false;
     }
-    return !this.congested;
+    return buffered <= this.limits.congestedBytes;
   }
 
   close(): void {

@@ -2,11 +2,15 @@ import { compareSeq, MessageType } from '@md/contracts';
 import type { Held, StreamClient } from './client';
 import type { StreamFilter } from './filter';
 import type { Published } from './published';
-import { sseFrame, sseFrameAt } from './sinks';
+import { sharedFrames, sseFrame, sseFrameAt } from './sinks';
 
-/** What a group hands its members on a write tick: one buffer, the messages in it, the last id in it ('' if none), and the views it replaced since the last. */
+/**
+ * What a group hands its members on a write tick: one buffer (and the same as one HTTP/1.1 chunk,
+ * sharedFrames), the messages in it, the last id in it ('' if none), and the views it replaced since the last.
+ */
 export interface GroupOutput {
   bytes: Buffer;
+  chunk: Buffer;
   messages: Published[];
   lastId: string;
   conflated: number;
@@ -61,7 +65,7 @@ export class FanoutGroup {
     this.bytes = 0;
     let text = '';
     for (const message of messages) text += sseFrame(message);
-    return { bytes: Buffer.from(text), messages, lastId: messages.at(-1)?.seq ?? '', conflated: 0 };
+    return { ...sharedFrames(text), messages, lastId: messages.at(-1)?.seq ?? '', conflated: 0 };
   }
 }
 
@@ -141,7 +145,7 @@ export class RateGroup extends FanoutGroup {
       this.send(pending.message, pending.skipped, now);
     }
     const lastId = this.messages.length ? this.lastId : '';
-    const output = { bytes: Buffer.from(this.text), messages: this.messages, lastId, conflated: this.conflated };
+    const output = { ...sharedFrames(this.text), messages: this.messages, lastId, conflated: this.conflated };
     this.text = '';
     this.messages = [];
     this.bytes = 0;

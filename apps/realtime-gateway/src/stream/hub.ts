@@ -532,13 +532,13 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
 
   /** A group's gathered frames, encoded once, to every member; a member that fell behind leaves. */
   private writeGroup(group: FanoutGroup, now: number): void {
-    const { bytes, messages, lastId, conflated } = group.take(now);
+    const { bytes, chunk, messages, lastId, conflated } = group.take(now);
     if (conflated) this.tickConflated.sse += conflated * group.members.size;
     let written = 0;
     if (bytes.length)
       for (const member of group.members) {
         written += 1;
-        if (!member.writeShared(bytes, lastId) && !member.isClosed) this.leaveGroup(member);
+        if (!member.writeShared(bytes, chunk, lastId) && !member.isClosed) this.leaveGroup(member);
       }
     if (group.holding && group.members.size) this.dirtyGroups.add(group);
     const counts = this.tickCounts.sse;
