@@ -7,3 +7,4 @@ export * from './lib/api-key.guard';
 export * from './lib/rate-limit';
 export * from './lib/auth-failures';
 export * from './lib/client-address';
+export * from './lib/coalescer';

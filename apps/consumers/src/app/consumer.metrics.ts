@@ -5,6 +5,7 @@ import type { Gauge } from 'prom-client';
 
 /** Metrics of the consumers, declared here, observed by the processors. */
 export const JOBS = 'md_consumer_jobs_total';
+export const CALC_A_TICKS = 'md_calc_a_ticks_total';
 export const JOB_DURATION = 'md_consumer_job_duration_seconds';
 export const TICK_TO_VIEW = 'md_tick_to_view_seconds';
 export const QUEUE_JOBS = 'md_queue_jobs';
@@ -15,8 +16,13 @@ export function consumerMetricProviders(queueNames: string[]) {
   return [
     makeCounterProvider({
       name: JOBS,
-      help: 'Jobs handled, by processor and outcome (processed, duplicate, failed, refused: calc-a would make a sum non-finite)',
+      help: "Jobs handled, by processor and outcome (processed, failed); a calc-a job holds one symbol's chunk of ticks",
       labelNames: ['processor', 'outcome'],
+    }),
+    makeCounterProvider({
+      name: CALC_A_TICKS,
+      help: 'Ticks calc-a handled, by outcome (counted, duplicate: counted before, refused: the window sums would not be finite)',
+      labelNames: ['outcome'],
     }),
     makeHistogramProvider({
       name: JOB_DURATION,

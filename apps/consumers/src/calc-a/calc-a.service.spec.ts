@@ -1,26 +1,27 @@
-import { parseCalcAReply } from './calc-a.service';
+import { parseSummary } from '../app/summary';
+import { parseCalcAReply, TickOutcome } from './calc-a.service';
+
+const SUMMARY = [
+  7,
+  '1767225600000',
+  'e7',
+  '0.10000000000000001',
+  'venue',
+  '3.2999999999999998',
+  '1.5',
+  4,
+  '0.5',
+  '0.10000000000000001',
+  '0.25',
+  '0.25',
+  '0.5',
+  '0.10000000000000001',
+];
 
 describe('parseCalcAReply', () => {
-  it('decodes the script reply without losing precision', () => {
-    const reply = [
-      '1',
-      7,
-      '1767225600000',
-      'e7',
-      '0.10000000000000001',
-      'venue',
-      '3.2999999999999998',
-      '1.5',
-      4,
-      '0.5',
-      '0.10000000000000001',
-      '0.25',
-      '0.25',
-      '0.5',
-      '0.10000000000000001',
-    ];
-    expect(parseCalcAReply('EURUSD', reply)).toEqual({
-      fresh: true,
+  it('decodes the outcome of each tick, then the summary without losing precision', () => {
+    expect(parseCalcAReply('EURUSD', ['cdx', ...SUMMARY])).toEqual({
+      outcomes: [TickOutcome.Counted, TickOutcome.CountedBefore, TickOutcome.Refused],
       summary: {
         symbol: 'EURUSD',
         tickCount: 7,
@@ -31,7 +32,14 @@ describe('parseCalcAReply', () => {
     });
   });
 
-  it('marks a tick counted before as not fresh', () => {
-    expect(parseCalcAReply('X', ['0', 1, '1', 'a', '1', 's', '0', '0', 1, '1', '1', '1', '1']).fresh).toBe(false);
+  it('has no summary when no tick of the symbol was ever counted (a chunk of refused ticks)', () => {
+    expect(parseCalcAReply('X', ['xx'])).toEqual({ outcomes: ['x', 'x'], summary: null });
+  });
+});
+
+describe('parseSummary', () => {
+  it('reads the same layout as calc-a, and null for a symbol with no state', () => {
+    expect(parseSummary('EURUSD', SUMMARY)).toEqual(parseCalcAReply('EURUSD', ['c', ...SUMMARY]).summary);
+    expect(parseSummary('EURUSD', [])).toBeNull();
   });
 });

@@ -1,26 +1,32 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { UnrecoverableError } from 'bullmq';
 import { ConsumersEnv } from '@md/config';
 import { LAST_N, WINDOW_MS, type Tick } from '@md/contracts';
 import { WindowState, type WindowSummary } from '@md/market-calc';
 import { tickMarkerTtlS, type MdRedis } from '@md/pipeline';
 import { REDIS, RedisKeys } from '@md/redis';
+import { parseSummary } from '../app/summary';
+
+/** What happened to each tick of a chunk (see lua/calc-a.lua). */
+export const TickOutcome = {
+  /** Counted into its symbol's window now. */
+  Counted: 'c',
+  /** Its event_id was counted before (a redelivery, a retry): nothing changed. */
+  CountedBefore: 'd',
+  /** Refused: the symbol's sums would stop being finite numbers. Nothing of it is stored. */
+  Refused: 'x',
+} as const;
+export type TickOutcome = (typeof TickOutcome)[keyof typeof TickOutcome];
 
 export interface CalcAResult {
-  /** false when the tick's event_id was counted before (a redelivery or a retry). */
-  fresh: boolean;
-  summary: WindowSummary;
+  /** One per tick of the chunk, in order. */
+  outcomes: TickOutcome[];
+  /** The symbol's summary after the chunk (null: no tick of the symbol was ever counted). */
+  summary: WindowSummary | null;
 }
 
 /**
- * A tick calc-a refuses to count because the symbol's sums would stop being finite numbers.
- * Retrying the same tick cannot succeed: the job fails at once (BullMQ's UnrecoverableError).
- */
-export class NonFiniteTickError extends UnrecoverableError {}
-
-/**
- * calc-a: applies a tick to its symbol's windows in Redis (one atomic call of mdCalcA,
- * libs/pipeline/src/lib/lua/calc-a.lua, defined on the command connection by RedisModule).
+ * calc-a: applies a chunk of one symbol's ticks to its windows in Redis, in one atomic call of
+ * mdCalcA (libs/pipeline/src/lib/lua/calc-a.lua, defined on the command connection by RedisModule).
  */
 @Injectable()
 export class CalcAService {
@@ -31,57 +37,32 @@ export class CalcAService {
   ) {}
 
   /**
-   * `jobOptions`: the options of the tick's job; the dedupe marker outlives the job's
-   * retention by them (tickMarkerTtlS), whatever this service's DEDUPE_TTL_S says.
-   * Throws NonFiniteTickError for a tick that would make the state non-finite (nothing is stored then).
+   * `ticks`: of `symbol`, in the order to apply them. `jobOptions`: the options of their job;
+   * the dedupe markers outlive the job's retention by them (tickMarkerTtlS), whatever this
+   * service's DEDUPE_TTL_S says.
    */
-  async apply(tick: Tick, jobOptions?: { removeOnFail?: unknown }): Promise<CalcAResult> {
-    const calc = this.keys.calc(tick.symbol);
-    const reply = await this.run(tick, calc, tickMarkerTtlS(jobOptions, this.env.DEDUPE_TTL_S)).catch((error: Error) => {
-      throw error.message.startsWith('NONFINITE') ? new NonFiniteTickError(error.message) : error;
-    });
-    return parseCalcAReply(tick.symbol, reply);
-  }
-
-  private run(tick: Tick, calc: ReturnType<RedisKeys['calc']>, markerTtlS: number): Promise<(string | number)[]> {
-    return this.redis.mdCalcA(
-      this.keys.dedupe(tick.event_id),
+  async apply(symbol: string, ticks: Tick[], jobOptions?: { removeOnFail?: unknown }): Promise<CalcAResult> {
+    const calc = this.keys.calc(symbol);
+    const reply = await this.redis.mdCalcA(
+      4 + ticks.length,
       calc.state,
       calc.last,
       calc.window,
       calc.prices,
-      tick.event_id,
-      String(tick.ts),
-      String(tick.price),
-      String(tick.volume),
-      tick.source,
-      markerTtlS,
+      ...ticks.map((tick) => this.keys.dedupe(tick.event_id)),
+      tickMarkerTtlS(jobOptions, this.env.DEDUPE_TTL_S),
       WINDOW_MS,
       LAST_N,
       WindowState.EXACT_BELOW,
       WindowState.RELATIVE_ERROR,
+      ...ticks.flatMap((tick) => [tick.event_id, String(tick.ts), String(tick.price), String(tick.volume), tick.source]),
     );
+    return parseCalcAReply(symbol, reply);
   }
 }
 
-/** Decodes the script's reply (see libs/pipeline/src/lib/lua/calc-a.lua for its layout). */
+/** Decodes mdCalcA's reply: the outcomes, then the summary. */
 export function parseCalcAReply(symbol: string, reply: (string | number)[]): CalcAResult {
-  const [fresh, count, ts, eventId, price, source, volume, pv, size, high, low, open, ...last] = reply;
-  return {
-    fresh: Number(fresh) === 1,
-    summary: {
-      symbol,
-      tickCount: Number(count),
-      newest: { ts: Number(ts), eventId: String(eventId), price: Number(price), source: String(source) },
-      last10: last.map(Number),
-      window: {
-        count: Number(size),
-        volume: Number(volume),
-        pv: Number(pv),
-        high: Number(high),
-        low: Number(low),
-        open: Number(open),
-      },
-    },
-  };
+  const [outcomes, ...summary] = reply;
+  return { outcomes: [...String(outcomes)] as TickOutcome[], summary: parseSummary(symbol, summary) };
 }

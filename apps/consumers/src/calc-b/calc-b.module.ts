@@ -3,6 +3,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { ConsumersEnv } from '@md/config';
 import { workerOptions } from '../queues/queues';
 import { CalcBProcessor } from './calc-b.processor';
+import { SummaryReader } from '../app/summary';
 import { ViewPoster } from './calc-b.service';
 
 @Module({})
@@ -12,7 +13,7 @@ export class CalcBModule {
     Processor({ name: env.VIEW_QUEUE_NAME }, workerOptions(env, env.CALC_B_CONCURRENCY))(CalcBProcessor);
     return {
       module: CalcBModule,
-      providers: [ViewPoster, CalcBProcessor],
+      providers: [SummaryReader, ViewPoster, CalcBProcessor],
     };
   }
 }

@@ -14,6 +14,7 @@ describe('ViewPoster', () => {
   let server: Server;
   let status = 200;
   let seen: { headers: IncomingHttpHeaders; body: string } | undefined;
+  let posts = 0;
   let poster: ViewPoster;
   const view = referenceView([{ symbol: 'BTCUSDT', price: 1, volume: 1, source: 's', ts: Date.UTC(2026, 0, 1), event_id: 'e' }], 1);
 
@@ -23,9 +24,17 @@ describe('ViewPoster', () => {
       req.on('data', (c: Buffer) => (body += c));
       req.on('end', () => {
         seen = { headers: req.headers, body };
+        posts += 1;
+        const views = JSON.parse(body) as { symbol: string; view: { tickCount: number } }[];
+        // As the api: one result per view; BADUSDT stands for a view the api refuses.
+        const code = views.some((v) => v.symbol === 'BADUSDT') ? 422 : status;
         res
-          .writeHead(status, { 'content-type': 'application/json' })
-          .end(JSON.stringify(status === 200 ? { stored: true } : { statusCode: status }));
+          .writeHead(code, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify(
+              code === 200 ? views.map((v) => ({ symbol: v.symbol, tickCount: v.view.tickCount, stored: true })) : { statusCode: code },
+            ),
+          );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -38,11 +47,50 @@ describe('ViewPoster', () => {
 
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
+  const viewOf = (symbol: string, count: number) =>
+    referenceView(
+      Array.from({ length: count }, (_, i) => ({
+        symbol,
+        price: 1 + i,
+        volume: 1,
+        source: 's',
+        ts: Date.UTC(2026, 0, 1) + i,
+        event_id: `${symbol}-${i}`,
+      })),
+      1,
+    );
+
   it('posts the view with the internal token and resolves on 200', async () => {
     status = 200;
     await expect(poster.post(view, 123)).resolves.toEqual({ stored: true });
     expect(seen?.headers['x-internal-token']).toBe('internal-token-for-the-test');
-    expect(JSON.parse(seen?.body ?? '{}')).toMatchObject({ symbol: 'BTCUSDT', view, receivedAt: 123 });
+    expect(JSON.parse(seen?.body ?? '[]')).toEqual([expect.objectContaining({ symbol: 'BTCUSDT', view, receivedAt: 123 })]);
+  });
+
+  it('posts the views of concurrent jobs in one request, the newest of each symbol only', async () => {
+    status = 200;
+    posts = 0;
+    const answers = await Promise.all([
+      poster.post(viewOf('BTCUSDT', 2)),
+      poster.post(viewOf('ETHUSDT', 1)),
+      poster.post(viewOf('BTCUSDT', 3)),
+    ]);
+    expect(posts).toBe(1);
+    expect(
+      JSON.parse(seen?.body ?? '[]').map((u: { symbol: string; view: { tickCount: number } }) => [u.symbol, u.view.tickCount]),
+    ).toEqual([
+      ['BTCUSDT', 3],
+      ['ETHUSDT', 1],
+    ]);
+    // The superseded view was not sent: answered as the api answers an older version.
+    expect(answers).toEqual([{ stored: false }, { stored: true }, { stored: true }]);
+  });
+
+  it('retries a refused request view by view, so a bad view fails only its own job', async () => {
+    status = 200;
+    const [good, bad] = await Promise.allSettled([poster.post(viewOf('ETHUSDT', 2)), poster.post(viewOf('BADUSDT', 1))]);
+    expect(good).toEqual({ status: 'fulfilled', value: { stored: true } });
+    expect(bad).toMatchObject({ status: 'rejected', reason: expect.any(UnrecoverableError) });
   });
 
   it.each([500, 503, 429, 408])('throws a retryable error on %i', async (code) => {

@@ -1,12 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
+import { Coalescer } from '@md/platform';
 import { ConsumersEnv } from '@md/config';
-import type { AggUpdate, SymbolView } from '@md/contracts';
+import type { AggUpdate, AggUpdateResult, SymbolView } from '@md/contracts';
 
-/** Posts views to the orchestrator-api's /internal/agg-update. */
+/** Views per POST at most (the api takes up to AGG_UPDATES_MAX). */
+const POST_MAX_VIEWS = 100;
+
+/**
+ * Posts views to the orchestrator-api's /internal/agg-update. The views of the jobs running at
+ * the same time (CALC_B_CONCURRENCY) go in one request, as an array: the api stores and
+ * publishes each on its own terms (only if newer than the stored one).
+ */
 @Injectable()
 export class ViewPoster {
   private readonly url: string;
+  /** Each view's own outcome: a view refused alone fails its job only. */
+  private readonly rounds = new Coalescer<AggUpdate, PromiseSettledResult<{ stored: boolean }>>(
+    (updates) => this.postRound(updates),
+    POST_MAX_VIEWS,
+  );
 
   constructor(private readonly env: ConsumersEnv) {
     this.url = new URL('/internal/agg-update', env.ORCHESTRATOR_URL).toString();
@@ -18,16 +31,57 @@ export class ViewPoster {
    * other 4xx (a bad view or a wrong token is not fixed by retrying the same job).
    */
   async post(view: SymbolView, receivedAt?: number): Promise<{ stored: boolean }> {
-    const body: AggUpdate = { symbol: view.symbol, view, ts: Date.now(), receivedAt };
+    const [result] = await this.rounds.submit([{ symbol: view.symbol, view, ts: Date.now(), receivedAt }]);
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  }
+
+  /**
+   * One request for a round's views. A view superseded within the round (the same symbol, a
+   * higher tickCount) is not sent: it is answered `stored: false`, as the api would. A 4xx for
+   * several views is retried view by view, so one bad view fails its own job only.
+   */
+  private async postRound(updates: AggUpdate[]): Promise<PromiseSettledResult<{ stored: boolean }>[]> {
+    const newest = new Map<string, AggUpdate>();
+    for (const update of updates) {
+      const held = newest.get(update.symbol);
+      if (!held || update.view.tickCount > held.view.tickCount) newest.set(update.symbol, update);
+    }
+    const sent = [...newest.values()];
+    let answers: AggUpdateResult[];
+    try {
+      answers = await this.send(sent);
+    } catch (error) {
+      if (!(error instanceof UnrecoverableError) || sent.length === 1) throw error;
+      return Promise.allSettled(
+        updates.map(async (update) => (newest.get(update.symbol) === update ? this.sendOne(update) : { stored: false })),
+      );
+    }
+    return updates.map((update) => ({
+      status: 'fulfilled',
+      value: { stored: newest.get(update.symbol) === update && answers[sent.indexOf(update)].stored },
+    }));
+  }
+
+  private async sendOne(update: AggUpdate): Promise<{ stored: boolean }> {
+    const [answer] = await this.send([update]);
+    return { stored: answer.stored };
+  }
+
+  private async send(updates: AggUpdate[]): Promise<AggUpdateResult[]> {
     const response = await fetch(this.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-internal-token': this.env.INTERNAL_TOKEN },
-      body: JSON.stringify(body),
+      body: JSON.stringify(updates),
       redirect: 'error', // the internal token goes to ORCHESTRATOR_URL only, never where a redirect points
       signal: AbortSignal.timeout(5_000),
     });
     const text = await response.text();
-    if (response.ok) return JSON.parse(text) as { stored: boolean };
+    if (response.ok) {
+      const answers = JSON.parse(text) as AggUpdateResult[];
+      if (!Array.isArray(answers) || answers.length !== updates.length) throw new Error(`POST ${this.url} answered ${text.slice(0, 300)}`);
+      return answers;
+    }
     const detail = `POST ${this.url} answered ${response.status}: ${text.slice(0, 300)}`;
     if (response.status >= 500 || response.status === 429 || response.status === 408) throw new Error(detail);
     throw new UnrecoverableError(detail);

@@ -3,10 +3,10 @@ import { Redis } from 'ioredis';
 import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { ConsumersEnv, validateEnv } from '@md/config';
 import type { ReceivedTick } from '@md/contracts';
-import { DedupeState, defineScripts, jobIdFor, JobName, tickJobOptions } from '@md/pipeline';
+import { DedupeState, defineScripts, jobIdFor, JobName, tickJobOptions, type TickChunkJob } from '@md/pipeline';
 import { RedisKeys, redisOptionsFromUrl } from '@md/redis';
 import { dropKeys, isolated, REDIS_URL, waitUntil } from '@md/testing';
-import { CalcAService, NonFiniteTickError } from '../../src/calc-a/calc-a.service';
+import { CalcAService, TickOutcome } from '../../src/calc-a/calc-a.service';
 
 /**
  * A failed tick job replayed from the queue, as the queue admin UI does (Job.retry), must not
@@ -56,14 +56,14 @@ describe('replaying a failed tick job', () => {
     // The api accepted the tick DEDUPE_TTL_S − 2 s ago: its marker is about to expire.
     await redis.set(marker, DedupeState.Accepted, 'PX', 2_000);
     const options = tickJobOptions(DEDUPE_TTL_S);
-    await queue.add(JobName.Tick, sent, { ...options, jobId: jobIdFor(sent.event_id) });
+    await queue.add(JobName.Ticks, { symbol: sent.symbol, ticks: [sent] }, { ...options, jobId: jobIdFor(sent.event_id) });
 
     let runs = 0;
     worker = new Worker(
       env.QUEUE_NAME,
-      async (job: Job<ReceivedTick>) => {
+      async (job: Job<TickChunkJob>) => {
         runs += 1;
-        await calcA.apply(job.data, job.opts);
+        await calcA.apply(job.data.symbol, job.data.ticks, job.opts);
         throw new UnrecoverableError('the hand-off to calc-b failed');
       },
       { connection, prefix: keys.bullPrefix },
@@ -72,7 +72,7 @@ describe('replaying a failed tick job', () => {
     expect(await redis.hget(keys.calc('REPLAY').state, 'count')).toBe('1');
 
     // The marker now lives longer than the queue keeps the failed job.
-    const job = await Job.fromId<ReceivedTick>(queue, jobIdFor(sent.event_id));
+    const job = await Job.fromId<TickChunkJob>(queue, jobIdFor(sent.event_id));
     expect(job?.opts.removeOnFail).toEqual({ age: DEDUPE_TTL_S - 300 });
     expect(await redis.pttl(marker)).toBeGreaterThan(options.removeOnFail.age * 1000);
 
@@ -90,16 +90,20 @@ describe('replaying a failed tick job', () => {
     await queue.add(JobName.Tick, sent, { ...apiOptions, jobId: jobIdFor(sent.event_id) });
     const job = await Job.fromId<ReceivedTick>(queue, jobIdFor(sent.event_id));
     expect(job?.opts.removeOnFail).toEqual({ age: 86_400 - 300 });
-    await calcA.apply(sent, job?.opts);
+    await calcA.apply(sent.symbol, [sent], job?.opts);
     // Past the job's retention, so a replay within it finds the marker (the consumers' 600 s would not).
     expect(await redis.pttl(keys.dedupe(sent.event_id))).toBeGreaterThan(apiOptions.removeOnFail.age * 1000);
     await queue.remove(jobIdFor(sent.event_id));
   });
 
-  it('refuses a tick that would make the sums non-finite as unrecoverable, changing nothing', async () => {
+  it('refuses a tick that would make the sums non-finite, changing nothing, and counts the rest of its chunk', async () => {
     const huge = { ...tick(), symbol: 'HUGE', price: 1e300, volume: 1e10 };
-    await expect(calcA.apply(huge)).rejects.toBeInstanceOf(NonFiniteTickError);
-    await expect(calcA.apply(huge)).rejects.toBeInstanceOf(UnrecoverableError);
+    expect(await calcA.apply('HUGE', [huge])).toEqual({ outcomes: [TickOutcome.Refused], summary: null });
     expect(await redis.exists(keys.calc('HUGE').state, keys.dedupe(huge.event_id))).toBe(0);
+    const fine = { ...tick(), symbol: 'HUGE' };
+    const { outcomes, summary } = await calcA.apply('HUGE', [huge, fine]);
+    expect(outcomes).toEqual([TickOutcome.Refused, TickOutcome.Counted]);
+    expect(summary?.tickCount).toBe(1);
+    expect(await redis.exists(keys.dedupe(huge.event_id))).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { OrchestratorApiEnv } from '@md/config';
-import { TickRules } from '@md/contracts';
+import { AGG_UPDATES_MAX_BYTES, TickRules } from '@md/contracts';
 import { createService } from '@md/platform';
 import { AppModule } from './app.module';
 import { installInternalListener } from './internal-listener';
@@ -10,7 +10,7 @@ import { installInternalListener } from './internal-listener';
 export async function createApi(env: OrchestratorApiEnv): Promise<NestFastifyApplication> {
   const app = await createService(AppModule.forRoot(env), {
     bodyLimit: TickRules.maxBodyBytes,
-    routeBodyLimits: { '/ingest/ticks': 1024 * 1024 },
+    routeBodyLimits: { '/ingest/ticks': 1024 * 1024, '/internal/agg-update': AGG_UPDATES_MAX_BYTES },
     trustProxy: env.TRUST_PROXY,
   });
   // /internal/* on INTERNAL_PORT only (listening from app.listen on, closed with the app).

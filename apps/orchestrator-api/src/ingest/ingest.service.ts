@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import { sleep } from '@md/common';
 import { OrchestratorApiEnv } from '@md/config';
 import { DomainEvent, tickReceivedMessage, type ReceivedTick } from '@md/contracts';
-import { FieldsException } from '@md/platform';
+import { Coalescer, FieldsException } from '@md/platform';
 import {
   ClaimResult,
   DedupeState,
@@ -14,7 +14,6 @@ import {
   TICKS_QUEUE,
   type MdPipeline,
   type MdRedis,
-  type QueuedJob,
   type TickJobOptions,
 } from '@md/pipeline';
 import { REDIS, RealtimePublisher, RedisKeys } from '@md/redis';
@@ -37,8 +36,22 @@ const SHUTDOWN_DRAIN_MS = 5_000;
 /** Symbols per SADD when seeding the set: bounded argument lists. */
 const SEED_CHUNK = 1_000;
 
-/** Commands queued per tick in the commit MULTI: enqueue, buffer, publish, dedupe commit. */
-const COMMANDS_PER_TICK = 4;
+/** Commands queued per tick in the commit MULTI after the chunks' enqueues: buffer, publish, dedupe commit. */
+const COMMANDS_PER_TICK = 3;
+
+/** Ticks per coalesced round at most (two full batch requests). */
+const ROUND_MAX_TICKS = 2_000;
+
+/** A tick a round did not settle: its event_id is being committed by another request (or round). */
+const PENDING = 'pending';
+type RoundOutcome = TickOutcome | typeof PENDING;
+
+/** Not stored (Redis did not confirm, or the event_id stayed pending): the request answers 503. */
+const NOT_STORED: TickOutcome = {
+  status: 'unavailable',
+  reason: 'not stored: Redis unavailable or the event_id is being committed by another request; retry',
+  retryAfterS: 1,
+};
 
 /** A new symbol while MAX_SYMBOLS are known: refused for good (retrying cannot help). */
 function symbolCapOutcome(max: number): TickOutcome {
@@ -60,16 +73,18 @@ function bufferFullOutcome(max: number): TickOutcome & { status: 'unavailable' }
 /**
  * The ingest path: dedupe, enqueue, publish — Redis only, never Postgres.
  *
- * Two round trips per request, whatever the batch size:
+ * Two round trips per round, whatever the batch size; a round holds the ticks of every request
+ * that arrived while the event loop was busy (group commit, see `rounds`):
  *  1. mdClaim: SET NX a short lease on each event_id's dedupe key, checking the caps in the
  *     same script: MAX_SYMBOLS (a new symbol past it is refused) and BUFFER_MAX_TICKS (the
  *     flush buffer is full: Postgres is behind; 503 with a reason, nothing trimmed);
- *  2. one MULTI with, per claimed tick, the BullMQ enqueue (jobId from event_id), the
- *     append to the flush buffer (XADD), the fast-path publish (history stream + PUBLISH)
- *     and the dedupe commit (SET DedupeState.Accepted EX ttl).
- * A tick is accepted exactly when its enqueue is confirmed (see commit). If EXEC fails, the
- * leases are dropped and the caller gets 503; a retry with the same event_id is accepted. Concurrent requests for one event_id:
- * one claims, the others wait for its commit and answer `duplicate`.
+ *  2. one MULTI with one BullMQ job per symbol (its claimed ticks, job id from the first
+ *     one's event_id), then per tick the append to the flush buffer (XADD), the fast-path
+ *     publish (history stream + PUBLISH) and the dedupe commit (SET DedupeState.Accepted EX ttl).
+ * A tick is accepted exactly when its chunk's enqueue and its buffer append are confirmed (see
+ * commit). If EXEC fails, the leases are dropped and the caller gets 503; a retry with the same
+ * event_id is accepted. Concurrent requests for one event_id: one claims, the others wait for
+ * its commit and answer `duplicate`.
  */
 @Injectable()
 export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -90,6 +105,12 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly leaseMs: number;
   /** The symbol set seeded from the stored views (see seedSymbols); null until it succeeds. */
   private seeded: Promise<void> | null = null;
+  /**
+   * Group commit: the ticks of the requests that arrive while the event loop is busy share one
+   * claim and one commit MULTI (one job per symbol), so a batch stays a batch and concurrent
+   * single ticks become one.
+   */
+  private readonly rounds = new Coalescer<ReceivedTick, RoundOutcome>((ticks) => this.claimAndCommit(ticks), ROUND_MAX_TICKS);
 
   constructor(
     @Inject(REDIS) private readonly redis: MdRedis,
@@ -182,43 +203,57 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       await this.seedSymbols();
       for (let round = 0; todo.length > 0 && round <= PENDING_WAITS_MS.length; round++) {
         if (round > 0) await sleep(PENDING_WAITS_MS[round - 1]);
-        const states = await this.redis.mdClaim(
-          2 + todo.length,
-          this.keys.symbols(),
-          this.keys.buffer(),
-          ...todo.map((i) => this.keys.dedupe(ticks[i].event_id)),
-          this.leaseMs,
-          this.maxSymbols,
-          this.bufferMax,
-          ...todo.map((i) => ticks[i].symbol),
-        );
-        const claimed = todo.filter((_, k) => states[k] === ClaimResult.Claimed || states[k] === ClaimResult.ClaimedNewSymbol);
-        const newSymbols = new Set(todo.filter((_, k) => states[k] === ClaimResult.ClaimedNewSymbol).map((i) => ticks[i].symbol));
-        todo.forEach((i, k) => {
-          if (states[k] === ClaimResult.Committed) outcomes[i] = { status: 'duplicate' };
-          else if (states[k] === ClaimResult.SymbolCap) outcomes[i] = symbolCapOutcome(this.maxSymbols);
-          else if (states[k] === ClaimResult.BufferFull) outcomes[i] = bufferFullOutcome(this.bufferMax);
-        });
-        todo = todo.filter((_, k) => states[k] === ClaimResult.Pending);
-        if (claimed.length > 0) {
-          const stored = await this.commit(
-            claimed.map((i) => ticks[i]),
-            newSymbols,
-          );
-          claimed.forEach((i, k) => (outcomes[i] = stored[k] ? { status: 'accepted' } : undefined));
-        }
+        const settled = await this.rounds.submit(todo.map((i) => ticks[i]));
+        todo.forEach((i, k) => (outcomes[i] = settled[k] === PENDING ? undefined : settled[k]));
+        todo = todo.filter((_, k) => settled[k] === PENDING);
       }
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'ingest unavailable: Redis did not confirm');
     }
 
-    const reason = 'not stored: Redis unavailable or the event_id is being committed by another request; retry';
-    const final = ticks.map((_, i) => outcomes[i] ?? { status: 'unavailable' as const, reason, retryAfterS: 1 });
+    const final = ticks.map((_, i) => outcomes[i] ?? NOT_STORED);
     for (const [i, first] of repeats) {
       final[i] = final[first].status === 'accepted' ? { status: 'duplicate' } : final[first];
     }
     this.report(ticks, final);
     return final;
+  }
+
+  /**
+   * One round for the ticks of every request that reached the coalescer in the same turn (see
+   * `rounds`): the claim, then the commit of what was claimed. A tick whose event_id another
+   * request holds (or an earlier tick of this round: two concurrent requests sent it) comes
+   * back PENDING: its request waits and submits it again, so no round ever sleeps.
+   */
+  private async claimAndCommit(ticks: ReceivedTick[]): Promise<RoundOutcome[]> {
+    const outcomes: RoundOutcome[] = new Array(ticks.length).fill(PENDING);
+    const seen = new Set<string>();
+    const todo = ticks.map((_, i) => i).filter((i) => !seen.has(ticks[i].event_id) && seen.add(ticks[i].event_id));
+    const states = await this.redis.mdClaim(
+      2 + todo.length,
+      this.keys.symbols(),
+      this.keys.buffer(),
+      ...todo.map((i) => this.keys.dedupe(ticks[i].event_id)),
+      this.leaseMs,
+      this.maxSymbols,
+      this.bufferMax,
+      ...todo.map((i) => ticks[i].symbol),
+    );
+    const claimed = todo.filter((_, k) => states[k] === ClaimResult.Claimed || states[k] === ClaimResult.ClaimedNewSymbol);
+    const newSymbols = new Set(todo.filter((_, k) => states[k] === ClaimResult.ClaimedNewSymbol).map((i) => ticks[i].symbol));
+    todo.forEach((i, k) => {
+      if (states[k] === ClaimResult.Committed) outcomes[i] = { status: 'duplicate' };
+      else if (states[k] === ClaimResult.SymbolCap) outcomes[i] = symbolCapOutcome(this.maxSymbols);
+      else if (states[k] === ClaimResult.BufferFull) outcomes[i] = bufferFullOutcome(this.bufferMax);
+    });
+    if (claimed.length > 0) {
+      const stored = await this.commit(
+        claimed.map((i) => ticks[i]),
+        newSymbols,
+      );
+      claimed.forEach((i, k) => (outcomes[i] = stored[k] ? { status: 'accepted' } : NOT_STORED));
+    }
+    return outcomes;
   }
 
   /** Batch items refused by validation (single-tick refusals are counted by the filter). */
@@ -243,26 +278,36 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * One MULTI for the claimed ticks; resolves to whether each tick was stored. EXEC runs the
-   * commands with nothing in between, and aborts as a whole if one cannot be queued; but a
+   * One MULTI for the claimed ticks; resolves to whether each tick was stored. The MULTI holds
+   * one BullMQ job per symbol (the symbol's ticks in arrival order: a TickChunkJob), then per
+   * tick the append to the flush buffer, the fast-path publish and the dedupe commit. EXEC runs
+   * the commands with nothing in between, and aborts as a whole if one cannot be queued; but a
    * runtime error in one command does not undo the others, so each tick's fate is read from
-   * its own enqueue result, and a tick whose enqueue failed gets its dedupe key (and any
-   * half-written job) removed so a retry is accepted. (A failed publish alone does not fail the tick: it is queued, and its
-   * view will follow from the consumers.)
+   * its chunk's enqueue and its own buffer append, and a tick not stored gets its dedupe key
+   * (and a half-written job) removed so a retry is accepted. (A failed publish alone does not
+   * fail the tick: it is queued, and its view will follow from the consumers.)
    */
   private async commit(ticks: ReceivedTick[], newSymbols: Set<string>): Promise<boolean[]> {
     const client = (await this.queue.client) as unknown as MdRedis;
     const multi = client.multi() as MdPipeline;
-    const jobs: QueuedJob[] = [];
+    const bySymbol = new Map<string, number[]>();
+    ticks.forEach((tick, k) => {
+      const members = bySymbol.get(tick.symbol);
+      if (members) members.push(k);
+      else bySymbol.set(tick.symbol, [k]);
+    });
+    const chunks = [...bySymbol].map(([symbol, members]) => ({
+      members,
+      job: enqueueInMulti(this.queue, multi, { symbol, ticks: members.map((k) => ticks[k]) }, this.jobOptions),
+    }));
     for (const tick of ticks) {
-      jobs.push(enqueueInMulti(this.queue, multi, tick, this.jobOptions));
       // The durable buffer the FlushModule writes to Postgres from (never trimmed here).
       multi.xadd(this.keys.buffer(), '*', 't', JSON.stringify(tick));
       this.publisher.queue(multi, tickReceivedMessage(tick));
       multi.set(this.keys.dedupe(tick.event_id), DedupeState.Accepted, 'EX', this.ttlS);
     }
     // Registered here, not at claim: a commit that does not run leaves the set unchanged. Last
-    // in the MULTI, so the per-tick results keep their indexes.
+    // in the MULTI, so the results above keep their indexes.
     if (newSymbols.size > 0) multi.sadd(this.keys.symbols(), ...newSymbols);
     const keys = ticks.map((tick) => this.keys.dedupe(tick.event_id));
     let results: [Error | null, unknown][] | null;
@@ -276,30 +321,44 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     // Stored = queued (BullMQ's add script reports some failures as negative codes rather
     // than errors) and buffered for Postgres; a failed publish alone does not fail the tick.
-    const enqueued = ticks.map((_, k) => {
-      const [error, result] = results[COMMANDS_PER_TICK * k];
+    const enqueued = chunks.map((_, c) => {
+      const [error, result] = results[c];
       return !error && !(typeof result === 'number' && result < 0);
     });
-    const stored = ticks.map((_, k) => enqueued[k] && !results[COMMANDS_PER_TICK * k + 1][0]);
-    const failed = ticks.map((_, k) => k).filter((k) => !stored[k]);
+    const stored: boolean[] = new Array(ticks.length);
+    chunks.forEach(({ members }, c) => {
+      for (const k of members) stored[k] = enqueued[c] && !results[chunks.length + COMMANDS_PER_TICK * k][0];
+    });
     // A new symbol none of whose ticks was stored is taken out again. (A concurrent request
     // that stored a tick of the same new symbol may lose its entry here: the set then counts
     // one symbol fewer, the same bounded overshoot as the claim race.)
     const unregistered = [...newSymbols].filter((symbol) => !ticks.some((tick, k) => stored[k] && tick.symbol === symbol));
     if (unregistered.length > 0) await this.redis.srem(this.keys.symbols(), ...unregistered).catch(() => undefined);
-    if (failed.length > 0) {
-      this.logger.error({ err: results.find(([e]) => e)?.[0]?.message, count: failed.length }, 'enqueue failed inside EXEC');
-      // A retry must be accepted: forget the event_id. A Lua script that fails part-way keeps
-      // what it wrote before the error, so a half-written job is removed too (or BullMQ would
-      // take the retry's add for an existing job), but only that one (see mdUndoEnqueue). A
-      // job written whole stays: the retry's add finds it and adds nothing.
-      await Promise.all(
-        failed.map((k) => {
-          const dedupe = this.keys.dedupe(ticks[k].event_id);
-          const job = jobs[k];
-          return this.redis.mdUndoEnqueue(dedupe, enqueued[k] ? dedupe : job.key, job.data, job.timestamp);
+    if (stored.some((ok) => !ok)) {
+      this.logger.error(
+        { err: results.find(([e]) => e)?.[0]?.message, count: stored.filter((ok) => !ok).length },
+        'enqueue failed inside EXEC',
+      );
+      // A retry must be accepted: forget the event_ids, and take back the buffer entries of the
+      // ticks whose append ran (or the flusher would store a tick answered 503). A Lua script
+      // that fails part-way keeps what it wrote before the error, so a half-written job is
+      // removed too (or BullMQ would take the retry's add for an existing job), but only that
+      // one (see mdUndoEnqueue). A job written whole stays, and calc-a counts its ticks (a
+      // buffer append that fails after its chunk's enqueue succeeded: a runtime error of XADD
+      // alone, which the cap on the buffer and Redis's OOM refusal of whole scripts leave
+      // practically unreachable).
+      const appended = ticks
+        .map((_, k) => results[chunks.length + COMMANDS_PER_TICK * k])
+        .filter(([error], k) => !stored[k] && !error)
+        .map(([, id]) => String(id));
+      await Promise.all([
+        appended.length > 0 ? this.redis.xdel(this.keys.buffer(), ...appended) : undefined,
+        ...chunks.map(({ members, job }, c) => {
+          const failed = members.filter((k) => !stored[k]).map((k) => keys[k]);
+          if (failed.length === 0) return undefined;
+          return this.redis.mdUndoEnqueue(1 + failed.length, enqueued[c] ? failed[0] : job.key, ...failed, job.data, job.timestamp);
         }),
-      ).catch(() => undefined);
+      ]).catch(() => undefined);
     }
     return stored;
   }

@@ -34,6 +34,40 @@ describe('an enqueue that fails inside EXEC', () => {
   });
 });
 
+describe("a batch whose one symbol's job fails inside EXEC", () => {
+  const ctx = apiForBlock();
+
+  it("answers 503 for that symbol's ticks only, stores the others, and accepts the retry", async () => {
+    const { api, redis } = ctx;
+    const eth = [tick({ symbol: 'ethusdt' }), tick({ symbol: 'ethusdt' })];
+    const btc = [tick({ symbol: 'btcusdt' }), tick({ symbol: 'btcusdt' })];
+    // The job key of ETHUSDT's chunk (named after its first tick) taken by another type.
+    const jobKey = `${api.env.REDIS_PREFIX}:bull:${api.env.QUEUE_NAME}:${jobIdFor(eth[0].event_id)}`;
+    await redis.set(jobKey, 'not a hash');
+
+    const answer = await post(`${api.url}/ingest/ticks`, [eth[0], btc[0], eth[1], btc[1]]);
+
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ accepted: 2, unavailable: 2 });
+    expect(answer.body.items.map((item: { status: string }) => item.status)).toEqual([
+      'unavailable',
+      'accepted',
+      'unavailable',
+      'accepted',
+    ]);
+    for (const t of eth) expect(await redis.exists(`${api.env.REDIS_PREFIX}:dedupe:${t.event_id}`)).toBe(0);
+    // Not buffered for Postgres either: the buffer holds the two stored ticks only.
+    const buffered = await redis.xrange(`${api.env.REDIS_PREFIX}:buffer:ticks`, '-', '+');
+    expect(buffered.map(([, fields]) => JSON.parse(fields[1]).event_id).sort()).toEqual(btc.map((t) => t.event_id).sort());
+    // A key the add did not write is never deleted by the undo.
+    expect(await redis.get(jobKey)).toBe('not a hash');
+
+    await redis.del(jobKey);
+    const retried = await post(`${api.url}/ingest/ticks`, [...eth, ...btc]);
+    expect(retried.body).toMatchObject({ accepted: 2, duplicate: 2 });
+  });
+});
+
 describe('the MAX_SYMBOLS set after an upgrade (empty, views already stored)', () => {
   const ids = isolated();
   let api: RunningApi;

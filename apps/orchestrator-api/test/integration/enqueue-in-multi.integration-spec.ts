@@ -1,7 +1,16 @@
 import { Redis } from 'ioredis';
 import { Job, Queue } from 'bullmq';
 import type { ReceivedTick } from '@md/contracts';
-import { defineScripts, enqueueInMulti, jobIdFor, JobName, tickJobOptions, type MdPipeline, type MdRedis } from '@md/pipeline';
+import {
+  defineScripts,
+  enqueueInMulti,
+  jobIdFor,
+  JobName,
+  tickJobOptions,
+  type MdPipeline,
+  type MdRedis,
+  type TickChunkJob,
+} from '@md/pipeline';
 import { dropKeys, isolated, REDIS_URL } from '@md/testing';
 
 /**
@@ -10,7 +19,7 @@ import { dropKeys, isolated, REDIS_URL } from '@md/testing';
  * real Redis, so an upgrade that changes any of it fails here:
  *  - Job.prototype.addJob(client, parentOpts) exists;
  *  - in a MULTI, the add is ONE command whose EXEC result is the job id (the ingest reads each
- *    tick's fate at a fixed index: COMMANDS_PER_TICK);
+ *    chunk's fate at its index, and each tick's commands after the chunks: COMMANDS_PER_TICK);
  *  - the job hash is at the returned key with the returned `data` and `timestamp` (what
  *    mdUndoEnqueue compares before deleting a half-written job);
  *  - adding an id that exists adds nothing and still answers the id (a retry after a lost answer).
@@ -30,6 +39,9 @@ const tick = (eventId: string): ReceivedTick => ({
   receivedAt: Date.now(),
 });
 
+/** A chunk of `ticks` (their symbol, EURUSD). */
+const chunk = (...ticks: ReceivedTick[]): TickChunkJob => ({ symbol: 'EURUSD', ticks });
+
 async function multi(): Promise<MdPipeline> {
   return ((await queue.client) as unknown as MdRedis).multi() as MdPipeline;
 }
@@ -47,7 +59,7 @@ describe('enqueueInMulti against the installed BullMQ', () => {
   });
 
   it('adds one command to the MULTI, whose EXEC result is the job id, and reports the job it wrote', async () => {
-    const sent = tick('e:1');
+    const sent = chunk(tick('e:1'), tick('e:0'));
     const m = await multi();
     m.set(`${prefix}:before`, 'x');
     const queued = enqueueInMulti(queue, m, sent, options);
@@ -56,33 +68,31 @@ describe('enqueueInMulti against the installed BullMQ', () => {
 
     expect(results).toEqual([
       [null, 'OK'],
-      [null, jobIdFor(sent.event_id)],
+      [null, jobIdFor('e:1')],
       [null, 'OK'],
     ]);
-    expect(queued.key).toBe(queue.toKey(jobIdFor(sent.event_id)));
-    expect(await redis.hmget(queued.key, 'data', 'timestamp', 'name')).toEqual([queued.data, String(queued.timestamp), JobName.Tick]);
+    expect(queued.key).toBe(queue.toKey(jobIdFor('e:1')));
+    expect(await redis.hmget(queued.key, 'data', 'timestamp', 'name')).toEqual([queued.data, String(queued.timestamp), JobName.Ticks]);
 
-    const job = await Job.fromId<ReceivedTick>(queue, jobIdFor(sent.event_id));
+    const job = await Job.fromId<TickChunkJob>(queue, jobIdFor('e:1'));
     expect(job?.data).toEqual(sent);
     expect(job?.opts).toMatchObject({ attempts: options.attempts, backoff: options.backoff, removeOnFail: options.removeOnFail });
-    expect(await queue.getWaiting()).toEqual([expect.objectContaining({ id: jobIdFor(sent.event_id) })]);
+    expect(await queue.getWaiting()).toEqual([expect.objectContaining({ id: jobIdFor('e:1') })]);
   });
 
   it('adds nothing for an id that exists, and still answers the id', async () => {
-    const sent = tick('e:1');
     const m = await multi();
-    enqueueInMulti(queue, m, { ...sent, price: 9 }, options);
-    expect(await m.exec()).toEqual([[null, jobIdFor(sent.event_id)]]);
-    expect((await Job.fromId<ReceivedTick>(queue, jobIdFor(sent.event_id)))?.data.price).toBe(1.1);
+    enqueueInMulti(queue, m, chunk({ ...tick('e:1'), price: 9 }), options);
+    expect(await m.exec()).toEqual([[null, jobIdFor('e:1')]]);
+    expect((await Job.fromId<TickChunkJob>(queue, jobIdFor('e:1')))?.data.ticks[0].price).toBe(1.1);
     expect(await queue.getWaitingCount()).toBe(1);
   });
 
   it('reports a failed add in its own EXEC result, leaving the other commands run', async () => {
-    const sent = tick('e:2');
     // The job's key taken by another type: BullMQ's add script fails on it.
-    await redis.set(queue.toKey(jobIdFor(sent.event_id)), 'not a hash');
+    await redis.set(queue.toKey(jobIdFor('e:2')), 'not a hash');
     const m = await multi();
-    enqueueInMulti(queue, m, sent, options);
+    enqueueInMulti(queue, m, chunk(tick('e:2')), options);
     m.set(`${prefix}:beside`, 'z');
     const results = await m.exec();
     const [error, result] = results?.[0] ?? [];

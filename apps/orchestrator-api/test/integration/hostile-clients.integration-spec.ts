@@ -1,6 +1,6 @@
 import { Job, QueueKeys } from 'bullmq';
 import { referenceView } from '@md/market-calc';
-import { jobIdFor } from '@md/pipeline';
+import { jobIdFor, type TickChunkJob } from '@md/pipeline';
 import {
   apiForBlock,
   dropKeys,
@@ -68,16 +68,17 @@ describe('event_id cannot reach BullMQ keys', () => {
 
     // The queue's own keys are what they were (none deleted, none overwritten)…
     expect(await shape()).toEqual(before);
-    // …the earlier jobs are still waiting, and every hostile tick has a real job of its own.
+    // …the earlier jobs are still waiting, and every hostile tick (one request each, so one
+    // round each) has a real job of its own, named after it.
     const waiting = await ctx.redis.lrange(queueKey('wait'), 0, -1);
     expect(waiting).toHaveLength(first.length + hostile.length);
     const queue = queueOf(ctx.api);
     try {
       for (const t of [...first, ...hostile]) {
-        const job = await Job.fromId(queue, jobIdFor(t.event_id));
-        expect({ event_id: t.event_id, data: job?.data?.event_id }).toEqual({
+        const job = await Job.fromId<TickChunkJob>(queue, jobIdFor(t.event_id));
+        expect({ event_id: t.event_id, data: job?.data?.ticks.map((held) => held.event_id) }).toEqual({
           event_id: t.event_id,
-          data: t.event_id,
+          data: [t.event_id],
         });
         expect(waiting).toContain(jobIdFor(t.event_id));
       }
@@ -89,16 +90,16 @@ describe('event_id cannot reach BullMQ keys', () => {
   it('ids that differ only in escaping get distinct jobs', async () => {
     const ids = ['a:b', 'a%3Ab', '~a%3Ab', '~a:b', '~x', 'x', '12', '~12', '%', '%25', '~%25', '@x', '@@x', '@%40x', 'x:lock', 'x%3Alock'];
     const sent = ids.map((event_id) => tick({ event_id }));
-    const answer = await post(`${ctx.api.url}/ingest/ticks`, sent);
-    expect(answer.body).toMatchObject({ accepted: ids.length, duplicate: 0 });
+    // One request each: each tick is the first (the name) of its own job.
+    for (const t of sent) expect((await post(`${ctx.api.url}/ingest/tick`, t)).body).toEqual({ event_id: t.event_id, status: 'accepted' });
     expect(new Set(ids.map(jobIdFor)).size).toBe(ids.length);
     const queue = queueOf(ctx.api);
     try {
       for (const t of sent) {
-        const job = await Job.fromId(queue, jobIdFor(t.event_id));
-        expect({ id: t.event_id, data: job?.data?.event_id }).toEqual({
+        const job = await Job.fromId<TickChunkJob>(queue, jobIdFor(t.event_id));
+        expect({ id: t.event_id, data: job?.data?.ticks.map((held) => held.event_id) }).toEqual({
           id: t.event_id,
-          data: t.event_id,
+          data: [t.event_id],
         });
       }
     } finally {

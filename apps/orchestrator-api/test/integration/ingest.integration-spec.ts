@@ -1,6 +1,19 @@
 import type { Queue } from 'bullmq';
 import { jobIdFor } from '@md/pipeline';
-import { basic, dropKeys, get, listen, post, queueOf, REDIS_URL, startApi, tick, waitUntil, type RunningApi } from '../support/harness';
+import {
+  basic,
+  dropKeys,
+  get,
+  listen,
+  post,
+  queueOf,
+  REDIS_URL,
+  startApi,
+  tick,
+  waitingTicks,
+  waitUntil,
+  type RunningApi,
+} from '../support/harness';
 
 /**
  * The ingest path against the real Redis: what an accepted tick becomes (a BullMQ job and
@@ -25,10 +38,11 @@ describe('ingest (real Redis)', () => {
     await dropKeys(REDIS_URL, api.env.REDIS_PREFIX);
   });
 
-  const waiting = () => queue.getWaitingCount();
+  const waiting = async () => (await waitingTicks(queue)).length;
+  const queuedTick = async (eventId: string) => (await waitingTicks(queue)).find((t) => t.event_id === eventId);
   const publishedFor = (eventId: string) => channel.messages.filter((m) => m.event_id === eventId);
 
-  it('enqueues an accepted tick as a job with id = jobIdFor(event_id) and publishes tick.received', async () => {
+  it('enqueues an accepted tick as a job of its symbol with id = jobIdFor(event_id) and publishes tick.received', async () => {
     // An ISO time of an hour ago (older than RETENTION_DAYS would be refused), with milliseconds.
     const iso = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000 + 678).toISOString();
     const sent = tick({ symbol: 'ethusdt', ts: iso });
@@ -39,8 +53,10 @@ describe('ingest (real Redis)', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ event_id: sent.event_id, status: 'accepted' });
     const job = await queue.getJob(jobIdFor(sent.event_id));
-    expect(job?.name).toBe('tick');
-    expect(job?.data).toMatchObject({
+    expect(job?.name).toBe('ticks');
+    expect(job?.data.symbol).toBe('ETHUSDT');
+    expect(job?.data.ticks).toHaveLength(1);
+    expect(job?.data.ticks[0]).toMatchObject({
       symbol: 'ETHUSDT',
       price: sent.price,
       volume: sent.volume,
@@ -48,7 +64,7 @@ describe('ingest (real Redis)', () => {
       ts: Date.parse(iso),
       event_id: sent.event_id,
     });
-    expect(job?.data.receivedAt).toBeGreaterThanOrEqual(before);
+    expect(job?.data.ticks[0].receivedAt).toBeGreaterThanOrEqual(before);
     await waitUntil(() => publishedFor(sent.event_id).length === 1, 'the tick.received message');
     const [message] = publishedFor(sent.event_id);
     expect(message).toMatchObject({ type: 'tick.received', symbol: 'ETHUSDT', event_id: sent.event_id });
@@ -76,7 +92,7 @@ describe('ingest (real Redis)', () => {
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ event_id: sent.event_id, status: 'duplicate' });
     expect(await waiting()).toBe(queued);
-    expect((await queue.getJob(jobIdFor(sent.event_id)))?.data.price).toBe(sent.price);
+    expect((await queuedTick(sent.event_id))?.price).toBe(sent.price);
     // A marker published after the duplicate proves the channel has caught up.
     const marker = tick();
     await post(`${api.url}/ingest/tick`, marker);
@@ -104,7 +120,7 @@ describe('ingest (real Redis)', () => {
   it('maps event_ids BullMQ would refuse to a marked, escaped job id, keeping the event_id in the data', async () => {
     const sent = tick({ event_id: `42${Date.now()}` });
     expect((await post(`${api.url}/ingest/tick`, sent)).body.status).toBe('accepted');
-    expect((await queue.getJob(jobIdFor(sent.event_id)))?.data.event_id).toBe(sent.event_id);
+    expect((await queue.getJob(jobIdFor(sent.event_id)))?.data.ticks[0].event_id).toBe(sent.event_id);
   });
 
   describe('refusals leave the queue and the channel untouched', () => {
@@ -191,7 +207,7 @@ describe('ingest (real Redis)', () => {
         { index: 5, status: 'invalid', errors: [{ field: 'item', reason: 'each item must be a JSON object' }] },
       ]);
       expect(await waiting()).toBe(queued + 2);
-      expect((await queue.getJob(jobIdFor(b.event_id)))?.data.symbol).toBe('SOLUSDT');
+      expect((await queuedTick(b.event_id))?.symbol).toBe('SOLUSDT');
     });
 
     it('takes 1,000 ticks in one request', async () => {
@@ -201,6 +217,10 @@ describe('ingest (real Redis)', () => {
       expect(answer.status).toBe(200);
       expect(answer.body).toMatchObject({ errors: false, accepted: 1000 });
       expect(await waiting()).toBe(queued + 1000);
+      // Batches stay batches: one job for the request's one symbol.
+      expect((await queue.getJob(jobIdFor(batch[0].event_id)))?.data.ticks.map((t: { event_id: string }) => t.event_id)).toEqual(
+        batch.map((t) => t.event_id),
+      );
     });
 
     it.each([

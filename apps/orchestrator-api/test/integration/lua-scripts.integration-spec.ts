@@ -37,25 +37,26 @@ describe('the Lua scripts in Redis', () => {
     // calc-a counts an accepted tick once, then reads it as counted; the claim still sees it committed.
     const calc = (key: string) =>
       redis.mdCalcA(
-        key,
+        5,
         `${prefix}:st`,
         `${prefix}:last`,
         `${prefix}:win`,
         `${prefix}:px`,
-        'a',
-        '1000',
-        '1.5',
-        '2',
-        'src',
+        key,
         60,
         60_000,
         10,
         32,
         1e-9,
+        'a',
+        '1000',
+        '1.5',
+        '2',
+        'src',
       );
-    expect((await calc(a))[0]).toBe(1);
+    expect((await calc(a))[0]).toBe('c');
     expect(await redis.get(a)).toBe(DedupeState.Counted);
-    expect((await calc(a))[0]).toBe(0);
+    expect((await calc(a))[0]).toBe('d');
     expect(await claim(a)).toEqual([ClaimResult.Committed]);
 
     // A lease whose commit never ran is dropped.

@@ -44,12 +44,12 @@ describe('GET /pipeline (real Redis, no flusher)', () => {
     expect(answer.body.at).toBeGreaterThanOrEqual(before);
   });
 
-  it('counts accepted ticks as waiting jobs and buffered rows, aging with the oldest', async () => {
-    const sent = [tick(), tick(), tick(), tick(), tick()];
+  it('counts accepted ticks as waiting jobs (one per symbol of a request) and buffered rows, aging with the oldest', async () => {
+    const sent = [tick(), tick(), tick(), tick({ symbol: 'ethusdt' }), tick()];
     expect((await post(`${api.url}/ingest/ticks`, sent)).body).toMatchObject({ accepted: 5 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const answer = await get(`${api.url}/pipeline`, withKey);
-    expect(answer.body.queues['ticks.it']).toEqual({ waiting: 5, active: 0, delayed: 0, failed: 0, completed: 0 });
+    expect(answer.body.queues['ticks.it']).toEqual({ waiting: 2, active: 0, delayed: 0, failed: 0, completed: 0 });
     expect(answer.body.flush).toEqual({ buffered: 5, pending: 0, oldestBufferedAgeMs: expect.any(Number) });
     expect(answer.body.flush.oldestBufferedAgeMs).toBeGreaterThanOrEqual(250);
     expect(answer.body.flush.oldestBufferedAgeMs).toBeLessThan(30_000);
@@ -99,6 +99,6 @@ describe('GET /pipeline (real Redis and Postgres, flushing)', () => {
     expect(body.flush).toEqual({ buffered: 0, pending: 0, oldestBufferedAgeMs: 0, lastFlushAt: expect.any(Number) });
     expect(body.flush.lastFlushAt).toBeGreaterThanOrEqual(before);
     expect(Object.keys(body.queues)).toEqual(['ticks.received', 'views.compute']);
-    expect(body.queues['ticks.received'].waiting).toBe(3);
+    expect(body.queues['ticks.received'].waiting).toBe(1);
   });
 });

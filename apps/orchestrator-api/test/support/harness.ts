@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { OrchestratorApiEnv, validateEnv } from '@md/config';
-import type { SymbolView } from '@md/contracts';
+import type { ReceivedTick, SymbolView } from '@md/contracts';
 import { referenceView } from '@md/market-calc';
+import type { TickChunkJob } from '@md/pipeline';
 import { redisOptionsFromUrl } from '@md/redis';
 import { basicAuth, dropKeys, isolated, post as postJson, REDIS_URL, ServiceProcess, type Answer } from '@md/testing';
 import { createApi } from '../../src/app/create-api';
@@ -113,6 +114,15 @@ export function post(
   const auth = opts.auth === undefined ? basic() : opts.auth;
   const headers = { ...(auth === null ? {} : { authorization: auth }), ...opts.headers };
   return postJson(url, body, { headers, contentType: opts.contentType, raw: opts.raw });
+}
+
+/**
+ * The ticks of the jobs waiting in `queue`, in queue order: each job holds the ticks of one
+ * symbol from one ingest round (TickChunkJob), so tests count and find ticks, not jobs.
+ */
+export async function waitingTicks(queue: Queue): Promise<ReceivedTick[]> {
+  const jobs = (await queue.getWaiting()) as Job<TickChunkJob>[];
+  return jobs.reverse().flatMap((job) => job.data.ticks);
 }
 
 /** The api's queue, seen from outside through BullMQ. */

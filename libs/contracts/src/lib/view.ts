@@ -43,6 +43,18 @@ export interface AggUpdate {
   receivedAt?: number;
 }
 
+/** The api's answer to each AggUpdate of a POST /internal/agg-update, in order. */
+export interface AggUpdateResult {
+  symbol: string;
+  tickCount: number;
+  /** false: the api already had this version or a newer one. */
+  stored: boolean;
+}
+
+/** Views per POST /internal/agg-update at most, and its body limit (a view is under 1 KiB). */
+export const AGG_UPDATES_MAX = 200;
+export const AGG_UPDATES_MAX_BYTES = 512 * 1024;
+
 export interface SymbolUpdatedMessage {
   type: typeof MessageType.SymbolUpdated;
   symbol: string;

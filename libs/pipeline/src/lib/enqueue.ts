@@ -1,5 +1,5 @@
 import { Job, type Queue } from 'bullmq';
-import { jobIdFor, JobName, type TickJob, type TickJobOptions } from './jobs';
+import { jobIdFor, JobName, type TickChunkJob, type TickJobOptions } from './jobs';
 import type { MdPipeline } from './scripts';
 
 /** What an enqueue wrote, so that a failed one can be undone without touching anything else (mdUndoEnqueue). */
@@ -12,8 +12,9 @@ export interface QueuedJob {
 }
 
 /**
- * Adds the enqueue of `tick` (job id jobIdFor(event_id)) to a MULTI the caller executes, so that
- * the enqueue commits atomically with whatever else the MULTI holds (publish, dedupe commit).
+ * Adds the enqueue of `chunk` (job `ticks`, id jobIdFor of its first tick's event_id: unique, as
+ * an event_id is stored once) to a MULTI the caller executes, so that the enqueue commits
+ * atomically with whatever else the MULTI holds (buffer, publish, dedupe commit).
  * `multi` must come from the queue's own client (`(await queue.client).multi()`): BullMQ
  * defines its add scripts there. EXEC's result for this command is the job id, or BullMQ's
  * negative error code, or an error.
@@ -23,10 +24,10 @@ export interface QueuedJob {
  * apps/orchestrator-api/test/integration/enqueue-in-multi.integration-spec.ts checks it against
  * the installed BullMQ and the real Redis: a BullMQ upgrade that changes it fails there, not in production.
  */
-export function enqueueInMulti(queue: Queue, multi: MdPipeline, tick: TickJob, options: TickJobOptions): QueuedJob {
-  const jobId = jobIdFor(tick.event_id);
-  const job = new Job(queue, JobName.Tick, tick, { ...options, jobId }, jobId);
+export function enqueueInMulti(queue: Queue, multi: MdPipeline, chunk: TickChunkJob, options: TickJobOptions): QueuedJob {
+  const jobId = jobIdFor(chunk.ticks[0].event_id);
+  const job = new Job(queue, JobName.Ticks, chunk, { ...options, jobId }, jobId);
   // On a MULTI the returned promise settles at EXEC; its outcome is read from EXEC's results.
   void Promise.resolve(job.addJob(multi as never, { parentDependenciesKey: '' })).catch(() => undefined);
-  return { key: queue.toKey(jobId), data: JSON.stringify(tick), timestamp: job.timestamp };
+  return { key: queue.toKey(jobId), data: JSON.stringify(chunk), timestamp: job.timestamp };
 }

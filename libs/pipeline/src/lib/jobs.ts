@@ -1,26 +1,42 @@
 import { REPLAY_MARGIN_S, type ReceivedTick } from '@md/contracts';
 
 /**
- * The jobs of the two queues: their names, payloads, options and ids. The api enqueues tick jobs
- * (see enqueue.ts), calc-a consumes them and enqueues view jobs, calc-b consumes those.
+ * The jobs of the two queues: their names, payloads, options and ids. The api enqueues tick
+ * chunks (see enqueue.ts), calc-a consumes them and enqueues view jobs, calc-b consumes those.
  */
 
 /** BullMQ job names. */
 export const JobName = {
+  /** One tick (TickJob): what an api before chunks enqueued; calc-a still takes it, so a rolling upgrade loses nothing. */
   Tick: 'tick',
+  /** The ticks of one symbol from one ingest round (TickChunkJob). */
+  Ticks: 'ticks',
   View: 'view',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
-/** api → calc-a (ticks queue): the tick as the api accepted it. */
+/** api → calc-a (ticks queue), job `tick`: one tick as the api accepted it. */
 export type TickJob = ReceivedTick;
 
 /**
- * calc-a → calc-b (views queue). `Summary` is calc-a's WindowSummary (@md/market-calc): a data-access
- * lib does not depend on the calc libs, so the consumers name it.
+ * api → calc-a (ticks queue), job `ticks`: the ticks of one symbol that one ingest round (one
+ * request, or several concurrent ones, see IngestService) stored, in arrival order. calc-a
+ * applies them in one script call; dedupe stays per event_id inside it.
  */
-export interface ViewJob<Summary> {
-  summary: Summary;
+export interface TickChunkJob {
+  symbol: string;
+  ticks: ReceivedTick[];
+}
+
+/**
+ * calc-a → calc-b (views queue): "this symbol changed". calc-b reads the symbol's newest summary
+ * when it runs (mdSummary), so the job carries no state and one waiting job per symbol is
+ * enough (viewJobOptions deduplicates by symbol). `receivedAt`/`traceId`: of the newest tick
+ * of the chunk that added the job (the first add while none waited, or the last while one ran),
+ * for the latency metrics.
+ */
+export interface ViewJob {
+  symbol: string;
   receivedAt?: number;
   traceId?: string;
 }
@@ -45,13 +61,21 @@ export function tickJobOptions(dedupeTtlS: number) {
 /** The options of every tick job: tickJobOptions(DEDUPE_TTL_S). */
 export type TickJobOptions = ReturnType<typeof tickJobOptions>;
 
-/** BullMQ options of a view job (views.compute). */
-export const VIEW_JOB_OPTIONS = {
-  attempts: 12,
-  backoff: { type: 'exponential', delay: 200 },
-  removeOnComplete: { age: 600, count: 10_000 },
-  removeOnFail: { age: 7 * 86_400 },
-} as const;
+/** BullMQ options of a view job (views.compute) for `symbol`. */
+export function viewJobOptions(symbol: string) {
+  return {
+    attempts: 12,
+    backoff: { type: 'exponential', delay: 200 },
+    removeOnComplete: { age: 600, count: 1_000 },
+    removeOnFail: { age: 7 * 86_400 },
+    /**
+     * One job per symbol: an add while the symbol's job waits is dropped (that job will read
+     * the newer state anyway); an add while it runs is kept as the one next job
+     * (keepLastIfActive), so a change made after calc-b read the state always gets its view.
+     */
+    deduplication: { id: `view:${symbol}`, keepLastIfActive: true },
+  } as const;
+}
 
 /**
  * How long calc-a keeps a tick's dedupe marker: at least as long as the queue may keep, and so

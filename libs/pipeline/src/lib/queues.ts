@@ -18,13 +18,26 @@ export interface PipelineQueueNames {
   QUEUE_NAME: string;
   VIEW_QUEUE_NAME: string;
 }
+
+/**
+ * BullMQ appends every job's moves to the queue's events stream (for QueueEvents listeners);
+ * nothing here reads it, so it keeps only the last EVENTS_MAX_LEN (BullMQ's default: 10,000)
+ * for a person inspecting a queue. Stored in the queue's meta, which every script reads.
+ */
+const EVENTS_MAX_LEN = 1_000;
+const EVENTS_STREAM = { events: { maxLen: EVENTS_MAX_LEN } };
+
 /**
  * Registers both queues under TICKS_QUEUE and VIEWS_QUEUE with their names from `env`, an
  * injectable env class (the app's own schema), on the connection of the app's BullModule.forRoot.
  */
 export function registerPipelineQueues(env: abstract new () => PipelineQueueNames): DynamicModule {
   return BullModule.registerQueueAsync(
-    { name: TICKS_QUEUE, inject: [env], useFactory: (names: PipelineQueueNames) => ({ name: names.QUEUE_NAME }) },
-    { name: VIEWS_QUEUE, inject: [env], useFactory: (names: PipelineQueueNames) => ({ name: names.VIEW_QUEUE_NAME }) },
+    { name: TICKS_QUEUE, inject: [env], useFactory: (names: PipelineQueueNames) => ({ name: names.QUEUE_NAME, streams: EVENTS_STREAM }) },
+    {
+      name: VIEWS_QUEUE,
+      inject: [env],
+      useFactory: (names: PipelineQueueNames) => ({ name: names.VIEW_QUEUE_NAME, streams: EVENTS_STREAM }),
+    },
   );
 }

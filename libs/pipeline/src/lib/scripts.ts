@@ -6,9 +6,12 @@ import { DedupeState } from './dedupe';
 import calcA from './lua/calc-a.lua';
 import claim from './lua/claim.lua';
 import publishFn from './lua/includes/publish.lua';
+import summaryFn from './lua/includes/summary.lua';
+import windowFn from './lua/includes/window.lua';
 import publish from './lua/publish.lua';
 import release from './lua/release.lua';
 import storeView from './lua/store-view.lua';
+import summary from './lua/summary.lua';
 import undoEnqueue from './lua/undo-enqueue.lua';
 
 /**
@@ -30,6 +33,8 @@ const LUA_INCLUDES: Record<string, string> = {
       .join(', ')}`,
   ].join('\n'),
   'includes/publish': publishFn,
+  'includes/window': windowFn,
+  'includes/summary': summaryFn,
 };
 
 const INCLUDE_LINE = /^--- @include "([^"]+)"$/gm;
@@ -50,10 +55,11 @@ export function expandLua(name: string, source: string): string {
 export const LUA_SCRIPTS = {
   mdClaim: { file: 'claim', source: claim, numberOfKeys: undefined },
   mdRelease: { file: 'release', source: release, numberOfKeys: undefined },
-  mdUndoEnqueue: { file: 'undo-enqueue', source: undoEnqueue, numberOfKeys: 2 },
+  mdUndoEnqueue: { file: 'undo-enqueue', source: undoEnqueue, numberOfKeys: undefined },
   mdPublish: { file: 'publish', source: publish, numberOfKeys: 1 },
   mdStoreView: { file: 'store-view', source: storeView, numberOfKeys: 3 },
-  mdCalcA: { file: 'calc-a', source: calcA, numberOfKeys: 5 },
+  mdCalcA: { file: 'calc-a', source: calcA, numberOfKeys: undefined },
+  mdSummary: { file: 'summary', source: summary, numberOfKeys: 4 },
 } as const satisfies Record<string, { file: string; source: string; numberOfKeys: number | undefined }>;
 
 export type ScriptName = keyof typeof LUA_SCRIPTS;
@@ -72,7 +78,8 @@ export interface MdScripts {
   /** See lua/claim.lua: numKeys = 2 + ticks; one ClaimResult per tick. */
   mdClaim(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
   mdRelease(numKeys: number, ...args: string[]): Promise<number>;
-  mdUndoEnqueue(dedupeKey: string, jobKey: string, data: string, timestamp: number): Promise<number>;
+  /** See lua/undo-enqueue.lua: numKeys = 1 + ticks. */
+  mdUndoEnqueue(numKeys: number, ...args: (string | number)[]): Promise<number>;
   mdPublish(key: string, channel: string, maxLen: number, json: string): Promise<string>;
   mdStoreView(
     views: string,
@@ -85,8 +92,10 @@ export interface MdScripts {
     maxLen: number,
     messageJson: string,
   ): Promise<number>;
-  /** See lua/calc-a.lua (decoded by the consumers' parseCalcAReply). */
-  mdCalcA(...args: (string | number)[]): Promise<(string | number)[]>;
+  /** See lua/calc-a.lua: numKeys = 4 + ticks (decoded by the consumers' parseCalcAReply). */
+  mdCalcA(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
+  /** See lua/summary.lua (decoded by the consumers' parseSummary). */
+  mdSummary(state: string, last: string, window: string, prices: string): Promise<(string | number)[]>;
 }
 
 export type MdRedis = Redis & MdScripts;

@@ -1,66 +1,53 @@
 --[[
-  mdCalcA: calc-a in Redis: applies one tick to its symbol's state, atomically, so any number
-  of consumer replicas and any concurrency never race. This is WindowState
-  (libs/market-calc/src/lib/window-state.ts) step for step; the property tests prove that
-  algorithm against the reference, the integration tests
-  (apps/consumers/test/integration/calc-a-script.integration-spec.ts) prove this script against it too.
+  mdCalcA: calc-a in Redis: applies a chunk of ticks of ONE symbol to its state, in order, each
+  tick exactly as if it came alone, atomically, so any number of consumer replicas and any
+  concurrency never race. Per tick this is WindowState (libs/market-calc/src/lib/window-state.ts)
+  step for step; the property tests prove that algorithm against the reference, the integration
+  tests (apps/consumers/test/integration/calc-a-script.integration-spec.ts) prove this script
+  against it too, one tick per call and in chunks.
 
-  KEYS: 1 dedupe key of the event (the api's: DEDUPE_ACCEPTED accepted, DEDUPE_COUNTED counted
-        here; renewed to ARGV 6 each time the script sees the event, so it outlives every job
-        the queue keeps of it: tickMarkerTtlS of the job's own options, see tickJobOptions),
-        2 state hash, 3 last-N zset, 4 window zset (score ts), 5 window prices zset (score price).
-  ARGV: 1 event_id, 2 ts, 3 price, 4 volume, 5 source, 6 dedupe TTL s, 7 window ms, 8 N,
-        9 exact-below (window size under which sums are always recomputed), 10 the relative
-        error bound past which the running sums are recomputed.
-  Numbers travel as strings (JS shortest round-trip form in, %.17g out), so no precision is
-  lost crossing the Lua boundary. Members are "event_id\0price[\0volume]": for equal scores a
-  sorted set orders members by bytes, and "\0" sorts before every character of an event_id,
-  so equal-ts ticks sort by event_id exactly as compareTicks does.
+  KEYS: 1 state hash, 2 last-N zset, 3 window zset (score ts), 4 window prices zset (score
+        price), then 5… the dedupe key of each tick (the api's: DEDUPE_ACCEPTED accepted,
+        DEDUPE_COUNTED counted here; renewed to ARGV 1 each time the script sees the event, so
+        it outlives every job the queue keeps of it: tickMarkerTtlS of the job's own options).
+  ARGV: 1 dedupe TTL s, 2 window ms, 3 N, 4 exact-below (window size under which sums are
+        always recomputed), 5 the relative error bound past which the running sums are
+        recomputed, then five per tick: event_id, ts, price, volume, source.
 
-  A tick whose price, volume, product or addition to the running sums would not be a finite
-  number is refused before anything is written: the script answers an error starting with
-  NONFINITE and the state stays as it was. (Ingest bounds price and volume so this cannot
-  happen through the api; this keeps a view computable whatever reaches the queue.)
+  Dedupe stays per event_id: a tick counted before (a redelivered job, a retry, the same tick in
+  two chunks) changes nothing. A tick whose price, volume, product or addition to the running
+  sums would not be a finite number is refused and nothing of it is written; the others of the
+  chunk are applied. (Ingest bounds price and volume so this cannot happen through the api;
+  this keeps a view computable whatever reaches the queue.)
 
-  Returns: fresh (1/0), count, newest ts, id, price, source, Σv, Σpv, window count,
-           high, low, open price, then the last-N prices oldest first (parseCalcAReply).
+  Returns: one character per tick ('c' counted now, 'd' counted before: a duplicate, 'x'
+  refused as non-finite), then the summary after the chunk (includes/summary.lua; parseCalcAReply).
 ]]
 --- @include "dedupe-states"
-local function num(x) return string.format('%.17g', x) end
--- Byte order, like sorted sets; Lua's own < on strings follows the locale.
-local function less(a, b)
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
-local function fields(member)
-  local id, p, v = string.match(member, '^(.-)%z([^%z]*)%z?([^%z]*)$')
-  return id, tonumber(p), tonumber(v)
-end
+--- @include "includes/window"
+--- @include "includes/summary"
 
-local state, last, win, px = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local id, tsText, priceText, volText = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local windowMs, lastN, exactBelow, tolerance = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local state, last, win, px = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ttl = ARGV[1]
+local windowMs, lastN, exactBelow, tolerance = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local EPSILON = 2 ^ -53
 
 local function finite(x) return x ~= nil and x == x and x > -math.huge and x < math.huge end
 
-local mark = redis.call('GET', KEYS[1])
-local fresh = 0
-if mark ~= DEDUPE_COUNTED then
+-- One tick: 'c' counted now, 'd' counted before (its marker renewed), 'x' refused.
+local function apply(dedupeKey, id, tsText, priceText, volText, source)
+  if redis.call('GET', dedupeKey) == DEDUPE_COUNTED then
+    redis.call('EXPIRE', dedupeKey, ttl)
+    return 'd'
+  end
   local sums = redis.call('HMGET', state, 'vol', 'pv')
   local p, v = tonumber(priceText), tonumber(volText)
   if not (finite(p) and finite(v) and finite(p * v)
       and finite((tonumber(sums[1]) or 0) + v) and finite((tonumber(sums[2]) or 0) + p * v)) then
-    return redis.error_reply('NONFINITE tick ' .. id .. ': price ' .. priceText .. ' and volume ' .. volText ..
-      ' would make the window sums non-finite; nothing stored')
+    return 'x'
   end
-  fresh = 1
-  redis.call('SET', KEYS[1], DEDUPE_COUNTED, 'EX', ARGV[6])
-  local ts, price, vol = tonumber(tsText), tonumber(priceText), tonumber(volText)
+  redis.call('SET', dedupeKey, DEDUPE_COUNTED, 'EX', ttl)
+  local ts, price, vol = tonumber(tsText), p, v
   redis.call('HINCRBY', state, 'count', 1)
 
   redis.call('ZADD', last, ts, id .. '\0' .. priceText)
@@ -70,14 +57,14 @@ if mark ~= DEDUPE_COUNTED then
   local s = redis.call('HMGET', state, 'nts', 'nid', 'vol', 'pv', 'verr', 'pverr', 'nzv')
   local nts = tonumber(s[1])
   if (not nts) or ts > nts or (ts == nts and less(s[2], id)) then
-    redis.call('HSET', state, 'nts', tsText, 'nid', id, 'nprice', priceText, 'nsource', ARGV[5])
+    redis.call('HSET', state, 'nts', tsText, 'nid', id, 'nprice', priceText, 'nsource', source)
     nts = ts
   end
   local sumV, sumPV, errV, errPV, nzv = tonumber(s[3]) or 0, tonumber(s[4]) or 0, tonumber(s[5]) or 0, tonumber(s[6]) or 0, tonumber(s[7]) or 0
   -- Running sums with a bound on their rounding error (see WindowState.addToSums).
-  local function add(p, v, sign)
-    local product = p * v
-    sumV = sumV + sign * v
+  local function add(ap, av, sign)
+    local product = ap * av
+    sumV = sumV + sign * av
     sumPV = sumPV + sign * product
     errV = errV + EPSILON * math.abs(sumV)
     errPV = errPV + EPSILON * (math.abs(sumPV) + math.abs(product))
@@ -92,9 +79,9 @@ if mark ~= DEDUPE_COUNTED then
   local old = redis.call('ZRANGEBYSCORE', win, '-inf', cutoff)
   if #old > 0 then
     for _, member in ipairs(old) do
-      local oid, p, v = fields(member)
-      add(p, v, -1)
-      if v > 0 then nzv = nzv - 1 end
+      local oid, op, ov = fields(member)
+      add(op, ov, -1)
+      if ov > 0 then nzv = nzv - 1 end
       redis.call('ZREM', px, oid)
     end
     redis.call('ZREMRANGEBYSCORE', win, '-inf', cutoff)
@@ -103,27 +90,22 @@ if mark ~= DEDUPE_COUNTED then
   if size < exactBelow or errV > tolerance * math.abs(sumV) or errPV > tolerance * math.abs(sumPV) then
     sumV, sumPV, errV, errPV = 0, 0, 0, 0
     for _, member in ipairs(redis.call('ZRANGE', win, 0, -1)) do
-      local _, p, v = fields(member)
-      sumV = sumV + v
-      sumPV = sumPV + p * v
+      local _, mp, mv = fields(member)
+      sumV = sumV + mv
+      sumPV = sumPV + mp * mv
     end
   end
   -- Exactly 0 while no tick of the window has a volume (running sums may hold ±ε).
   if nzv == 0 then sumV, sumPV = 0, 0 end
   redis.call('HSET', state, 'vol', num(sumV), 'pv', num(sumPV), 'verr', num(errV), 'pverr', num(errPV), 'nzv', nzv)
+  return 'c'
 end
 
-if fresh == 0 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
-
-local s = redis.call('HMGET', state, 'count', 'nts', 'nid', 'nprice', 'nsource', 'vol', 'pv')
-local size = redis.call('ZCARD', win)
-local low = redis.call('ZRANGE', px, 0, 0, 'WITHSCORES')
-local high = redis.call('ZRANGE', px, -1, -1, 'WITHSCORES')
-local open = redis.call('ZRANGE', win, 0, 0)
-local _, openPrice = fields(open[1])
-local out = { fresh, s[1], s[2], s[3], s[4], s[5], s[6], s[7], size, high[2], low[2], num(openPrice) }
-for _, member in ipairs(redis.call('ZRANGE', last, 0, -1)) do
-  local _, p = fields(member)
-  out[#out + 1] = num(p)
+local outcomes = {}
+for i = 5, #KEYS do
+  local a = 5 + 5 * (i - 5)
+  outcomes[#outcomes + 1] = apply(KEYS[i], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])
 end
+local out = summary(state, last, win, px)
+table.insert(out, 1, table.concat(outcomes))
 return out
