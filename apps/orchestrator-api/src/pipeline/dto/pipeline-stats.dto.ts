@@ -2,11 +2,17 @@ import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from 
 import type { FlushStats, PipelineStats, QueueCounts } from '@md/contracts';
 
 export class QueueCountsDto implements QueueCounts {
-  @ApiProperty({ description: 'Jobs waiting for a worker' }) waiting: number;
+  @ApiProperty({ description: "Jobs waiting for a worker (a ticks.received job holds one symbol's ticks of an ingest round)" })
+  waiting: number;
   @ApiProperty({ description: 'Jobs a worker holds now' }) active: number;
   @ApiProperty({ description: 'Jobs waiting for a retry backoff to end' }) delayed: number;
-  @ApiProperty({ description: 'Jobs that failed every attempt (kept 7 days)' }) failed: number;
-  @ApiProperty({ description: 'Completed jobs still kept (the newest 10,000, at most 1 h)' }) completed: number;
+  @ApiProperty({ description: 'Jobs that failed every attempt (kept DEDUPE_TTL_S − 300 s for ticks, 7 days for views)' })
+  failed: number;
+
+  @ApiProperty({
+    description: 'Completed jobs still kept (ticks: the newest 10,000, at most 1 h; views: the newest 1,000, at most 10 min)',
+  })
+  completed: number;
 }
 
 export class FlushStatsDto implements FlushStats {
@@ -33,7 +39,7 @@ export class PipelineStatsDto implements PipelineStats {
     additionalProperties: { $ref: getSchemaPath(QueueCountsDto) },
     example: {
       'ticks.received': { waiting: 0, active: 1, delayed: 0, failed: 0, completed: 9876 },
-      'views.compute': { waiting: 2, active: 3, delayed: 0, failed: 0, completed: 9870 },
+      'views.compute': { waiting: 2, active: 3, delayed: 0, failed: 0, completed: 1000 },
     },
   })
   queues: Record<string, QueueCountsDto>;
