@@ -47,11 +47,12 @@ export class CalcAProcessor extends WorkerHost {
     try {
       const { symbol, ticks } = chunkOf(job);
       const { outcomes, summary } = await this.calcA.apply(symbol, ticks, job.opts);
+      // Counted as soon as the state changed: a retry after a failed hand-off reports them as duplicates.
+      this.count(outcomes, ticks);
       if (summary) {
         const newest = ticks.reduce((a, t) => (t.receivedAt >= a.receivedAt ? t : a));
         await this.views.add(JobName.View, { symbol, receivedAt: newest.receivedAt, traceId: newest.traceId }, viewJobOptions(symbol));
       }
-      this.count(outcomes, ticks);
       this.jobs.inc({ processor: 'calc-a', outcome: 'processed' });
       return { outcomes: outcomes.join(''), tickCount: summary?.tickCount ?? null };
     } catch (error) {

@@ -40,7 +40,11 @@ export class CalcBProcessor extends WorkerHost {
     const stop = this.duration.startTimer({ processor: 'calc-b' });
     try {
       const summary = 'summary' in job.data ? job.data.summary : await this.summaries.read(job.data.symbol);
-      if (!summary) return null; // nothing counted for the symbol (its ticks were refused): no view
+      if (!summary) {
+        // Nothing counted for the symbol (its ticks were refused): no view to post.
+        this.jobs.inc({ processor: 'calc-b', outcome: 'processed' });
+        return null;
+      }
       const view = buildView(summary, Date.now());
       const { stored } = await this.poster.post(view, job.data.receivedAt);
       if (job.data.receivedAt) this.tickToView.observe((Date.now() - job.data.receivedAt) / 1000);

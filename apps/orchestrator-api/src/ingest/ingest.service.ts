@@ -7,6 +7,7 @@ import { OrchestratorApiEnv } from '@md/config';
 import { DomainEvent, tickReceivedMessage, type ReceivedTick } from '@md/contracts';
 import { Coalescer, FieldsException } from '@md/platform';
 import {
+  CHUNK_MAX_TICKS,
   ClaimResult,
   DedupeState,
   enqueueInMulti,
@@ -78,7 +79,7 @@ function bufferFullOutcome(max: number): TickOutcome & { status: 'unavailable' }
  *  1. mdClaim: SET NX a short lease on each event_id's dedupe key, checking the caps in the
  *     same script: MAX_SYMBOLS (a new symbol past it is refused) and BUFFER_MAX_TICKS (the
  *     flush buffer is full: Postgres is behind; 503 with a reason, nothing trimmed);
- *  2. one MULTI with one BullMQ job per symbol (its claimed ticks, job id from the first
+ *  2. one MULTI with one BullMQ job per symbol (its claimed ticks, CHUNK_MAX_TICKS at most per job; job id from the first
  *     one's event_id), then per tick the append to the flush buffer (XADD), the fast-path
  *     publish (history stream + PUBLISH) and the dedupe commit (SET DedupeState.Accepted EX ttl).
  * A tick is accepted exactly when its chunk's enqueue and its buffer append are confirmed (see
@@ -279,7 +280,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * One MULTI for the claimed ticks; resolves to whether each tick was stored. The MULTI holds
-   * one BullMQ job per symbol (the symbol's ticks in arrival order: a TickChunkJob), then per
+   * one BullMQ job per symbol (the symbol's ticks in arrival order, CHUNK_MAX_TICKS at most: a TickChunkJob), then per
    * tick the append to the flush buffer, the fast-path publish and the dedupe commit. EXEC runs
    * the commands with nothing in between, and aborts as a whole if one cannot be queued; but a
    * runtime error in one command does not undo the others, so each tick's fate is read from
@@ -296,10 +297,14 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       if (members) members.push(k);
       else bySymbol.set(tick.symbol, [k]);
     });
-    const chunks = [...bySymbol].map(([symbol, members]) => ({
-      members,
-      job: enqueueInMulti(this.queue, multi, { symbol, ticks: members.map((k) => ticks[k]) }, this.jobOptions),
-    }));
+    const chunks = [...bySymbol].flatMap(([symbol, all]) =>
+      Array.from({ length: Math.ceil(all.length / CHUNK_MAX_TICKS) }, (_, c) =>
+        all.slice(c * CHUNK_MAX_TICKS, (c + 1) * CHUNK_MAX_TICKS),
+      ).map((members) => ({
+        members,
+        job: enqueueInMulti(this.queue, multi, { symbol, ticks: members.map((k) => ticks[k]) }, this.jobOptions),
+      })),
+    );
     for (const tick of ticks) {
       // The durable buffer the FlushModule writes to Postgres from (never trimmed here).
       multi.xadd(this.keys.buffer(), '*', 't', JSON.stringify(tick));

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { jobIdFor } from '@md/pipeline';
+import { CHUNK_MAX_TICKS, jobIdFor } from '@md/pipeline';
 import {
   basic,
   dropKeys,
@@ -217,10 +217,13 @@ describe('ingest (real Redis)', () => {
       expect(answer.status).toBe(200);
       expect(answer.body).toMatchObject({ errors: false, accepted: 1000 });
       expect(await waiting()).toBe(queued + 1000);
-      // Batches stay batches: one job for the request's one symbol.
-      expect((await queue.getJob(jobIdFor(batch[0].event_id)))?.data.ticks.map((t: { event_id: string }) => t.event_id)).toEqual(
-        batch.map((t) => t.event_id),
-      );
+      // Batches stay batches: the request's one symbol in jobs of CHUNK_MAX_TICKS, in order.
+      for (let k = 0; k < batch.length; k += CHUNK_MAX_TICKS) {
+        const job = await queue.getJob(jobIdFor(batch[k].event_id));
+        expect(job?.data.ticks.map((t: { event_id: string }) => t.event_id)).toEqual(
+          batch.slice(k, k + CHUNK_MAX_TICKS).map((t) => t.event_id),
+        );
+      }
     });
 
     it.each([

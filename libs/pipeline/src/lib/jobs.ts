@@ -29,6 +29,13 @@ export interface TickChunkJob {
 }
 
 /**
+ * Ticks per TickChunkJob at most: a symbol's ticks of one round beyond it go in several jobs, so a
+ * job, the completed ones the queue keeps, and one mdCalcA call (Redis runs nothing else
+ * meanwhile) stay small.
+ */
+export const CHUNK_MAX_TICKS = 100;
+
+/**
  * calc-a → calc-b (views queue): "this symbol changed". calc-b reads the symbol's newest summary
  * when it runs (mdSummary), so the job carries no state and one waiting job per symbol is
  * enough (viewJobOptions deduplicates by symbol). `receivedAt`/`traceId`: of the newest tick
@@ -49,8 +56,9 @@ export interface ViewJob {
 export function tickJobOptions(dedupeTtlS: number) {
   const keepS = Math.max(0, dedupeTtlS - REPLAY_MARGIN_S);
   return {
-    // The consumers' state, not the job, is the record of a tick: completed jobs go soon.
-    removeOnComplete: { age: Math.min(3_600, keepS), count: 10_000 },
+    // The consumers' state, not the job, is the record of a tick: completed jobs go soon. A job
+    // holds up to CHUNK_MAX_TICKS ticks, so 1,000 of them stay within a few tens of MB.
+    removeOnComplete: { age: Math.min(3_600, keepS), count: 1_000 },
     // Failed jobs stay for inspection and replay, while their marker lives.
     removeOnFail: { age: keepS },
     attempts: 8,
