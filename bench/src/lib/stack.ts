@@ -49,9 +49,9 @@ export interface StartOptions extends ServiceOptions {
 
 export interface Backlog {
   /**
-   * Ticks accepted and not yet counted by calc-a (the api's accepted counter minus the symbols'
-   * counts): a tick job holds a chunk of ticks, so the tick queue's job count says little.
-   * The waiting tick jobs when the api's counter cannot be read.
+   * Ticks accepted and not yet counted by calc-a (ticks ever appended to the flush buffer minus
+   * the symbols' counts): a tick job holds a chunk of ticks, so the tick queue's job count says
+   * little. The waiting and running tick jobs when there are no consumers (or no buffer yet).
    */
   ticksQueue: number;
   /** View jobs waiting or running (at most one waiting per symbol). */
@@ -417,38 +417,32 @@ export class Bench {
   /** Ticks calc-a has still to count, view jobs waiting or running, and ticks in the flush buffer. */
   async backlog(): Promise<Backlog> {
     const symbols = await this.redis.smembers(`${this.prefix}:symbols`);
+    const buffer = `${this.prefix}:buffer:ticks`;
     const multi = this.redis.multi();
     for (const queue of QUEUES) {
       const base = `${this.prefix}:bull:${queue}`;
       multi.llen(`${base}:wait`).llen(`${base}:active`).zcard(`${base}:prioritized`);
     }
-    multi.xlen(`${this.prefix}:buffer:ticks`);
+    multi.xlen(buffer);
     for (const symbol of symbols) multi.hget(`${this.prefix}:calc:{${symbol}}:state`, 'count');
     const results = ((await multi.exec()) ?? []).map(([, value]) => Number(value ?? 0));
     const counted = results.slice(7).reduce((a, b) => a + b, 0);
-    const jobs = results[0] + results[1] + results[2];
-    const accepted = await this.acceptedTicks();
+    // Every accepted tick is appended to the flush buffer once (XDEL only takes back a tick not
+    // stored): the stream's entries-added counts them, read from Redis, not from the api under test.
+    const accepted = this.services.consumers ? await this.entriesAdded(buffer) : undefined;
     return {
-      ticksQueue: accepted === undefined ? jobs : Math.max(0, accepted - counted),
+      ticksQueue: accepted === undefined ? results[0] + results[1] + results[2] : Math.max(0, accepted - counted),
       viewsQueue: results[3] + results[4] + results[5],
       buffer: results[6],
     };
   }
 
-  /**
-   * md_ingest_ticks_total{outcome="accepted"} of the running api, or undefined without api or
-   * consumers. (Every stack starts after a reset: its api's counter and the Redis counts both start at 0.)
-   */
-  private async acceptedTicks(): Promise<number | undefined> {
-    const api = this.services.api;
-    if (!api || !this.services.consumers) return undefined;
-    try {
-      const response = await fetch(`${api.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
-      const match = /^md_ingest_ticks_total\{[^}]*outcome="accepted"[^}]*\} (\d+)/m.exec(await response.text());
-      return match ? Number(match[1]) : 0;
-    } catch {
-      return undefined;
-    }
+  /** XINFO STREAM's entries-added (Redis ≥ 7), or undefined while the stream does not exist. */
+  private async entriesAdded(stream: string): Promise<number | undefined> {
+    const info = (await this.redis.xinfo('STREAM', stream).catch(() => undefined)) as unknown[] | undefined;
+    if (!info) return undefined;
+    const at = info.indexOf('entries-added');
+    return at >= 0 ? Number(info[at + 1]) : undefined;
   }
 
   /** Samples the backlog every `everyMs` until stopped: [{t (s), ticksQueue, viewsQueue, buffer}]. */

@@ -1,6 +1,7 @@
-import { Module } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { QueueModule } from '../queue/queue.module';
 import { BasicAuthGuard } from './basic-auth.guard';
+import { IngestAdmission } from './ingest-admission';
 import { IngestController } from './ingest.controller';
 import { IngestMetrics, ingestOutcomesProvider } from './ingest.metrics';
 import { IngestService } from './ingest.service';
@@ -9,6 +10,10 @@ import { IngestService } from './ingest.service';
 @Module({
   imports: [QueueModule],
   controllers: [IngestController],
-  providers: [IngestService, IngestMetrics, ingestOutcomesProvider, BasicAuthGuard],
+  providers: [IngestService, IngestMetrics, ingestOutcomesProvider, BasicAuthGuard, IngestAdmission],
 })
-export class IngestModule {}
+export class IngestModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(IngestAdmission).forRoutes(IngestController);
+  }
+}

@@ -1,4 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
+import type { ServerResponse } from 'node:http';
 import { HttpStatus, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
@@ -90,10 +91,10 @@ function bufferFullOutcome(max: number): TickOutcome & { status: 'unavailable' }
 @Injectable()
 export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ingest');
-  /** Set at shutdown: ingest answers 503 from then on (see onModuleDestroy). */
+  /** Set at shutdown: ingest requests arriving from then on are answered 503 (see admit). */
   private closing = false;
-  /** Ingests between their first Redis command and their outcome. */
-  private inFlight = 0;
+  /** Ingest requests admitted (see admit) and not answered yet. */
+  private admitted = 0;
   private drained?: () => void;
   private readonly ttlS: number;
   private readonly jobOptions: TickJobOptions;
@@ -151,16 +152,33 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
+   * Called by IngestAdmission as an ingest request arrives, before its body is read: false once
+   * the instance is shutting down (the request is answered 503 at once); otherwise the request
+   * is counted until its response is done, and the shutdown waits for it. Counting from arrival,
+   * not from the ingest call, matters under load: a request that arrived before the signal but
+   * waited for the event loop is served, not refused.
+   */
+  admit(response: ServerResponse): boolean {
+    if (this.closing) return false;
+    this.admitted += 1;
+    response.once('close', () => {
+      this.admitted -= 1;
+      if (this.admitted === 0) this.drained?.();
+    });
+    return true;
+  }
+
+  /**
    * Shutdown, step one (Nest calls every onModuleDestroy before any beforeApplicationShutdown):
-   * stop accepting, then wait for the ingests in flight. The HTTP server is still open until
-   * Nest disposes it, after every hook; a tick accepted after the flusher's final flush would
-   * wait in the buffer for the next start. So from here on ingest answers 503 (not stored,
+   * stop admitting, then wait for the ingest requests admitted. The HTTP server is still open
+   * until Nest disposes it, after every hook; a tick accepted after the flusher's final flush
+   * would wait in the buffer for the next start. So from here on ingest answers 503 (not stored,
    * retry: the feeder does, against the next instance), and the final flush
    * (FlushService.beforeApplicationShutdown) runs only once every accepted tick is buffered.
    */
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
-    if (this.inFlight === 0) return;
+    if (this.admitted === 0) return;
     await new Promise<void>((resolve) => {
       this.drained = resolve;
       setTimeout(resolve, SHUTDOWN_DRAIN_MS).unref();
@@ -169,19 +187,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Outcome for each tick, in order. Never throws: failures are `unavailable` outcomes. */
   async ingest(ticks: ReceivedTick[]): Promise<TickOutcome[]> {
-    if (this.closing) {
-      const closing = { status: 'unavailable' as const, reason: 'not stored: this instance is shutting down; retry', retryAfterS: 1 };
-      const outcomes = ticks.map(() => closing);
-      this.report(ticks, outcomes);
-      return outcomes;
-    }
-    this.inFlight += 1;
-    try {
-      return await this.ingestOpen(ticks);
-    } finally {
-      this.inFlight -= 1;
-      if (this.inFlight === 0) this.drained?.();
-    }
+    return this.ingestOpen(ticks);
   }
 
   private async ingestOpen(ticks: ReceivedTick[]): Promise<TickOutcome[]> {

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { SymbolView } from '@md/contracts';
+import { AGG_UPDATES_MAX, AGG_UPDATES_MAX_BYTES, type SymbolView } from '@md/contracts';
 import { dropKeys, get, INTERNAL_TOKEN, listen, post, REDIS_URL, startApi, viewOf, waitUntil, type RunningApi } from '../support/harness';
 
 /**
@@ -20,7 +20,8 @@ describe('views: /internal/agg-update and the read API (real Redis)', () => {
     channel = await listen(REDIS_URL, api.env.PUBSUB_CHANNEL);
     // The api takes no view of more ticks than calc-a has counted: count some for these symbols.
     const redis = new Redis(REDIS_URL);
-    for (const symbol of ['ETHUSDT', 'SOLUSDT', 'XAUUSD']) await redis.hset(`${api.env.REDIS_PREFIX}:calc:{${symbol}}:state`, 'count', 100);
+    for (const symbol of ['ETHUSDT', 'SOLUSDT', 'XAUUSD', 'ADAUSDT', 'DOTUSDT', 'BADUSDT'])
+      await redis.hset(`${api.env.REDIS_PREFIX}:calc:{${symbol}}:state`, 'count', 100);
     await redis.quit();
   });
 
@@ -84,6 +85,58 @@ describe('views: /internal/agg-update and the read API (real Redis)', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.errors.map((e: { field: string }) => e.field)).toContain(field);
     expect((await read('/symbols/XAUUSD')).status).toBe(404);
+  });
+
+  describe('several views in one post (an array, as calc-b sends the views of its concurrent jobs)', () => {
+    const update = (symbol: string, count: number) => ({ symbol, view: viewOf(symbol, count), ts: Date.now() });
+
+    it('stores and publishes each newer view, answering one result per view in order', async () => {
+      const answer = await internal([update('ADAUSDT', 4), update('DOTUSDT', 2), update('ADAUSDT', 3)]);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual([
+        { symbol: 'ADAUSDT', tickCount: 4, stored: true },
+        { symbol: 'DOTUSDT', tickCount: 2, stored: true },
+        { symbol: 'ADAUSDT', tickCount: 3, stored: false },
+      ]);
+      expect((await read('/symbols/ADAUSDT')).body.tickCount).toBe(4);
+      await waitUntil(() => channel.messages.some((m) => m.symbol === 'DOTUSDT'), 'the DOTUSDT message');
+      expect(channel.messages.filter((m) => m.symbol === 'ADAUSDT').map((m) => m.view.tickCount)).toEqual([4]);
+    });
+
+    it('refuses the whole post, naming [index].field, when one view is invalid: nothing is stored', async () => {
+      const answer = await internal([update('BADUSDT', 2), { ...update('BADUSDT', 3), view: { ...viewOf('BADUSDT', 3), price: 'x' } }]);
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors.map((e: { field: string }) => e.field)).toEqual(['[1].view.price']);
+      expect((await read('/symbols/BADUSDT')).status).toBe(404);
+    });
+
+    it('refuses the whole post with 422 when one view claims more ticks than counted', async () => {
+      const answer = await internal([update('BADUSDT', 2), update('BADUSDT', 101)]);
+      expect(answer.status).toBe(422);
+      expect(answer.body.errors).toEqual([
+        { field: '[1].view.tickCount', reason: 'view.tickCount must not exceed the ticks counted for the symbol' },
+      ]);
+      expect((await read('/symbols/BADUSDT')).status).toBe(404);
+    });
+
+    it.each([
+      ['an empty array', []],
+      [`${AGG_UPDATES_MAX + 1} views`, Array.from({ length: AGG_UPDATES_MAX + 1 }, () => ({ symbol: 'BADUSDT', view: {}, ts: 1 }))],
+      ['a scalar', 7],
+    ])('refuses %s with 400 naming the body', async (_name, body) => {
+      const answer = await internal(body);
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors[0].field).toBe('body');
+    });
+
+    it('takes AGG_UPDATES_MAX views, and refuses a body over AGG_UPDATES_MAX_BYTES with 413', async () => {
+      const full = await internal(Array.from({ length: AGG_UPDATES_MAX }, (_, i) => update('ADAUSDT', 1 + (i % 4))));
+      expect(full.status).toBe(200);
+      expect(full.body).toHaveLength(AGG_UPDATES_MAX);
+      const huge = await internal([{ ...update('BADUSDT', 1), pad: 'x'.repeat(AGG_UPDATES_MAX_BYTES) }]);
+      expect(huge.status).toBe(413);
+      expect((await read('/symbols/BADUSDT')).status).toBe(404);
+    });
   });
 
   describe('read API', () => {
