@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { tsProblem, type FieldError, type Tick } from '@md/contracts';
-import { fieldErrors, undeclaredProperties, VALIDATOR_OPTIONS } from '@md/platform';
+import { fieldErrors, tooDeeplyNested, undeclaredProperties, VALIDATOR_OPTIONS } from '@md/platform';
 import { acceptTickFast, TickDto } from './dto/tick.dto';
 
 /** The rules of a tick that come from the env rather than the DTO. */
@@ -59,6 +59,8 @@ export function validateTickItemByDto(item: unknown, limits: TickLimits, now = D
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     return { errors: [{ field: 'item', reason: 'each item must be a JSON object' }], eventId };
   }
+  const deep = tooDeeplyNested(item);
+  if (deep.length > 0) return { errors: deep, eventId };
   const dto = plainToInstance(TickDto, item);
   const errors = fieldErrors(validateSync(dto, VALIDATOR_OPTIONS));
   const named = new Set(errors.map((e) => e.field));

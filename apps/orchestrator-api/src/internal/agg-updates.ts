@@ -2,7 +2,7 @@ import { HttpStatus } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AGG_UPDATES_MAX, type FieldError } from '@md/contracts';
-import { fieldErrors, FieldsException, notAnObject, undeclaredProperties, VALIDATOR_OPTIONS } from '@md/platform';
+import { fieldErrors, FieldsException, notAnObject, tooDeeplyNested, undeclaredProperties, VALIDATOR_OPTIONS } from '@md/platform';
 import { AggUpdateDto } from './dto/agg-update.dto';
 
 /** One AggUpdate's field errors (`parent` prefixes each field: `[i]` in an array, as batch ingest names them). */
@@ -11,6 +11,8 @@ function updateErrors(item: unknown, parent: string): { dto?: AggUpdateDto; erro
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     return { errors: [{ field: parent || 'body', reason: `${parent || 'body'} must be a JSON object` }] };
   }
+  const deep = tooDeeplyNested(item, parent);
+  if (deep.length > 0) return { errors: deep };
   const dto = plainToInstance(AggUpdateDto, item);
   const errors = fieldErrors(validateSync(dto, VALIDATOR_OPTIONS), parent);
   const named = new Set(errors.map((e) => e.field));

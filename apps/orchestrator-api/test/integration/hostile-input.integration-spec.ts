@@ -88,6 +88,12 @@ const ATTACKS: { name: string; body: string; contentType?: string }[] = [
   { name: 'constructor.prototype key', body: JSON.stringify(tick()).replace('{', '{"constructor":{"prototype":{"polluted":"yes"}},') },
   { name: 'deeply nested arrays', body: `${'['.repeat(50_000)}${']'.repeat(50_000)}` },
   { name: 'deeply nested objects', body: `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}` },
+  // Within every body limit; class-transformer's recursive copy overflowed the stack on it (500).
+  { name: 'an item holding deeply nested objects', body: `[${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}]` },
+  {
+    name: 'a view holding deeply nested objects',
+    body: `{"symbol":"BTCUSDT","ts":1,"view":${'{"a":'.repeat(3_000)}1${'}'.repeat(3_000)}}`,
+  },
   { name: '10 MB body', body: JSON.stringify({ ...tick(), source: 'x'.repeat(10 * 1024 * 1024) }) },
   { name: 'truncated JSON', body: JSON.stringify(tick()).slice(0, -3) },
   { name: 'text/plain', body: JSON.stringify(tick()), contentType: 'text/plain' },

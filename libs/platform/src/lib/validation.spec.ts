@@ -2,7 +2,7 @@ import type { ValidationError } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { getMetadataStorage, IsNumber, IsString, ValidateNested } from 'class-validator';
 import type { FieldsException } from './errors';
-import { createValidationPipe, fieldErrors, undeclaredProperties } from './validation';
+import { createValidationPipe, fieldErrors, MAX_NESTING, tooDeeplyNested, undeclaredProperties } from './validation';
 
 describe('fieldErrors', () => {
   it('names nested fields with dotted paths and keeps every reason', () => {
@@ -87,5 +87,21 @@ describe('the global pipe refuses every undeclared property, Object.prototype na
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('tooDeeplyNested', () => {
+  const nested = (depth: number): unknown => Array.from({ length: depth }).reduce<unknown>((inner) => ({ a: inner }), 1);
+
+  it('names the field holding a value nested deeper than MAX_NESTING, without recursion', () => {
+    expect(tooDeeplyNested({ ok: nested(MAX_NESTING - 1), bad: nested(100_000) }, '[2]')).toEqual([
+      { field: '[2].bad', reason: `[2].bad is nested more than ${MAX_NESTING} levels deep` },
+    ]);
+  });
+
+  it('passes what a DTO can hold, and scalars', () => {
+    expect(tooDeeplyNested({ view: { last10: [1, 2, 3] } })).toEqual([]);
+    expect(tooDeeplyNested(nested(MAX_NESTING))).toEqual([]);
+    expect(tooDeeplyNested(7)).toEqual([]);
   });
 });

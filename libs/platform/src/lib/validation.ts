@@ -62,6 +62,40 @@ export function undeclaredProperties(plain: unknown, instance: unknown, parent =
   });
 }
 
+/**
+ * Deeper than any request DTO (an agg-update array → update → view → last10 → number is 4):
+ * class-transformer copies undeclared values recursively, so a body of 20,000 nested objects
+ * (100 KB) overflowed the stack and was answered 500. Refused with a 400 before it.
+ */
+export const MAX_NESTING = 32;
+
+/**
+ * The fields (own keys of `value`, or `parent` itself) holding values nested deeper than
+ * MAX_NESTING, each with its reason; empty when none. Iterative: a hostile depth cannot
+ * overflow this check.
+ */
+export function tooDeeplyNested(value: unknown, parent = ''): FieldError[] {
+  if (value === null || typeof value !== 'object') return [];
+  const deep = (root: unknown): boolean => {
+    const stack: [unknown, number][] = [[root, 1]];
+    while (stack.length > 0) {
+      const [node, depth] = stack.pop() as [unknown, number];
+      if (node === null || typeof node !== 'object') continue;
+      if (depth > MAX_NESTING) return true;
+      for (const child of Object.values(node)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+    return false;
+  };
+  if (!deep(value)) return [];
+  const field = (key: string) => (parent ? `${parent}.${key}` : key);
+  const named = Object.entries(value)
+    .filter(([, child]) => deep(child))
+    .map(([key]) => ({ field: field(key), reason: `${field(key)} is nested more than ${MAX_NESTING} levels deep` }));
+  return named.length > 0
+    ? named
+    : [{ field: parent || 'body', reason: `${parent || 'body'} is nested more than ${MAX_NESTING} levels deep` }];
+}
+
 /** class-validator options of every DTO check, by the global pipe or by hand. */
 export const VALIDATOR_OPTIONS = {
   whitelist: true,
@@ -85,6 +119,10 @@ class StrictValidationPipe extends ValidationPipe {
     const expectsDto = metadata.type === 'body' && metadata.metatype && this.toValidate(metadata);
     if (expectsDto && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       throw notAnObject();
+    }
+    if (metadata.metatype && this.toValidate(metadata)) {
+      const deep = tooDeeplyNested(value);
+      if (deep.length > 0) throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', deep);
     }
     const undeclared =
       metadata.metatype && this.toValidate(metadata) && value !== null && typeof value === 'object'
