@@ -1,8 +1,9 @@
 -- luacheck of the Lua scripts (src/lib/lua): `npx nx run pipeline:lint-lua` (needs Debian's lua-check).
--- Redis runs scripts on Lua 5.1 with these globals; the DEDUPE_* names and `publish` come from the
--- registry's includes (src/lib/scripts.ts), spliced in before Redis sees the script.
+-- Redis runs scripts on Lua 5.1 with these globals; the DEDUPE_* names, `publish`, the window helpers
+-- (`num`, `less`, `fields`) and `summary` come from the registry's includes (src/lib/scripts.ts),
+-- spliced in before Redis sees the script.
 std = 'lua51'
-read_globals = { 'redis', 'KEYS', 'ARGV', 'cjson', 'cmsgpack', 'bit', 'struct', 'DEDUPE_PENDING', 'DEDUPE_ACCEPTED', 'DEDUPE_COUNTED', 'publish' }
+read_globals = { 'redis', 'KEYS', 'ARGV', 'cjson', 'cmsgpack', 'bit', 'struct', 'DEDUPE_PENDING', 'DEDUPE_ACCEPTED', 'DEDUPE_COUNTED', 'publish', 'num', 'less', 'fields', 'summary' }
 max_line_length = 160
 -- calc-a reuses p and v (a price and a volume) in inner scopes, as WindowState does.
 files['src/lib/lua/calc-a.lua'] = { ignore = { '421', '431' } }
