@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { TickChunkJob } from '@md/pipeline';
 import { redisOptionsFromUrl } from '@md/redis';
 import { dropKeys, isolated, REDIS_URL, ServiceProcess } from '@md/testing';
 
@@ -24,12 +25,15 @@ async function startApi(env: Record<string, string>) {
   });
 }
 
-/** Waiting jobs, all distinct ids: no consumer runs in these tests, so jobs stay in the queue. */
+/**
+ * The event_ids of the ticks in the waiting jobs (each job holds one symbol's ticks of one ingest
+ * round): no consumer runs in these tests, so jobs stay in the queue.
+ */
 async function queued(prefix: string): Promise<string[]> {
-  const queue = new Queue('ticks.received', { connection: redisOptionsFromUrl(REDIS_URL), prefix: `${prefix}:bull` });
+  const queue = new Queue<TickChunkJob>('ticks.received', { connection: redisOptionsFromUrl(REDIS_URL), prefix: `${prefix}:bull` });
   const jobs = await queue.getWaiting(0, -1);
   await queue.close();
-  return jobs.map((job) => job.data.event_id as string);
+  return jobs.flatMap((job) => job.data.ticks.map((tick) => tick.event_id));
 }
 
 /**
