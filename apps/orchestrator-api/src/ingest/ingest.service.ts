@@ -12,6 +12,7 @@ import {
   ClaimResult,
   DedupeState,
   enqueueInMulti,
+  jobIdFor,
   tickJobOptions,
   TICKS_QUEUE,
   type MdPipeline,
@@ -38,10 +39,11 @@ const SHUTDOWN_DRAIN_MS = 5_000;
 /** Symbols per SADD when seeding the set: bounded argument lists. */
 const SEED_CHUNK = 1_000;
 
-/** Commands queued per tick in the commit MULTI after the chunks' enqueues: buffer, publish, dedupe commit. */
+/** Commands queued per chunk in the commit MULTI (EXISTS of its job id, its enqueue), then per tick: buffer, publish, dedupe commit. */
+const COMMANDS_PER_CHUNK = 2;
 const COMMANDS_PER_TICK = 3;
 
-/** Ticks per coalesced round at most (two full batch requests). */
+/** A coalesced round starts once it holds this many ticks (two full batches; the request that fills it may bring it to 2,999). */
 const ROUND_MAX_TICKS = 2_000;
 
 /** A tick a round did not settle: its event_id is being committed by another request (or round). */
@@ -95,6 +97,8 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private closing = false;
   /** Ingest requests admitted (see admit) and not answered yet. */
   private admitted = 0;
+  /** Ingest calls running (see ingest). */
+  private ingesting = 0;
   private drained?: () => void;
   private readonly ttlS: number;
   private readonly jobOptions: TickJobOptions;
@@ -152,20 +156,25 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Called by IngestAdmission as an ingest request arrives, before its body is read: false once
-   * the instance is shutting down (the request is answered 503 at once); otherwise the request
-   * is counted until its response is done, and the shutdown waits for it. Counting from arrival,
-   * not from the ingest call, matters under load: a request that arrived before the signal but
-   * waited for the event loop is served, not refused.
+   * Called by IngestAdmission once an ingest request's headers are read, before its body: false
+   * once the instance is shutting down (the request is answered 503 at once); otherwise the
+   * request is counted until its response is done, and the shutdown waits for it. Counting from
+   * then, not from the ingest call, matters under load: a request read before the signal whose
+   * body, guard and validation waited for the event loop is served, not refused.
    */
   admit(response: ServerResponse): boolean {
     if (this.closing) return false;
     this.admitted += 1;
     response.once('close', () => {
       this.admitted -= 1;
-      if (this.admitted === 0) this.drained?.();
+      this.maybeDrained();
     });
     return true;
+  }
+
+  /** The drain ends once no admitted request is open and no ingest is between claim and outcome. */
+  private maybeDrained(): void {
+    if (this.admitted === 0 && this.ingesting === 0) this.drained?.();
   }
 
   /**
@@ -178,16 +187,26 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
    */
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
-    if (this.admitted === 0) return;
+    if (this.admitted === 0 && this.ingesting === 0) return;
     await new Promise<void>((resolve) => {
       this.drained = resolve;
       setTimeout(resolve, SHUTDOWN_DRAIN_MS).unref();
     });
   }
 
-  /** Outcome for each tick, in order. Never throws: failures are `unavailable` outcomes. */
+  /**
+   * Outcome for each tick, in order. Never throws: failures are `unavailable` outcomes. Counted
+   * while it runs: a client that disconnects closes its response, but its commit may still be on
+   * its way, and the final flush must wait for it.
+   */
   async ingest(ticks: ReceivedTick[]): Promise<TickOutcome[]> {
-    return this.ingestOpen(ticks);
+    this.ingesting += 1;
+    try {
+      return await this.ingestOpen(ticks);
+    } finally {
+      this.ingesting -= 1;
+      this.maybeDrained();
+    }
   }
 
   private async ingestOpen(ticks: ReceivedTick[]): Promise<TickOutcome[]> {
@@ -295,6 +314,18 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
    * fail the tick: it is queued, and its view will follow from the consumers.)
    */
   private async commit(ticks: ReceivedTick[], newSymbols: Set<string>): Promise<boolean[]> {
+    const keys = ticks.map((tick) => this.keys.dedupe(tick.event_id));
+    try {
+      return await this.commitClaimed(ticks, keys, newSymbols);
+    } catch (error) {
+      // EXEC never ran (Redis away, or the MULTI could not be built): drop the leases, or they
+      // would hold every tick of the round as pending (Redis away: they expire by themselves).
+      await this.redis.mdRelease(keys.length, ...keys).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async commitClaimed(ticks: ReceivedTick[], keys: string[], newSymbols: Set<string>): Promise<boolean[]> {
     const client = (await this.queue.client) as unknown as MdRedis;
     const multi = client.multi() as MdPipeline;
     const bySymbol = new Map<string, number[]>();
@@ -306,10 +337,14 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     const chunks = [...bySymbol].flatMap(([symbol, all]) =>
       Array.from({ length: Math.ceil(all.length / CHUNK_MAX_TICKS) }, (_, c) =>
         all.slice(c * CHUNK_MAX_TICKS, (c + 1) * CHUNK_MAX_TICKS),
-      ).map((members) => ({
-        members,
-        job: enqueueInMulti(this.queue, multi, { symbol, ticks: members.map((k) => ticks[k]) }, this.jobOptions),
-      })),
+      ).map((members) => {
+        // BullMQ answers an add whose id exists with that id, as if it had added it: an old job
+        // named after the same first event_id (its dedupe key expired while the queue was that
+        // far behind, and the sender resent it) would swallow this chunk. EXISTS just before
+        // tells: such a chunk is not stored (503), never silently dropped.
+        multi.exists(this.queue.toKey(jobIdFor(ticks[members[0]].event_id)));
+        return { members, job: enqueueInMulti(this.queue, multi, { symbol, ticks: members.map((k) => ticks[k]) }, this.jobOptions) };
+      }),
     );
     for (const tick of ticks) {
       // The durable buffer the FlushModule writes to Postgres from (never trimmed here).
@@ -320,25 +355,19 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     // Registered here, not at claim: a commit that does not run leaves the set unchanged. Last
     // in the MULTI, so the results above keep their indexes.
     if (newSymbols.size > 0) multi.sadd(this.keys.symbols(), ...newSymbols);
-    const keys = ticks.map((tick) => this.keys.dedupe(tick.event_id));
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await multi.exec();
-      if (!results) throw new Error('MULTI aborted');
-    } catch (error) {
-      // Nothing ran: drop the leases (Redis away: they expire by themselves).
-      await this.redis.mdRelease(keys.length, ...keys).catch(() => undefined);
-      throw error;
-    }
+    const results = await multi.exec();
+    if (!results) throw new Error('MULTI aborted');
     // Stored = queued (BullMQ's add script reports some failures as negative codes rather
     // than errors) and buffered for Postgres; a failed publish alone does not fail the tick.
     const enqueued = chunks.map((_, c) => {
-      const [error, result] = results[c];
-      return !error && !(typeof result === 'number' && result < 0);
+      const [existsError, existed] = results[COMMANDS_PER_CHUNK * c];
+      const [error, result] = results[COMMANDS_PER_CHUNK * c + 1];
+      return !existsError && existed === 0 && !error && !(typeof result === 'number' && result < 0);
     });
+    const tickAt = (k: number) => results[COMMANDS_PER_CHUNK * chunks.length + COMMANDS_PER_TICK * k];
     const stored: boolean[] = new Array(ticks.length);
     chunks.forEach(({ members }, c) => {
-      for (const k of members) stored[k] = enqueued[c] && !results[chunks.length + COMMANDS_PER_TICK * k][0];
+      for (const k of members) stored[k] = enqueued[c] && !tickAt(k)[0];
     });
     // A new symbol none of whose ticks was stored is taken out again. (A concurrent request
     // that stored a tick of the same new symbol may lose its entry here: the set then counts
@@ -359,7 +388,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       // alone, which the cap on the buffer and Redis's OOM refusal of whole scripts leave
       // practically unreachable).
       const appended = ticks
-        .map((_, k) => results[chunks.length + COMMANDS_PER_TICK * k])
+        .map((_, k) => tickAt(k))
         .filter(([error], k) => !stored[k] && !error)
         .map(([, id]) => String(id));
       await Promise.all([
@@ -369,7 +398,13 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
           if (failed.length === 0) return undefined;
           return this.redis.mdUndoEnqueue(1 + failed.length, enqueued[c] ? failed[0] : job.key, ...failed, job.data, job.timestamp);
         }),
-      ]).catch(() => undefined);
+      ]).catch((error: Error) =>
+        // The ticks were answered 503, but their dedupe keys may still say accepted: a retry is then a duplicate.
+        this.logger.error(
+          { err: error.message, event_ids: ticks.filter((_, k) => !stored[k]).map((t) => t.event_id) },
+          'undo after a failed enqueue failed',
+        ),
+      );
     }
     return stored;
   }

@@ -68,6 +68,32 @@ describe("a batch whose one symbol's job fails inside EXEC", () => {
   });
 });
 
+describe('a chunk named after an event_id whose old job is still queued', () => {
+  const ctx = apiForBlock();
+
+  it('is refused with 503, never swallowed by BullMQ as an existing job, and the old job stays', async () => {
+    const { api, redis } = ctx;
+    const a = tick({ symbol: 'adausdt' });
+    expect((await post(`${api.url}/ingest/tick`, a)).body.status).toBe('accepted');
+    // Its dedupe key expired while the queue was that far behind (simulated), and the sender resends it with another tick.
+    await redis.del(`${api.env.REDIS_PREFIX}:dedupe:${a.event_id}`);
+    const jobKey = `${api.env.REDIS_PREFIX}:bull:${api.env.QUEUE_NAME}:${jobIdFor(a.event_id)}`;
+    const oldJob = await redis.hgetall(jobKey);
+    const b = tick({ symbol: 'adausdt' });
+
+    const answer = await post(`${api.url}/ingest/ticks`, [a, b]);
+
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ accepted: 0, unavailable: 2 });
+    expect(await redis.exists(`${api.env.REDIS_PREFIX}:dedupe:${b.event_id}`)).toBe(0);
+    const buffered = await redis.xrange(`${api.env.REDIS_PREFIX}:buffer:ticks`, '-', '+');
+    expect(buffered.map(([, fields]) => JSON.parse(fields[1]).event_id)).toEqual([a.event_id]);
+    expect(await redis.hgetall(jobKey)).toEqual(oldJob);
+    // B alone (its own chunk, its own name) is stored.
+    expect((await post(`${api.url}/ingest/tick`, b)).body.status).toBe('accepted');
+  });
+});
+
 describe('the MAX_SYMBOLS set after an upgrade (empty, views already stored)', () => {
   const ids = isolated();
   let api: RunningApi;
