@@ -4,9 +4,9 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Job, Queue } from 'bullmq';
 import type { Counter, Histogram } from 'prom-client';
 import type { ReceivedTick } from '@md/contracts';
-import { JobName, viewJobOptions, VIEWS_QUEUE, type TickChunkJob, type TickJob, type ViewJob } from '@md/pipeline';
+import { CountResult, JobName, viewJobOptions, VIEWS_QUEUE, type TickChunkJob, type TickJob, type ViewJob } from '@md/pipeline';
 import { CALC_A_TICKS, JOB_DURATION, JOBS } from '../app/consumer.metrics';
-import { CalcAService, TickOutcome } from './calc-a.service';
+import { CalcAService } from './calc-a.service';
 
 /** The symbol and ticks of a job: a chunk (`ticks`), or one tick as an api before chunks enqueued it (`tick`). */
 function chunkOf(job: Job<TickChunkJob | TickJob>): TickChunkJob {
@@ -15,10 +15,10 @@ function chunkOf(job: Job<TickChunkJob | TickJob>): TickChunkJob {
   return { symbol: tick.symbol, ticks: [tick] };
 }
 
-const OUTCOME_LABEL: Record<TickOutcome, string> = {
-  [TickOutcome.Counted]: 'counted',
-  [TickOutcome.CountedBefore]: 'duplicate',
-  [TickOutcome.Refused]: 'refused',
+const OUTCOME_LABEL: Record<CountResult, string> = {
+  [CountResult.Counted]: 'counted',
+  [CountResult.CountedBefore]: 'duplicate',
+  [CountResult.Refused]: 'refused',
 };
 
 /**
@@ -63,11 +63,11 @@ export class CalcAProcessor extends WorkerHost {
     }
   }
 
-  private count(outcomes: TickOutcome[], ticks: ReceivedTick[]): void {
-    const by = new Map<TickOutcome, number>();
+  private count(outcomes: CountResult[], ticks: ReceivedTick[]): void {
+    const by = new Map<CountResult, number>();
     for (const outcome of outcomes) by.set(outcome, (by.get(outcome) ?? 0) + 1);
     for (const [outcome, n] of by) this.ticks.inc({ outcome: OUTCOME_LABEL[outcome] }, n);
-    const refused = ticks.filter((_, k) => outcomes[k] === TickOutcome.Refused).map((t) => t.event_id);
+    const refused = ticks.filter((_, k) => outcomes[k] === CountResult.Refused).map((t) => t.event_id);
     // Not retried: the same tick would be refused again. Ingest's bounds keep this unreachable through the api.
     if (refused.length > 0)
       this.logger.error({ event_ids: refused.slice(0, 20), count: refused.length }, 'ticks refused: the window sums would not be finite');

@@ -1,5 +1,6 @@
 import { parseSummary } from '../app/summary';
-import { parseCalcAReply, TickOutcome } from './calc-a.service';
+import { CountResult } from '@md/pipeline';
+import { parseCalcAReply } from './calc-a.service';
 
 const SUMMARY = [
   7,
@@ -21,7 +22,7 @@ const SUMMARY = [
 describe('parseCalcAReply', () => {
   it('decodes the outcome of each tick, then the summary without losing precision', () => {
     expect(parseCalcAReply('EURUSD', ['cdx', ...SUMMARY])).toEqual({
-      outcomes: [TickOutcome.Counted, TickOutcome.CountedBefore, TickOutcome.Refused],
+      outcomes: [CountResult.Counted, CountResult.CountedBefore, CountResult.Refused],
       summary: {
         symbol: 'EURUSD',
         tickCount: 7,

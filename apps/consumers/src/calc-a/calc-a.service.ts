@@ -2,24 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConsumersEnv } from '@md/config';
 import { LAST_N, WINDOW_MS, type Tick } from '@md/contracts';
 import { WindowState, type WindowSummary } from '@md/market-calc';
-import { tickMarkerTtlS, type MdRedis } from '@md/pipeline';
+import { tickMarkerTtlS, type CountResult, type MdRedis } from '@md/pipeline';
 import { REDIS, RedisKeys } from '@md/redis';
 import { parseSummary } from '../app/summary';
 
-/** What happened to each tick of a chunk (see lua/calc-a.lua). */
-export const TickOutcome = {
-  /** Counted into its symbol's window now. */
-  Counted: 'c',
-  /** Its event_id was counted before (a redelivery, a retry): nothing changed. */
-  CountedBefore: 'd',
-  /** Refused: the symbol's sums would stop being finite numbers. Nothing of it is stored. */
-  Refused: 'x',
-} as const;
-export type TickOutcome = (typeof TickOutcome)[keyof typeof TickOutcome];
-
 export interface CalcAResult {
   /** One per tick of the chunk, in order. */
-  outcomes: TickOutcome[];
+  outcomes: CountResult[];
   /** The symbol's summary after the chunk (null: no tick of the symbol was ever counted). */
   summary: WindowSummary | null;
 }
@@ -64,5 +53,5 @@ export class CalcAService {
 /** Decodes mdCalcA's reply: the outcomes, then the summary. */
 export function parseCalcAReply(symbol: string, reply: (string | number)[]): CalcAResult {
   const [outcomes, ...summary] = reply;
-  return { outcomes: [...String(outcomes)] as TickOutcome[], summary: parseSummary(symbol, summary) };
+  return { outcomes: [...String(outcomes)] as CountResult[], summary: parseSummary(symbol, summary) };
 }

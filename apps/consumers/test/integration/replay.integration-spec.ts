@@ -3,10 +3,10 @@ import { Redis } from 'ioredis';
 import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { ConsumersEnv, validateEnv } from '@md/config';
 import type { ReceivedTick } from '@md/contracts';
-import { DedupeState, defineScripts, jobIdFor, JobName, tickJobOptions, type TickChunkJob } from '@md/pipeline';
+import { CountResult, DedupeState, defineScripts, jobIdFor, JobName, tickJobOptions, type TickChunkJob } from '@md/pipeline';
 import { RedisKeys, redisOptionsFromUrl } from '@md/redis';
 import { dropKeys, isolated, REDIS_URL, waitUntil } from '@md/testing';
-import { CalcAService, TickOutcome } from '../../src/calc-a/calc-a.service';
+import { CalcAService } from '../../src/calc-a/calc-a.service';
 
 /**
  * A failed tick job replayed from the queue, as the queue admin UI does (Job.retry), must not
@@ -98,11 +98,11 @@ describe('replaying a failed tick job', () => {
 
   it('refuses a tick that would make the sums non-finite, changing nothing, and counts the rest of its chunk', async () => {
     const huge = { ...tick(), symbol: 'HUGE', price: 1e300, volume: 1e10 };
-    expect(await calcA.apply('HUGE', [huge])).toEqual({ outcomes: [TickOutcome.Refused], summary: null });
+    expect(await calcA.apply('HUGE', [huge])).toEqual({ outcomes: [CountResult.Refused], summary: null });
     expect(await redis.exists(keys.calc('HUGE').state, keys.dedupe(huge.event_id))).toBe(0);
     const fine = { ...tick(), symbol: 'HUGE' };
     const { outcomes, summary } = await calcA.apply('HUGE', [huge, fine]);
-    expect(outcomes).toEqual([TickOutcome.Refused, TickOutcome.Counted]);
+    expect(outcomes).toEqual([CountResult.Refused, CountResult.Counted]);
     expect(summary?.tickCount).toBe(1);
     expect(await redis.exists(keys.dedupe(huge.event_id))).toBe(0);
   });

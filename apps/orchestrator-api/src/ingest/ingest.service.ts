@@ -305,7 +305,8 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * One MULTI for the claimed ticks; resolves to whether each tick was stored. The MULTI holds
-   * one BullMQ job per symbol (the symbol's ticks in arrival order, CHUNK_MAX_TICKS at most: a TickChunkJob), then per
+   * one BullMQ job per symbol (the symbol's ticks in arrival order, CHUNK_MAX_TICKS at most: a
+   * TickChunkJob), each preceded by an EXISTS of its job key (see commitClaimed), then per
    * tick the append to the flush buffer, the fast-path publish and the dedupe commit. EXEC runs
    * the commands with nothing in between, and aborts as a whole if one cannot be queued; but a
    * runtime error in one command does not undo the others, so each tick's fate is read from

@@ -65,6 +65,9 @@ describe('ingest (real Redis)', () => {
       event_id: sent.event_id,
     });
     expect(job?.data.ticks[0].receivedAt).toBeGreaterThanOrEqual(before);
+    // BullMQ's events stream, which nothing reads, is kept short (registerPipelineQueues).
+    const meta = `${api.env.REDIS_PREFIX}:bull:${api.env.QUEUE_NAME}:meta`;
+    expect(await (await queue.client).hget(meta, 'opts.maxLenEvents')).toBe('1000');
     await waitUntil(() => publishedFor(sent.event_id).length === 1, 'the tick.received message');
     const [message] = publishedFor(sent.event_id);
     expect(message).toMatchObject({ type: 'tick.received', symbol: 'ETHUSDT', event_id: sent.event_id });

@@ -125,9 +125,13 @@ export async function waitingTicks(queue: Queue): Promise<ReceivedTick[]> {
   return jobs.reverse().flatMap((job) => job.data.ticks);
 }
 
-/** The api's queue, seen from outside through BullMQ. */
+/** The api's queue, seen from outside through BullMQ (an observer: it leaves the queue's meta, e.g. its events length, as the api set it). */
 export function queueOf(api: RunningApi, redisUrl = REDIS_URL): Queue {
-  return new Queue(api.env.QUEUE_NAME, { connection: redisOptionsFromUrl(redisUrl), prefix: `${api.env.REDIS_PREFIX}:bull` });
+  return new Queue(api.env.QUEUE_NAME, {
+    connection: redisOptionsFromUrl(redisUrl),
+    prefix: `${api.env.REDIS_PREFIX}:bull`,
+    skipMetasUpdate: true,
+  });
 }
 
 export const tick = (overrides: Record<string, unknown> = {}) => ({

@@ -24,3 +24,14 @@ export const ClaimResult = {
   BufferFull: -3,
 } as const;
 export type ClaimResult = (typeof ClaimResult)[keyof typeof ClaimResult];
+
+/** What mdCalcA answers for each tick of a chunk, one character each (see lua/calc-a.lua). */
+export const CountResult = {
+  /** Counted into its symbol's window now. */
+  Counted: 'c',
+  /** Its event_id was counted before (a redelivery, a retry): nothing changed. */
+  CountedBefore: 'd',
+  /** Refused: the symbol's sums would stop being finite numbers. Nothing of it is stored. */
+  Refused: 'x',
+} as const;
+export type CountResult = (typeof CountResult)[keyof typeof CountResult];

@@ -20,8 +20,8 @@
   chunk are applied. (Ingest bounds price and volume so this cannot happen through the api;
   this keeps a view computable whatever reaches the queue.)
 
-  Returns: one character per tick ('c' counted now, 'd' counted before: a duplicate, 'x'
-  refused as non-finite), then the summary after the chunk (includes/summary.lua; parseCalcAReply).
+  Returns: one character per tick (CountResult in dedupe.ts: 'c' counted now, 'd' counted
+  before: a duplicate, 'x' refused as non-finite), then the summary after the chunk (includes/summary.lua; parseCalcAReply).
 ]]
 --- @include "dedupe-states"
 --- @include "includes/window"
