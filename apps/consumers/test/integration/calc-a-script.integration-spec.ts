@@ -116,18 +116,18 @@ describe('calc-a Lua script (real Redis) against the reference', () => {
   });
 });
 
-describe('calc-a Lua script (real Redis): a tick that would make the state non-finite', () => {
-  /** Every key of one run (state, windows, markers) with its content, to compare before/after. */
-  async function dump(base: string): Promise<Record<string, unknown>> {
-    const out: Record<string, unknown> = {};
-    for (const key of (await redis.keys(`${base}:*`)).sort()) {
-      const type = await redis.type(key);
-      out[key] =
-        type === 'hash' ? await redis.hgetall(key) : type === 'zset' ? await redis.zrange(key, 0, -1, 'WITHSCORES') : await redis.get(key);
-    }
-    return out;
+/** Every key of one run (state, windows, markers) with its content, named without `base`, to compare runs. */
+async function dump(base: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const key of (await redis.keys(`${base}:*`)).sort()) {
+    const type = await redis.type(key);
+    out[key.slice(base.length)] =
+      type === 'hash' ? await redis.hgetall(key) : type === 'zset' ? await redis.zrange(key, 0, -1, 'WITHSCORES') : await redis.get(key);
   }
+  return out;
+}
 
+describe('calc-a Lua script (real Redis): a tick that would make the state non-finite', () => {
   it.each([
     ['price 1e300 × volume 1e10 (the product overflows)', [] as Tick[], tick(T0, 1e300, 1e10, 'huge')],
     ['a second volume of 1e308 (the sum overflows)', [tick(T0, 1, 1e308, 'v1')], tick(T0 + 1, 1, 1e308, 'v2')],
@@ -163,5 +163,118 @@ describe('calc-a Lua script (real Redis): a tick that would make the state non-f
     const { outcomes, summary } = await throughScript(ticks, undefined, 3);
     expect(outcomes).toEqual(['c', 'x', 'c']);
     expect(viewMismatch(buildView(summary, 0), referenceView([ticks[0], ticks[2]]))).toBeUndefined();
+  });
+});
+
+describe('calc-a Lua script (real Redis): a chunk leaves every key as one call per tick would', () => {
+  /**
+   * Sends `ticks` in calls of `chunk` under `base`, stopping at the first call Redis fails (as a job would):
+   * the outcomes of the calls that succeeded, and the error of the one that failed.
+   */
+  async function send(base: string, ticks: Tick[], chunk: number): Promise<{ outcomes: string; error?: string }> {
+    let outcomes = '';
+    for (let i = 0; i < ticks.length; i += chunk) {
+      const part = ticks.slice(i, i + chunk);
+      try {
+        const reply = await redis.mdCalcA(
+          4 + part.length,
+          `${base}:state`,
+          `${base}:last`,
+          `${base}:win`,
+          `${base}:px`,
+          ...part.map((t) => `${base}:dedupe:${t.event_id}`),
+          60,
+          WINDOW_MS,
+          LAST_N,
+          WindowState.EXACT_BELOW,
+          WindowState.RELATIVE_ERROR,
+          ...part.flatMap((t) => [t.event_id, String(t.ts), String(t.price), String(t.volume), t.source]),
+        );
+        outcomes += String(reply[0]);
+      } catch (error) {
+        return { outcomes, error: (error as Error).message };
+      }
+    }
+    return { outcomes };
+  }
+
+  /**
+   * `before` one per call, then the markers of `forget` dropped (as if they had expired), then `ticks` in one
+   * chunk, in chunks of 3, and one per call, each run under its own keys: every key must be the same, byte for
+   * byte, and so must every tick's outcome (when a call fails, its error: the ticks of the failed chunk have none).
+   */
+  async function expectChunksEqualOnePerCall(before: Tick[], forget: string[], ticks: Tick[]): Promise<void> {
+    const runs = [];
+    for (const chunk of [1, 3, ticks.length]) {
+      const base = `${prefix}:run${run++}`;
+      await send(base, before, 1);
+      if (forget.length > 0) await redis.del(...forget.map((id) => `${base}:dedupe:${id}`));
+      const { outcomes, error } = await send(base, ticks, chunk);
+      runs.push({ keys: await dump(base), ...(error ? { error } : { outcomes }) });
+    }
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+  }
+
+  const steps = (from: number, n: number, stepMs: number, id: string) =>
+    Array.from({ length: n }, (_, i) =>
+      tick(from + stepMs * i, 100 + (i % 7), i % 4 === 0 ? 0 : 1 + (i % 3), `${id}${String(i).padStart(2, '0')}`),
+    );
+
+  it.each([
+    [
+      'ticks of the chunk expire each other (and late ones) from the window',
+      steps(T0, 5, 1000, 'b'),
+      [
+        tick(T0 + 10_000, 1, 2, 'c1'),
+        tick(T0 + 65_000, 2, 0, 'c2'),
+        tick(T0 + 6_000, 3, 1, 'late'),
+        tick(T0 + 70_000, 4, 1, 'c3'),
+        tick(T0 + 200_000, 5, 3, 'c4'),
+        tick(T0 + 140_001, 6, 1, 'c5'),
+      ],
+    ],
+    [
+      'equal ts, ordered by event_id, the newest among them',
+      [tick(T0, 1, 1, 'm')],
+      [tick(T0, 2, 1, 'z'), tick(T0, 3, 0, 'a'), tick(T0 + 1, 4, 1, 'k'), tick(T0 + 1, 5, 2, 'b'), tick(T0 + 1, 6, 1, 'x')],
+    ],
+    ['a chunk crossing last-N, out of order', steps(T0, 4, 500, 'b'), steps(T0 + 7_000, 30, -211, 'c')],
+    [
+      'a non-finite tick and duplicates in the middle of the chunk',
+      [tick(T0, 1, 1, 'old')],
+      [
+        tick(T0 + 1, 2, 1, 'a'),
+        tick(T0 + 2, Number.POSITIVE_INFINITY, 1, 'inf'),
+        tick(T0 + 3, 3, 1, 'b'),
+        tick(T0 + 1, 2, 1, 'a'),
+        tick(T0, 1, 1, 'old'),
+        tick(T0 + 4, 4, 0, 'c'),
+      ],
+    ],
+    [
+      'a large window (running sums) a chunk mostly expires',
+      steps(T0, 60, 1000, 'b'),
+      [...steps(T0 + 75_000, 8, 7_000, 'c'), tick(T0 + 100_000, 1e9, 1e6, 'giant'), ...steps(T0 + 131_000, 8, 1_000, 'd')],
+    ],
+  ])('%s', async (_name, before, ticks) => {
+    await expectChunksEqualOnePerCall(before, [], ticks);
+  });
+
+  it('counts a tick again once its marker expired, back into last-N and the window, trimmed as per tick', async () => {
+    // 'back' is the greatest of last-N; it returns with the smallest ts, after a tick that pushes one out
+    // (trimming last-N only at the end of the chunk would then drop 'back' instead of that one).
+    const before = [...steps(T0, LAST_N, 1000, 'b'), tick(T0 + 50_000, 5, 1, 'back')];
+    await expectChunksEqualOnePerCall(
+      before,
+      ['back'],
+      [tick(T0 + 40_000, 6, 1, 'new'), tick(T0 + 1, 5, 1, 'back'), tick(T0 + 2, 7, 2, 'after')],
+    );
+  });
+
+  // Ingest refuses such a tick; were one to reach the queue, its job would fail, but leave no half-written chunk.
+  it('fails a chunk at a tick whose ts is not a number, leaving what the calls up to it left', async () => {
+    const ticks = [tick(T0 + 5000, 2, 1, 'a'), tick(Number.NaN, 3, 1, 'bad'), tick(T0 + 6000, 4, 1, 'c')];
+    await expectChunksEqualOnePerCall(steps(T0, 3, 1000, 'b'), [], ticks);
   });
 });
