@@ -5,7 +5,7 @@
  */
 import type { SymbolUpdatedMessage } from '@md/contracts';
 import { io } from 'socket.io-client';
-import { type FleetClient, now, serveFleet } from '../lib/fleet-window';
+import { type FleetClient, now, seqParts, serveFleet } from '../lib/fleet-window';
 
 const clients = new Set<FleetClient>();
 
@@ -25,7 +25,12 @@ serveFleet({
       clients.delete(client);
     });
     socket.on('symbol.updated', (message: SymbolUpdatedMessage) => {
-      state.window.message(client, now(), 'symbol.updated', { seq: message.seq, receivedAt: message.receivedAt, skipped: message.skipped });
+      state.window.message(client, now(), {
+        type: 'symbol.updated',
+        ...(message.seq ? seqParts(message.seq) : {}),
+        receivedAt: message.receivedAt,
+        skipped: message.skipped,
+      });
     });
   },
 });

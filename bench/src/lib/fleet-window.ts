@@ -17,24 +17,19 @@ import { LogHistogram, type LogHistogramJson, round } from './stats';
 
 export const now = (): number => performance.timeOrigin + performance.now();
 
-function seqParts(seq: string): [number, number] {
+/** A seq (`<ms>-<n>`, the message's id in the history stream) as its two numbers. */
+export function seqParts(seq: string): { seqMs: number; seqN: number } {
   const dash = seq.indexOf('-');
-  return [Number(seq.slice(0, dash)), Number(seq.slice(dash + 1))];
-}
-
-/** Whether seq `a` comes after `b` (or `b` is unset). */
-export function seqAfter(a: string, b: string | undefined): boolean {
-  if (!b) return true;
-  const [am, an] = seqParts(a);
-  const [bm, bn] = seqParts(b);
-  return am > bm || (am === bm && an > bn);
+  return { seqMs: Number(seq.slice(0, dash)), seqN: Number(seq.slice(dash + 1)) };
 }
 
 /** One client of a fleet, as the window sees it. */
 export interface FleetClient {
   ready: boolean;
   closed: boolean;
-  lastSeq?: string;
+  /** The seq of the newest message the client received, as its two numbers. */
+  lastSeqMs?: number;
+  lastSeqN?: number;
   lastBeatAt?: number;
   close(): void;
 }
@@ -103,21 +98,38 @@ export class FleetWindow {
   }
 
   /**
-   * One message received at `at` by `client` (which keeps `lastSeq`): counted, checked for
+   * One message received at `at` by `client` (which keeps its newest seq): counted, checked for
    * order, its latencies recorded (any of seq, receivedAt, viewTs may be missing).
    */
   message(
     client: FleetClient,
     at: number,
-    type: string,
-    { seq, receivedAt, viewTs, skipped }: { seq?: string; receivedAt?: number; viewTs?: number; skipped?: number },
+    {
+      type,
+      seqMs,
+      seqN,
+      receivedAt,
+      viewTs,
+      skipped,
+    }: {
+      type: string;
+      seqMs?: number;
+      seqN?: number;
+      receivedAt?: number;
+      viewTs?: number;
+      skipped?: number;
+    },
   ): void {
     this.messages += 1;
     this.byType[type] = (this.byType[type] ?? 0) + 1;
-    if (seq) {
-      if (!seqAfter(seq, client.lastSeq)) this.outOfOrder += 1;
-      else client.lastSeq = seq;
-      this.fromPublish.record(at - Number(seq.slice(0, seq.indexOf('-'))));
+    if (seqMs !== undefined && seqN !== undefined) {
+      const after =
+        client.lastSeqMs === undefined || seqMs > client.lastSeqMs || (seqMs === client.lastSeqMs && seqN > (client.lastSeqN ?? -1));
+      if (after) {
+        client.lastSeqMs = seqMs;
+        client.lastSeqN = seqN;
+      } else this.outOfOrder += 1;
+      this.fromPublish.record(at - seqMs);
     }
     if (receivedAt) this.delivery.record(at - receivedAt);
     if (viewTs) this.e2e.record(at - viewTs);
