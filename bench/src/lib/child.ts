@@ -4,6 +4,7 @@
  * child's side.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import type { ClientReceipt } from './coverage';
 import { inheritedEnv } from './env';
 import type { FleetCollect, FleetConnect, FleetConnectOptions, FleetWindowCounts } from './fleet-window';
 import { benchScript } from './service';
@@ -163,6 +164,12 @@ export class Fleet {
       heartbeats: sum('heartbeats'),
       heartbeatGapMs: parts.every((p) => p.heartbeatGap) ? merge('heartbeatGap') : undefined,
     };
+  }
+
+  /** What each live client received since start (coverage.ts). */
+  async receipts(): Promise<ClientReceipt[]> {
+    const parts = await Promise.all(this.children.map((c) => c.call<ClientReceipt[]>({ cmd: 'receipts' })));
+    return parts.flat();
   }
 
   close(): Promise<unknown[]> {

@@ -13,6 +13,7 @@
  *  - e2eMs = receive − view.ts (the tick's own ts), when the client parsed the view.
  */
 import { serve } from './child';
+import type { ClientReceipt } from './coverage';
 import { LogHistogram, type LogHistogramJson, round } from './stats';
 
 export const now = (): number => performance.timeOrigin + performance.now();
@@ -30,6 +31,8 @@ export interface FleetClient {
   /** The seq of the newest message the client received, as its two numbers. */
   lastSeqMs?: number;
   lastSeqN?: number;
+  /** Since the phase's start: the first seq received and how many messages (coverage.ts). */
+  phase?: { firstMs: number; firstN: number; received: number };
   lastBeatAt?: number;
   close(): void;
 }
@@ -129,6 +132,8 @@ export class FleetWindow {
         client.lastSeqMs = seqMs;
         client.lastSeqN = seqN;
       } else this.outOfOrder += 1;
+      if (client.phase) client.phase.received += 1;
+      else client.phase = { firstMs: seqMs, firstN: seqN, received: 1 };
       this.fromPublish.record(at - seqMs);
     }
     if (receivedAt) this.delivery.record(at - receivedAt);
@@ -166,7 +171,8 @@ export interface FleetState {
  * The child side of a fleet. `open(options, state, onReady)` opens one client and calls
  * onReady(ok) once it is live; `clients` is the set of open clients (each with ready, close()).
  * Commands: connect {count, perSecond, timeoutMs, …options} → {connected, failed, pending};
- * start (new window); collect (window summary, and a new window); close; exit.
+ * start (new window, and a new phase for coverage); collect (window summary, and a new window);
+ * receipts (what each live client received since start: coverage.ts); close; exit.
  */
 export function serveFleet({
   open,
@@ -203,7 +209,15 @@ export function serveFleet({
     if (message.cmd === 'connect') return connect(message as unknown as FleetConnectOptions);
     if (message.cmd === 'start') {
       state.window = new FleetWindow();
+      for (const client of clients) client.phase = undefined;
       return { ok: true };
+    }
+    if (message.cmd === 'receipts') {
+      return [...clients]
+        .filter((c) => c.ready && !c.closed)
+        .map(
+          (c): ClientReceipt => (c.phase ? [c.phase.firstMs, c.phase.firstN, c.lastSeqMs ?? 0, c.lastSeqN ?? 0, c.phase.received] : null),
+        );
     }
     if (message.cmd === 'collect') {
       const result = state.window.summary([...clients].filter((c) => c.ready && !c.closed).length);

@@ -125,6 +125,13 @@ function cpuHint(processes: Record<string, ProcessUsage> | null | undefined, nam
     .join(', ');
 }
 
+/** Clients complete of all, and received ÷ published over all of them (without maxHz only). */
+function coverageCell(coverage: FanoutResult['phases'][number]['coverage']): string {
+  if (!coverage) return '—';
+  if ('unchecked' in coverage) return `unchecked: ${coverage.unchecked}`;
+  return `${coverage.complete} / ${coverage.clients} (${fmt(coverage.received / Math.max(1, coverage.expected), 4)})`;
+}
+
 /** Every target of the issue: goal, measured value, met or not, and what limits it when missed. */
 export function judge(results: Results): Target[] {
   // A scenario that failed still lists its targets, unmeasured.
@@ -162,6 +169,16 @@ export function judge(results: Results): Target[] {
       fan5000.deliveryMs?.p99,
       atMost(fan5000.deliveryMs?.p99, 250),
       `${cpuHint(fan5000.processes, ['gateway', 'clients'])}; machine ${fmt(fan5000.machine?.busyPct, 0)} % busy`,
+    );
+    const covered = fan5000.coverage && 'complete' in fan5000.coverage ? fan5000.coverage : undefined;
+    add(
+      'fanout 5000 SSE clients: clients that received every message',
+      'all',
+      covered ? covered.complete : null,
+      !!covered && covered.complete === covered.clients,
+      covered
+        ? `received ÷ published ${fmt(covered.received / Math.max(1, covered.expected), 4)}, worst client ${fmt(covered.worst, 4)}`
+        : undefined,
     );
   }
   if (results.baselines) {
@@ -288,6 +305,7 @@ export function markdown(results: Results): string {
           'delivery p50 / p95 / p99 / max ms',
           'msg/s received',
           'per client /s',
+          'clients complete (received ÷ published)',
           'gateway sent /s',
           'conflated /s',
           'gateway CPU %',
@@ -303,6 +321,7 @@ export function markdown(results: Results): string {
           pct(p.deliveryMs),
           p.messagesPerS,
           p.perClientPerS,
+          coverageCell(p.coverage),
           p.gatewaySide?.sentPerS,
           p.gatewaySide?.conflatedPerS,
           p.server.cpuPct,

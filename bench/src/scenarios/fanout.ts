@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { sleep } from '@md/testing';
 import { Fleet, type FleetWindowSummary } from '../lib/child';
+import { type ClientReceipt, type Coverage, coverage, type Seq } from '../lib/coverage';
 import type { ProcessUsage } from '../lib/procstat';
 import { histogramDelta, histogramSummaryMs, total } from '../lib/prom';
 import { benchScript, type Service } from '../lib/service';
@@ -258,6 +259,8 @@ export async function measureFanout(bench: Bench, fleet: Fleet, server: string, 
     await sleep(config.windowMs);
     windows.push(await fleet.collect());
   }
+  // Every message, not only fast ones: without maxHz nothing may be conflated or dropped.
+  const receipts = server === 'gateway' && !config.maxHz ? await fleet.receipts() : undefined;
   const measured = await phase.end();
   await load.stop();
   await fleet.close();
@@ -281,6 +284,7 @@ export async function measureFanout(bench: Bench, fleet: Fleet, server: string, 
     processes: measured.usage.processes,
     machine: measured.usage.machine,
     gatewaySide: undefined as GatewaySide | undefined,
+    coverage: receipts && (await receivedOfPublished(bench, receipts)),
   };
   const before = measured.metricsBefore.gateway ?? [];
   const after = measured.metricsAfter.gateway ?? [];
@@ -296,6 +300,26 @@ export async function measureFanout(bench: Bench, fleet: Fleet, server: string, 
     };
   }
   return result;
+}
+
+/**
+ * The clients' receipts against the realtime history (the symbol.updated messages a `/stream`
+ * client takes by default), or why they cannot be checked.
+ */
+async function receivedOfPublished(bench: Bench, receipts: ClientReceipt[]): Promise<Coverage | { unchecked: string }> {
+  const seen = receipts.filter((r): r is NonNullable<ClientReceipt> => r !== null);
+  if (seen.length === 0) return coverage([], receipts);
+  const from = seen.reduce((a, r) => (r[0] < a[0] || (r[0] === a[0] && r[1] < a[1]) ? [r[0], r[1]] : a), [seen[0][0], seen[0][1]]);
+  const to = seen.reduce((a, r) => (r[2] > a[0] || (r[2] === a[0] && r[3] > a[1]) ? [r[2], r[3]] : a), [seen[0][2], seen[0][3]]);
+  const history = `${bench.prefix}:history:${bench.channel}`;
+  const seq = (id: string): Seq => [Number(id.slice(0, id.indexOf('-'))), Number(id.slice(id.indexOf('-') + 1))];
+  const [oldest] = await bench.redis.xrange(history, '-', '+', 'COUNT', 1);
+  const first = oldest && seq(oldest[0]);
+  if (!first || first[0] > from[0] || (first[0] === from[0] && first[1] > from[1]))
+    return { unchecked: 'the history no longer holds the first message received' };
+  const entries = await bench.redis.xrange(history, `${from[0]}-${from[1]}`, `${to[0]}-${to[1]}`);
+  const published = entries.filter(([, fields]) => fields[1]?.includes('"type":"symbol.updated"')).map(([id]) => seq(id));
+  return coverage(published, receipts);
 }
 
 interface GatewaySide {
