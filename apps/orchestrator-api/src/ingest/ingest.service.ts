@@ -5,12 +5,11 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
 import { sleep } from '@md/common';
 import { OrchestratorApiEnv } from '@md/config';
-import { DomainEvent, tickReceivedMessage, type ReceivedTick } from '@md/contracts';
+import { DomainEvent, TICK_RECEIVED_JSON_HEAD, type ReceivedTick } from '@md/contracts';
 import { Coalescer, FieldsException } from '@md/platform';
 import {
   CHUNK_MAX_TICKS,
   ClaimResult,
-  DedupeState,
   enqueueInMulti,
   jobIdFor,
   tickJobOptions,
@@ -19,7 +18,7 @@ import {
   type MdRedis,
   type TickJobOptions,
 } from '@md/pipeline';
-import { REDIS, RealtimePublisher, RedisKeys } from '@md/redis';
+import { REDIS, RedisKeys } from '@md/redis';
 import { IngestMetrics, type TicksEvent } from './ingest.metrics';
 import { readBatch, settleBatch, type SettledBatch, type TickStamp } from './tick-batch';
 import type { TickLimits } from './validate-tick-item';
@@ -39,9 +38,8 @@ const SHUTDOWN_DRAIN_MS = 5_000;
 /** Symbols per SADD when seeding the set: bounded argument lists. */
 const SEED_CHUNK = 1_000;
 
-/** Commands queued per chunk in the commit MULTI (EXISTS of its job id, its enqueue), then per tick: buffer, publish, dedupe commit. */
+/** Commands queued per chunk in the commit MULTI (EXISTS of its job id, its enqueue); then one mdCommit for every tick. */
 const COMMANDS_PER_CHUNK = 2;
-const COMMANDS_PER_TICK = 3;
 
 /** A coalesced round starts once it holds this many ticks (two full batches; the request that fills it may bring it to 2,999). */
 const ROUND_MAX_TICKS = 2_000;
@@ -83,8 +81,9 @@ function bufferFullOutcome(max: number): TickOutcome & { status: 'unavailable' }
  *     same script: MAX_SYMBOLS (a new symbol past it is refused) and BUFFER_MAX_TICKS (the
  *     flush buffer is full: Postgres is behind; 503 with a reason, nothing trimmed);
  *  2. one MULTI with one BullMQ job per symbol (its claimed ticks, CHUNK_MAX_TICKS at most per job; job id from the first
- *     one's event_id), then per tick the append to the flush buffer (XADD), the fast-path
- *     publish (history stream + PUBLISH) and the dedupe commit (SET DedupeState.Accepted EX ttl).
+ *     one's event_id), then one mdCommit script for every tick: the append to the flush buffer
+ *     (XADD), the fast-path publish (history stream + PUBLISH) and the dedupe commit (SET
+ *     DedupeState.Accepted EX ttl).
  * A tick is accepted exactly when its chunk's enqueue and its buffer append are confirmed (see
  * commit). If EXEC fails, the leases are dropped and the caller gets 503; a retry with the same
  * event_id is accepted. Concurrent requests for one event_id: one claims, the others wait for
@@ -101,6 +100,8 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private ingesting = 0;
   private drained?: () => void;
   private readonly ttlS: number;
+  /** STREAM_HISTORY: the history stream's length, as RealtimePublisher keeps it. */
+  private readonly historyMax: number;
   private readonly jobOptions: TickJobOptions;
   private readonly maxSymbols: number;
   private readonly bufferMax: number;
@@ -122,12 +123,12 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(REDIS) private readonly redis: MdRedis,
     @InjectQueue(TICKS_QUEUE) private readonly queue: Queue,
     private readonly keys: RedisKeys,
-    private readonly publisher: RealtimePublisher,
     private readonly events: EventEmitter2,
     private readonly metrics: IngestMetrics,
     env: OrchestratorApiEnv,
   ) {
     this.ttlS = env.DEDUPE_TTL_S;
+    this.historyMax = env.STREAM_HISTORY;
     this.jobOptions = tickJobOptions(env.DEDUPE_TTL_S);
     this.maxSymbols = env.MAX_SYMBOLS;
     this.bufferMax = env.BUFFER_MAX_TICKS;
@@ -306,13 +307,15 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   /**
    * One MULTI for the claimed ticks; resolves to whether each tick was stored. The MULTI holds
    * one BullMQ job per symbol (the symbol's ticks in arrival order, CHUNK_MAX_TICKS at most: a
-   * TickChunkJob), each preceded by an EXISTS of its job key (see commitClaimed), then per
-   * tick the append to the flush buffer, the fast-path publish and the dedupe commit. EXEC runs
-   * the commands with nothing in between, and aborts as a whole if one cannot be queued; but a
-   * runtime error in one command does not undo the others, so each tick's fate is read from
-   * its chunk's enqueue and its own buffer append, and a tick not stored gets its dedupe key
-   * (and a half-written job) removed so a retry is accepted. (A failed publish alone does not
-   * fail the tick: it is queued, and its view will follow from the consumers.)
+   * TickChunkJob), each preceded by an EXISTS of its job key (see commitClaimed), then one
+   * mdCommit for every tick: the append to the flush buffer, the fast-path publish and the
+   * dedupe commit (one command for the api to build and parse per round, not three per tick).
+   * EXEC runs the commands with nothing in between, and aborts as a whole if one cannot be
+   * queued; but a runtime error in one command does not undo the others, so each tick's fate is
+   * read from its chunk's enqueue and its own buffer append (mdCommit answers each tick's entry
+   * id), and a tick not stored gets its dedupe key (and a half-written job) removed so a retry is
+   * accepted. (A failed publish alone does not fail the tick: it is queued, and its view will
+   * follow from the consumers.)
    */
   private async commit(ticks: ReceivedTick[], newSymbols: Set<string>): Promise<boolean[]> {
     const keys = ticks.map((tick) => this.keys.dedupe(tick.event_id));
@@ -347,12 +350,19 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
         return { members, job: enqueueInMulti(this.queue, multi, { symbol, ticks: members.map((k) => ticks[k]) }, this.jobOptions) };
       }),
     );
-    for (const tick of ticks) {
-      // The durable buffer the FlushModule writes to Postgres from (never trimmed here).
-      multi.xadd(this.keys.buffer(), '*', 't', JSON.stringify(tick));
-      this.publisher.queue(multi, tickReceivedMessage(tick));
-      multi.set(this.keys.dedupe(tick.event_id), DedupeState.Accepted, 'EX', this.ttlS);
-    }
+    // Each tick's append to the durable buffer the FlushModule writes to Postgres from (never
+    // trimmed here), its publish and its dedupe commit, in one script (see lua/commit.lua).
+    multi.mdCommit(
+      2 + ticks.length,
+      this.keys.buffer(),
+      this.keys.history(),
+      ...keys,
+      this.keys.channel,
+      this.historyMax,
+      this.ttlS,
+      TICK_RECEIVED_JSON_HEAD,
+      ...ticks.map((tick) => JSON.stringify(tick)),
+    );
     // Registered here, not at claim: a commit that does not run leaves the set unchanged. Last
     // in the MULTI, so the results above keep their indexes.
     if (newSymbols.size > 0) multi.sadd(this.keys.symbols(), ...newSymbols);
@@ -365,10 +375,13 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       const [error, result] = results[COMMANDS_PER_CHUNK * c + 1];
       return !existsError && existed === 0 && !error && !(typeof result === 'number' && result < 0);
     });
-    const tickAt = (k: number) => results[COMMANDS_PER_CHUNK * chunks.length + COMMANDS_PER_TICK * k];
+    // Each tick's buffer entry id; none when its append failed (mdCommit then wrote nothing of it) or the script did not run.
+    const [commitError, commitReply] = results[COMMANDS_PER_CHUNK * chunks.length];
+    const committed = commitError ? [] : (commitReply as (string | number)[]);
+    const entryId = (k: number) => (typeof committed[k] === 'string' ? (committed[k] as string) : undefined);
     const stored: boolean[] = new Array(ticks.length);
     chunks.forEach(({ members }, c) => {
-      for (const k of members) stored[k] = enqueued[c] && !tickAt(k)[0];
+      for (const k of members) stored[k] = enqueued[c] && entryId(k) !== undefined;
     });
     // A new symbol none of whose ticks was stored is taken out again. (A concurrent request
     // that stored a tick of the same new symbol may lose its entry here: the set then counts
@@ -377,7 +390,11 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     if (unregistered.length > 0) await this.redis.srem(this.keys.symbols(), ...unregistered).catch(() => undefined);
     if (stored.some((ok) => !ok)) {
       this.logger.error(
-        { err: results.find(([e]) => e)?.[0]?.message, count: stored.filter((ok) => !ok).length },
+        {
+          // An error reply, else the first failure mdCommit reports after its ids.
+          err: results.find(([e]) => e)?.[0]?.message ?? committed[ticks.length],
+          count: stored.filter((ok) => !ok).length,
+        },
         'enqueue failed inside EXEC',
       );
       // A retry must be accepted: forget the event_ids, and take back the buffer entries of the
@@ -388,10 +405,10 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       // buffer append that fails after its chunk's enqueue succeeded: a runtime error of XADD
       // alone, which the cap on the buffer and Redis's OOM refusal of whole scripts leave
       // practically unreachable).
-      const appended = ticks
-        .map((_, k) => tickAt(k))
-        .filter(([error], k) => !stored[k] && !error)
-        .map(([, id]) => String(id));
+      const appended = ticks.flatMap((_, k) => {
+        const id = entryId(k);
+        return !stored[k] && id !== undefined ? [id] : [];
+      });
       await Promise.all([
         appended.length > 0 ? this.redis.xdel(this.keys.buffer(), ...appended) : undefined,
         ...chunks.map(({ members, job }, c) => {

@@ -94,6 +94,33 @@ describe('a chunk named after an event_id whose old job is still queued', () => 
   });
 });
 
+describe('a batch whose buffer append fails part-way', () => {
+  const ctx = apiForBlock();
+
+  it('answers 503 for the ticks not buffered, and neither publishes nor marks them', async () => {
+    const { api, redis } = ctx;
+    const prefix = api.env.REDIS_PREFIX;
+    // A stream's ids end at 18446744073709551615-18446744073709551615: room for two more entries.
+    await redis.xadd(`${prefix}:buffer:ticks`, '18446744073709551615-18446744073709551613', 't', '{}');
+    const sent = [tick(), tick(), tick(), tick()];
+
+    const answer = await post(`${api.url}/ingest/ticks`, sent);
+
+    expect(answer.status).toBe(503);
+    expect(answer.body.items.map((item: { status: string }) => item.status)).toEqual([
+      'accepted',
+      'accepted',
+      'unavailable',
+      'unavailable',
+    ]);
+    const buffered = await redis.xrange(`${prefix}:buffer:ticks`, '-', '+');
+    expect(buffered.slice(1).map(([, fields]) => JSON.parse(fields[1]).event_id)).toEqual([sent[0].event_id, sent[1].event_id]);
+    for (const t of sent.slice(2)) expect(await redis.exists(`${prefix}:dedupe:${t.event_id}`)).toBe(0);
+    const history = await redis.xrange(`${prefix}:history:${api.env.PUBSUB_CHANNEL}`, '-', '+');
+    expect(history.map(([, fields]) => JSON.parse(fields[1]).event_id)).toEqual([sent[0].event_id, sent[1].event_id]);
+  });
+});
+
 describe('the MAX_SYMBOLS set after an upgrade (empty, views already stored)', () => {
   const ids = isolated();
   let api: RunningApi;

@@ -19,7 +19,7 @@ import { dropKeys, isolated, REDIS_URL } from '@md/testing';
  * real Redis, so an upgrade that changes any of it fails here:
  *  - Job.prototype.addJob(client, parentOpts) exists;
  *  - in a MULTI, the add is ONE command whose EXEC result is the job id (the ingest reads each
- *    chunk's fate at its index, and each tick's commands after the chunks: COMMANDS_PER_TICK);
+ *    chunk's fate at its index, and the round's mdCommit after the chunks);
  *  - the job hash is at the returned key with the returned `data` and `timestamp` (what
  *    mdUndoEnqueue compares before deleting a half-written job);
  *  - adding an id that exists adds nothing and still answers the id (a retry after a lost answer).

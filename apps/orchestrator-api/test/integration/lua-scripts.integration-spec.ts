@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
+import { TICK_RECEIVED_JSON_HEAD, tickReceivedMessage } from '@md/contracts';
 import { ClaimResult, DedupeState, defineScripts, luaScripts } from '@md/pipeline';
-import { dropKeys, isolated, REDIS_URL } from '@md/testing';
+import { dropKeys, isolated, REDIS_URL, waitUntil } from '@md/testing';
 
 /**
  * Every script of the registry against the real Redis: SCRIPT LOAD compiles it (a syntax error
@@ -63,5 +64,58 @@ describe('the Lua scripts in Redis', () => {
     await redis.set(c, DedupeState.Pending);
     expect(await redis.mdRelease(1, c)).toBe(0);
     expect(await redis.exists(c)).toBe(0);
+  });
+
+  it('mdCommit buffers, publishes and commits each tick; a tick whose append fails writes nothing, and the ticks after it go on', async () => {
+    const [buffer, history, a, b, c] = ['buffer', 'history', 'dedupe:a', 'dedupe:b', 'dedupe:c'].map((k) => `${prefix}:commit:${k}`);
+    const channel = `${prefix}:commit:channel`;
+    const subscriber = new Redis(REDIS_URL);
+    const published: string[] = [];
+    subscriber.on('message', (_, text: string) => published.push(text));
+    await subscriber.subscribe(channel);
+    const ticks = [a, b, c].map((eventId, i) => ({
+      symbol: 'SYM',
+      price: 1.5 + i,
+      volume: 2,
+      source: 'spec "quoted" ü',
+      ts: Date.UTC(2026, 0, 1),
+      event_id: eventId,
+      receivedAt: Date.UTC(2026, 0, 1, 0, 0, 1),
+    }));
+    // A stream's ids end at 18446744073709551615-18446744073709551615: room for two more entries.
+    const max = '18446744073709551615';
+    await redis.xadd(buffer, `${max}-18446744073709551613`, 't', '{}');
+    // The dedupe keys as the claim leaves them.
+    for (const key of [a, b, c]) await redis.set(key, DedupeState.Pending);
+
+    const reply = await redis.mdCommit(
+      5,
+      buffer,
+      history,
+      a,
+      b,
+      c,
+      channel,
+      100,
+      600,
+      TICK_RECEIVED_JSON_HEAD,
+      ...ticks.map((t) => JSON.stringify(t)),
+    );
+
+    expect(reply).toEqual([`${max}-18446744073709551614`, `${max}-${max}`, 0, expect.stringContaining('exhausted')]);
+    const entries = await redis.xrange(buffer, '-', '+');
+    expect(entries.slice(1).map(([, fields]) => fields)).toEqual(ticks.slice(0, 2).map((t) => ['t', JSON.stringify(t)]));
+    expect([await redis.get(a), await redis.get(b), await redis.get(c)]).toEqual([
+      DedupeState.Accepted,
+      DedupeState.Accepted,
+      DedupeState.Pending,
+    ]);
+    expect(await redis.ttl(a)).toBeGreaterThan(590);
+    // The message of each stored tick, byte for byte what the api published before mdCommit: in the history, then with its seq on the channel.
+    const messages = await redis.xrange(history, '-', '+');
+    expect(messages.map(([, fields]) => fields)).toEqual(ticks.slice(0, 2).map((t) => ['m', JSON.stringify(tickReceivedMessage(t))]));
+    await waitUntil(() => published.length === 2, 'the two messages');
+    expect(published).toEqual(messages.map(([id], i) => JSON.stringify({ seq: id, ...tickReceivedMessage(ticks[i]) })));
+    await subscriber.quit();
   });
 });

@@ -17,3 +17,11 @@ export type RealtimeMessage = TickReceivedMessage | SymbolUpdatedMessage;
 export function tickReceivedMessage(tick: ReceivedTick): TickReceivedMessage {
   return { type: MessageType.TickReceived, ...tick };
 }
+
+/**
+ * JSON.stringify(tickReceivedMessage(tick)) up to the tick's own fields: the message's JSON is
+ * this head followed by JSON.stringify(tick) without its opening brace. The ingest's commit
+ * script (mdCommit) builds each message so from the tick's JSON, which it appends to the flush
+ * buffer too: the api serialises a tick once.
+ */
+export const TICK_RECEIVED_JSON_HEAD = `${JSON.stringify({ type: MessageType.TickReceived }).slice(0, -1)},`;

@@ -5,6 +5,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import { DedupeState } from './dedupe';
 import calcA from './lua/calc-a.lua';
 import claim from './lua/claim.lua';
+import commit from './lua/commit.lua';
 import publishFn from './lua/includes/publish.lua';
 import summaryFn from './lua/includes/summary.lua';
 import windowFn from './lua/includes/window.lua';
@@ -54,6 +55,7 @@ export function expandLua(name: string, source: string): string {
  */
 export const LUA_SCRIPTS = {
   mdClaim: { file: 'claim', source: claim, numberOfKeys: undefined },
+  mdCommit: { file: 'commit', source: commit, numberOfKeys: undefined },
   mdRelease: { file: 'release', source: release, numberOfKeys: undefined },
   mdUndoEnqueue: { file: 'undo-enqueue', source: undoEnqueue, numberOfKeys: undefined },
   mdPublish: { file: 'publish', source: publish, numberOfKeys: 1 },
@@ -77,6 +79,8 @@ export function luaScripts(): Record<ScriptName, { lua: string; numberOfKeys: nu
 export interface MdScripts {
   /** See lua/claim.lua: numKeys = 2 + ticks; one ClaimResult per tick. */
   mdClaim(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+  /** See lua/commit.lua: numKeys = 2 + ticks; per tick its buffer entry id or 0, then the first error's text if any. */
+  mdCommit(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
   mdRelease(numKeys: number, ...args: string[]): Promise<number>;
   /** See lua/undo-enqueue.lua: numKeys = 1 + ticks. */
   mdUndoEnqueue(numKeys: number, ...args: (string | number)[]): Promise<number>;
@@ -100,7 +104,7 @@ export interface MdScripts {
 
 export type MdRedis = Redis & MdScripts;
 export type MdPipeline = ChainableCommander & {
-  mdPublish(key: string, channel: string, maxLen: number, json: string): ChainableCommander;
+  mdCommit(numKeys: number, ...args: (string | number)[]): ChainableCommander;
 };
 
 /** Defines every script of LUA_SCRIPTS on `client` (ioredis runs them by EVALSHA, loading on NOSCRIPT). */

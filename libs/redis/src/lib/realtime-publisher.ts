@@ -3,11 +3,13 @@ import { ServiceEnv } from '@md/config';
 import { REDIS } from './tokens';
 import { RedisKeys } from './redis-keys';
 import { symbolUpdatedMessage, type SymbolView } from '@md/contracts';
-import type { MdPipeline, MdRedis } from '@md/pipeline/scripts';
+import type { MdRedis } from '@md/pipeline/scripts';
 
 /**
- * Publishes on the realtime channel through the mdPublish script, so every message gets a
- * sequence number (its history-stream id) and is kept for gap-free resume.
+ * Publishes the views on the realtime channel through the mdStoreView script, so every message
+ * gets a sequence number (its history-stream id) and is kept for gap-free resume. (The ingest's
+ * tick.received messages go out the same way, through includes/publish.lua, from its commit
+ * script mdCommit.)
  */
 @Injectable()
 export class RealtimePublisher {
@@ -19,11 +21,6 @@ export class RealtimePublisher {
     env: ServiceEnv,
   ) {
     this.maxLen = env.STREAM_HISTORY;
-  }
-
-  /** Adds the publish to a pipeline or MULTI that the caller executes. */
-  queue(pipeline: MdPipeline, message: object): void {
-    pipeline.mdPublish(this.keys.history(), this.keys.channel, this.maxLen, JSON.stringify(message));
   }
 
   /**
