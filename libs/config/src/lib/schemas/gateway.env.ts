@@ -73,7 +73,7 @@ export class GatewayEnv extends WithReadAccessEnv(ServiceEnv) {
    * thousands of clients, one write per message per client is what limits the fan-out. 50 ms
    * halves the writes of 25 ms (1,000 clients at 100 messages/s: about 1.3× the messages per
    * gateway CPU-second) and keeps a tick's view on a screen well inside 100 ms
-   * (doc/performance.md, "Issue 18: the write window").
+   * (doc/performance.md, "Issue 18: the bench's clients and the write window").
    */
   @EnvInt(0, 1_000)
   STREAM_FLUSH_MS: number = 50;
