@@ -12,6 +12,8 @@
  *   --no-build          use dist/apps as it is (default: nx build first; cached when unchanged)
  *   --keep-db           keep the PostgreSQL database afterwards (for inspection)
  *   --fanout-idle-only  fanout runs only its idle phase (the connect storm and RSS per connection)
+ *   --set=NAME=VALUE    a setting for every service (repeatable), e.g. --set=STREAM_FLUSH_MS=25: to
+ *                       measure a setting; such a run is written as <id>.set.*, not latest.*
  * Env: BENCH_REDIS_URL (default redis://127.0.0.1:6379/9: a database the bench may FLUSHDB),
  * PG_URL (default postgres://postgres@127.0.0.1:5432/postgres: where the bench creates its database).
  */
@@ -119,12 +121,23 @@ const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
 if (flag('help')) {
   console.log(
-    'usage: npm run bench [-- --quick] [--only=nominal,ramp,fanout,baselines,storage] [--profile] [--no-build] [--keep-db] [--fanout-idle-only]',
+    'usage: npm run bench [-- --quick] [--only=nominal,ramp,fanout,baselines,storage] [--profile] [--no-build] [--keep-db] [--fanout-idle-only] [--set=NAME=VALUE …]',
   );
   process.exit(0);
 }
 const quick = flag('quick');
 const profile = flag('profile');
+/** --set=NAME=VALUE: settings given to every service on top of the bench's own. */
+const settings: Record<string, string> = {};
+for (const arg of args.filter((a) => a.startsWith('--set='))) {
+  const [name, ...value] = arg.slice('--set='.length).split('=');
+  if (!/^[A-Z][A-Z0-9_]*$/.test(name) || value.length === 0) {
+    process.stderr.write(`bench: ${arg}: expected --set=NAME=VALUE with NAME an environment variable\n`);
+    process.exit(2);
+  }
+  settings[name] = value.join('=');
+}
+const experiment = Object.keys(settings).length > 0;
 const only = (
   args
     .find((a) => a.startsWith('--only='))
@@ -230,6 +243,7 @@ async function main(): Promise<void> {
     logDir,
     distDir,
     profileDir: profile ? join(logDir, 'profiles') : undefined,
+    settings,
     quiet: quick ? { probes: 1, probeMs: 300, maxWaitMs: 20_000 } : { probes: 2, probeMs: 1_000, maxWaitMs: 180_000 },
     scrapeTimeoutMs: quick ? 3_000 : 15_000,
     log,
@@ -249,6 +263,7 @@ async function main(): Promise<void> {
     runId,
     quick,
     profile,
+    ...(experiment ? { settings } : {}),
     startedAt: new Date(started).toISOString(),
     machine: machine(bench),
     config,
@@ -281,8 +296,8 @@ async function main(): Promise<void> {
     rampResult,
     `${runId}${quick ? ' (quick)' : ''}: ${results.machine.cores} cores, ${results.machine.cpuModel}; Node ${results.machine.node}`,
   );
-  const stem = profile ? `${runId}.profile` : runId;
-  const names = profile ? [stem] : [stem, 'latest'];
+  const stem = profile ? `${runId}.profile` : experiment ? `${runId}.set` : runId;
+  const names = profile || experiment ? [stem] : [stem, 'latest'];
   for (const name of names) {
     writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(resultsDir, `${name}.md`), report);

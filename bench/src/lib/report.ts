@@ -52,6 +52,8 @@ export interface Results {
   runId: string;
   quick: boolean;
   profile: boolean;
+  /** --set: settings given to every service (an experiment, not written as latest). */
+  settings?: Record<string, string>;
   startedAt: string;
   machine: Machine;
   config: Config;
@@ -256,6 +258,13 @@ export function markdown(results: Results): string {
     `Machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, Redis ${m.redis}, PostgreSQL ${m.postgres}. ` +
       `Every service, the clients, the load generator, Redis and PostgreSQL share these cores. Latencies in ms, p50 / p95 / p99 / max.`,
   );
+  if (results.settings)
+    out.push(
+      '',
+      `Settings given to every service (--set): ${Object.entries(results.settings)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(', ')}.`,
+    );
   if (results.targets?.length) {
     out.push('', '## Targets', '');
     out.push(

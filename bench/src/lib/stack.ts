@@ -37,6 +37,8 @@ export interface BenchOptions {
   logDir: string;
   distDir: string;
   profileDir?: string;
+  /** Settings for every service on top of the bench's own (--set). */
+  settings?: Record<string, string>;
   quiet?: Partial<QuietOptions>;
   scrapeTimeoutMs?: number;
   log?: Log;
@@ -107,6 +109,7 @@ export function started(service: Service | undefined, name: string): Service {
 
 export class Bench {
   readonly runId: string;
+  private readonly settings: Record<string, string>;
   readonly log: Log;
   readonly redisUrl: string;
   readonly prefix = 'bench';
@@ -136,12 +139,14 @@ export class Bench {
     logDir,
     distDir,
     profileDir,
+    settings = {},
     quiet = {},
     scrapeTimeoutMs = 15_000,
     log = () => undefined,
   }: BenchOptions) {
     const secret = () => randomBytes(18).toString('base64url');
     this.runId = runId;
+    this.settings = settings;
     this.log = log;
     this.scrapeTimeoutMs = scrapeTimeoutMs;
     this.quiet = { probes: 2, probeMs: 1_000, maxWaitMs: 120_000, thresholdPct: 25, ...quiet };
@@ -179,6 +184,7 @@ export class Bench {
       READ_RATE_LIMIT_PER_MIN: '0',
       // And all its streams come from one address (127.0.0.1).
       MAX_STREAMS_PER_ADDRESS: '0',
+      ...this.settings,
     };
   }
 
