@@ -88,14 +88,15 @@ function setUp(overrides: Partial<GatewayEnv> = {}) {
   const history = new MemoryHistory();
   const counter = (labelNames: string[]) => new Counter({ name: 'c', help: 'c', labelNames, registers: [] });
   const gauge = (labelNames: string[]) => new Gauge({ name: 'g', help: 'g', labelNames, registers: [] });
+  const metrics = { conflated: counter(['transport']), dropped: counter(['transport', 'reason']) };
   const hub = new StreamHub(
     { ...env, ...overrides } as GatewayEnv,
     history as unknown as StreamHistory,
     gauge(['transport']),
     counter(['transport', 'type']),
     counter(['transport']),
-    counter(['transport']),
-    counter(['transport', 'reason']),
+    metrics.conflated,
+    metrics.dropped,
     counter(['cause']),
     counter(['outcome']),
     gauge([]),
@@ -125,7 +126,7 @@ function setUp(overrides: Partial<GatewayEnv> = {}) {
     deliver(m.raw);
     return m.message;
   };
-  return { hub, history, live, append, deliver, publish, internals };
+  return { hub, history, live, append, deliver, publish, internals, metrics };
 }
 
 /** Lets setImmediate ticks and promise chains run. */
@@ -313,6 +314,24 @@ describe('StreamHub', () => {
     idsIncrease(sinks[1]);
     // While a2 was held, a reconnect resumed from a1 (a2 replayed); once it is written, from the last seq.
     expect(sinks[0].events.slice(-4).map((e) => e.id)).toEqual([a1.seq, undefined, undefined, t2.seq]);
+  });
+
+  it('counts the conflations before a drop at the drop, not on the next write tick', async () => {
+    const { hub, live, publish, metrics } = setUp({ STREAM_FLUSH_MS: 60_000 });
+    live(publish('A').seq);
+    const sink = new (class extends RecordingSink {
+      override readonly shareable = false;
+    })();
+    const client = hub.attach(sink, { filter: views, maxHz: undefined } as never);
+    await hub.start(client, undefined);
+    sink.buffered = 300_000; // congested: past a quarter of CLIENT_BUFFER_MAX_BYTES
+    publish('A'); // held
+    publish('A'); // replaces it: one conflated
+    client.drop('buffer');
+    const total = async (counter: Counter) => (await counter.get()).values.reduce((n, v) => n + v.value, 0);
+    expect(await total(metrics.dropped)).toBe(1);
+    expect(await total(metrics.conflated)).toBe(1);
+    await hub.beforeApplicationShutdown(); // its write tick is a minute away
   });
 
   it('keeps every guarantee under random publishes, congestion, drains, joins and leaves (seeded)', async () => {

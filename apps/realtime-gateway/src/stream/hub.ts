@@ -306,7 +306,14 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
   }
 
   dropped(client: StreamClient, reason: DropReason): void {
+    // The conflations that came before a drop are counted before it, not on the next tick.
+    this.countConflated();
     this.droppedCounter.inc({ transport: client.sink.transport, reason });
+  }
+
+  private countConflated(): void {
+    for (const transport of TRANSPORTS) if (this.tickConflated[transport]) this.conflatedBy[transport].inc(this.tickConflated[transport]);
+    this.tickConflated = { sse: 0, ws: 0 };
   }
 
   wake(client: StreamClient): void {
@@ -525,9 +532,8 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Clien
       for (const message of this.tickSent[transport])
         if (message.receivedAt) this.delivery[transport].observe(Math.max(0, now - message.receivedAt) / 1000);
       this.tickSent[transport].clear();
-      if (this.tickConflated[transport]) this.conflatedBy[transport].inc(this.tickConflated[transport]);
     }
-    this.tickConflated = { sse: 0, ws: 0 };
+    this.countConflated();
   }
 
   /** A group's gathered frames, encoded once, to every member; a member that fell behind leaves. */
