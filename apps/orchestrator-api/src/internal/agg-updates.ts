@@ -3,10 +3,26 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AGG_UPDATES_MAX, type FieldError } from '@md/contracts';
 import { fieldErrors, FieldsException, notAnObject, tooDeeplyNested, undeclaredProperties, VALIDATOR_OPTIONS } from '@md/platform';
-import { AggUpdateDto } from './dto/agg-update.dto';
+import { acceptAggUpdateFast, AggUpdateDto } from './dto/agg-update.dto';
 
-/** One AggUpdate's field errors (`parent` prefixes each field: `[i]` in an array, as batch ingest names them). */
-function updateErrors(item: unknown, parent: string): { dto?: AggUpdateDto; errors: FieldError[] } {
+/** One AggUpdate read: the DTO when valid, else its field errors. */
+export interface AggUpdateRead {
+  dto?: AggUpdateDto;
+  errors: FieldError[];
+}
+
+/**
+ * One AggUpdate of the body (`parent` prefixes each field: `[i]` in an array, as batch ingest
+ * names them). An update acceptAggUpdateFast vouches for is taken without class-validator; every
+ * other item goes through readAggUpdateByDto, so each refusal is worded in one place.
+ */
+export function readAggUpdate(item: unknown, parent: string): AggUpdateRead {
+  const dto = acceptAggUpdateFast(item);
+  return dto ? { dto, errors: [] } : readAggUpdateByDto(item, parent);
+}
+
+/** readAggUpdate with class-validator alone: the reference the fast path is tested against. */
+export function readAggUpdateByDto(item: unknown, parent: string): AggUpdateRead {
   const prefix = (field: string) => (parent ? `${parent}.${field}` : field);
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     return { errors: [{ field: parent || 'body', reason: `${parent || 'body'} must be a JSON object` }] };
@@ -31,7 +47,7 @@ function updateErrors(item: unknown, parent: string): { dto?: AggUpdateDto; erro
 export function readAggUpdates(body: unknown): { updates: AggUpdateDto[]; many: boolean } {
   if (!Array.isArray(body)) {
     if (body === null || typeof body !== 'object') throw notAnObject();
-    const { dto, errors } = updateErrors(body, '');
+    const { dto, errors } = readAggUpdate(body, '');
     if (errors.length > 0 || !dto) throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', errors);
     return { updates: [dto], many: false };
   }
@@ -40,7 +56,7 @@ export function readAggUpdates(body: unknown): { updates: AggUpdateDto[]; many: 
       { field: 'body', reason: `body must be an object or an array of 1 to ${AGG_UPDATES_MAX} views` },
     ]);
   }
-  const read = body.map((item, i) => updateErrors(item, `[${i}]`));
+  const read = body.map((item, i) => readAggUpdate(item, `[${i}]`));
   const errors = read.flatMap((r) => r.errors);
   if (errors.length > 0) throw new FieldsException(HttpStatus.BAD_REQUEST, 'validation failed', errors);
   return { updates: read.map((r) => r.dto as AggUpdateDto), many: true };

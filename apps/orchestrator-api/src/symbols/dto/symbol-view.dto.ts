@@ -78,3 +78,83 @@ export class SymbolViewDto implements SymbolView {
   @IsInt()
   updatedAt: number;
 }
+
+/** The properties SymbolViewDto declares; agg-update.fast-accept.spec.ts checks this against the DTO's metadata. */
+export const SYMBOL_VIEW_KEYS = [
+  'symbol',
+  'price',
+  'ts',
+  'source',
+  'eventId',
+  'tickCount',
+  'last10',
+  'sma10',
+  'volume1m',
+  'vwap1m',
+  'high1m',
+  'low1m',
+  'open1m',
+  'change1m',
+  'changePct1m',
+  'updatedAt',
+] as const satisfies readonly (keyof SymbolViewDto)[];
+const SYMBOL_VIEW_KEY_SET: ReadonlySet<string> = new Set(SYMBOL_VIEW_KEYS);
+
+/** IsNumber(FINITE): Number.isFinite does not coerce, so a numeric string fails it as it fails the DTO. */
+const isFiniteNumber = (value: unknown): value is number => Number.isFinite(value);
+/** IsInt: class-validator's isInt is `typeof number` and Number.isInteger, which is false for anything else anyway. */
+const isInteger = (value: unknown): value is number => Number.isInteger(value);
+
+/**
+ * The SymbolViewDto plainToInstance would make of `view` when `view` is certainly valid, else
+ * undefined: "not certainly valid", never "invalid". The fast path of each view of POST
+ * /internal/agg-update (acceptAggUpdateFast): it must accept nothing the DTO refuses and return
+ * the DTO's instance, same prototype, same values, same key order (the view is stored and
+ * published as JSON.stringify of it). Keep it beside the decorators and change both together
+ * (agg-update.fast-accept.spec.ts compares the two on random views).
+ */
+export function acceptSymbolViewFast(view: unknown): SymbolViewDto | undefined {
+  // A JSON object: own enumerable keys only, no class behind it.
+  if (typeof view !== 'object' || view === null || Object.getPrototypeOf(view) !== Object.prototype) return undefined;
+  // Only declared keys; a declared key that is missing reads as undefined, which every check below refuses.
+  for (const key of Object.keys(view)) if (!SYMBOL_VIEW_KEY_SET.has(key)) return undefined;
+  const {
+    symbol,
+    price,
+    ts,
+    source,
+    eventId,
+    tickCount,
+    last10,
+    sma10,
+    volume1m,
+    vwap1m,
+    high1m,
+    low1m,
+    open1m,
+    change1m,
+    changePct1m,
+    updatedAt,
+  } = view as Record<string, unknown>;
+  // The pattern is ASCII, so the upper-cased symbol (which the DTO matches) matches too.
+  if (typeof symbol !== 'string' || !TickRules.symbolPattern.test(symbol)) return undefined;
+  if (!isFiniteNumber(price) || !(price > 0)) return undefined;
+  if (!isInteger(ts) || !isInteger(updatedAt)) return undefined;
+  if (typeof source !== 'string' || typeof eventId !== 'string') return undefined;
+  if (!isInteger(tickCount) || tickCount < 1 || tickCount > Number.MAX_SAFE_INTEGER) return undefined;
+  // Min(0) after IsNumber(FINITE); -0 passes both, as it passes the DTO.
+  if (!isFiniteNumber(volume1m) || !(volume1m >= 0)) return undefined;
+  // ValidateIf skips null only; undefined (absent) fails IsNumber.
+  if (vwap1m !== null && !isFiniteNumber(vwap1m)) return undefined;
+  if (![sma10, high1m, low1m, open1m, change1m, changePct1m].every(isFiniteNumber)) return undefined;
+  if (!Array.isArray(last10) || last10.length > LAST_N) return undefined;
+  // class-transformer copies an array into a new plain one; a hole reads as undefined here and is left to the DTO.
+  const prices: number[] = [];
+  for (let i = 0; i < last10.length; i++) {
+    const value: unknown = last10[i];
+    if (!isFiniteNumber(value)) return undefined;
+    prices.push(value);
+  }
+  // As plainToInstance: a new instance, the client's keys assigned in the client's order, then the transforms.
+  return Object.assign(new SymbolViewDto(), view, { symbol: symbol.toUpperCase(), last10: prices });
+}
