@@ -31,8 +31,9 @@ export interface FleetClient {
   /** The seq of the newest message the client received, as its two numbers. */
   lastSeqMs?: number;
   lastSeqN?: number;
-  /** Since the phase's start: the first seq received and how many messages (coverage.ts). */
+  /** Since the phase's start: the first seq received, how many messages after each other, resets (coverage.ts). */
   phase?: { firstMs: number; firstN: number; received: number };
+  phaseResets?: number;
   lastBeatAt?: number;
   close(): void;
 }
@@ -131,9 +132,10 @@ export class FleetWindow {
       if (after) {
         client.lastSeqMs = seqMs;
         client.lastSeqN = seqN;
+        // Only messages after the newest count toward coverage: a duplicate must not hide a loss.
+        if (client.phase) client.phase.received += 1;
+        else client.phase = { firstMs: seqMs, firstN: seqN, received: 1 };
       } else this.outOfOrder += 1;
-      if (client.phase) client.phase.received += 1;
-      else client.phase = { firstMs: seqMs, firstN: seqN, received: 1 };
       this.fromPublish.record(at - seqMs);
     }
     if (receivedAt) this.delivery.record(at - receivedAt);
@@ -209,14 +211,18 @@ export function serveFleet({
     if (message.cmd === 'connect') return connect(message as unknown as FleetConnectOptions);
     if (message.cmd === 'start') {
       state.window = new FleetWindow();
-      for (const client of clients) client.phase = undefined;
+      for (const client of clients) {
+        client.phase = undefined;
+        client.phaseResets = 0;
+      }
       return { ok: true };
     }
     if (message.cmd === 'receipts') {
       return [...clients]
         .filter((c) => c.ready && !c.closed)
         .map(
-          (c): ClientReceipt => (c.phase ? [c.phase.firstMs, c.phase.firstN, c.lastSeqMs ?? 0, c.lastSeqN ?? 0, c.phase.received] : null),
+          (c): ClientReceipt =>
+            c.phase ? [c.phase.firstMs, c.phase.firstN, c.lastSeqMs ?? 0, c.lastSeqN ?? 0, c.phase.received, c.phaseResets ?? 0] : null,
         );
     }
     if (message.cmd === 'collect') {

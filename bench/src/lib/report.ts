@@ -179,7 +179,8 @@ export function judge(results: Results): Target[] {
       covered ? covered.complete : null,
       !!covered && covered.complete === covered.clients,
       covered
-        ? `received ÷ published ${fmt(covered.received / Math.max(1, covered.expected), 4)}, worst client ${fmt(covered.worst, 4)}`
+        ? `received ÷ published ${fmt(covered.received / Math.max(1, covered.expected), 4)}, worst client ${fmt(covered.worst, 4)}; ` +
+            `${covered.gone} gone, ${covered.silent} silent, ${covered.lagging} lagging, ${covered.resets} resets`
         : undefined,
     );
   }

@@ -37,6 +37,8 @@ class SseFleetClient implements FleetClient {
   closed = false;
   lastSeqMs?: number;
   lastSeqN?: number;
+  phase?: { firstMs: number; firstN: number; received: number };
+  phaseResets?: number;
   lastBeatAt?: number;
   /** Bytes of the response head and snapshot, until the stream is live. */
   private head?: Buffer;
@@ -119,6 +121,11 @@ class SseFleetClient implements FleetClient {
       (message) => this.state.window.message(this, this.receivedAt, message),
       () => this.state.window.heartbeat(this, this.receivedAt),
       this.options.viewTs,
+      (event) => {
+        if (event !== 'reset') return;
+        this.state.window.resets += 1;
+        this.phaseResets = (this.phaseResets ?? 0) + 1;
+      },
     );
     this.receivedAt = now();
     this.scanner.push(head.subarray(end + 2));

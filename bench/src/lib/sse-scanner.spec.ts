@@ -17,6 +17,8 @@ const STREAM = [
   ),
   chunk(': heartbeat\n\n'),
   chunk(frame(undefined, 'reset', '{"reason":"history"}')),
+  // After a reset, a snapshot: its data has a seq too, but it is not a live message.
+  chunk(frame('1764000000002-5', 'snapshot', '{"type":"snapshot","seq":"1764000000002-5","views":[{"symbol":"BTC","ts":4}]}')),
   chunk(frame('1764000000003-10', 'symbol.updated', view('1764000000003-10', 6))),
 ].join('');
 
@@ -28,11 +30,12 @@ const EXPECTED: ScannedMessage[] = [
 ];
 
 function scan(pieces: Buffer[], viewTs = true) {
-  const seen: (ScannedMessage | 'heartbeat')[] = [];
+  const seen: (ScannedMessage | string)[] = [];
   const scanner = new SseScanner(
     (message) => seen.push(message),
     () => seen.push('heartbeat'),
     viewTs,
+    (event) => seen.push(`event ${event}`),
   );
   for (const piece of pieces) scanner.push(piece);
   return seen;
@@ -40,7 +43,7 @@ function scan(pieces: Buffer[], viewTs = true) {
 
 describe('SseScanner', () => {
   const bytes = Buffer.from(STREAM, 'latin1');
-  const expected = [EXPECTED[0], EXPECTED[1], EXPECTED[2], 'heartbeat', EXPECTED[3]];
+  const expected = [EXPECTED[0], EXPECTED[1], EXPECTED[2], 'heartbeat', 'event reset', 'event snapshot', EXPECTED[3]];
 
   it("reads every message's seq, type, receivedAt, view ts and skipped count, and the heartbeats", () => {
     expect(scan([bytes])).toEqual(expected);
@@ -52,7 +55,7 @@ describe('SseScanner', () => {
   });
 
   it('reads no view ts unless asked', () => {
-    expect(scan([bytes], false).filter((m) => m !== 'heartbeat' && m.viewTs !== undefined)).toEqual([]);
+    expect(scan([bytes], false).filter((m) => typeof m !== 'string' && m.viewTs !== undefined)).toEqual([]);
   });
 
   it('finds a receivedAt that is not last in its message', () => {

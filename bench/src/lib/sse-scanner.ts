@@ -9,8 +9,9 @@
  *     [\r\n<hex size>\r\n]  id: <seq>\n  event: <type>\n  data: {["skipped":<n>,]"seq":"<ms>-<n>",…[,"receivedAt":<ms>]}\n\n
  *
  * The stream is chunked HTTP/1.1 whose chunks hold whole frames, so a chunk's size line only
- * ever sits between frames. A frame cut by the end of a read waits for the next read. A frame
- * without `"seq":"` (a snapshot, a reset) is passed over.
+ * ever sits between frames. A frame cut by the end of a read waits for the next read. The
+ * frame's `event:` line says what it is: a live message (`symbol.updated`, `tick.received`), or
+ * another event (a `reset`, a `snapshot` after it), which is reported by name, not as a message.
  */
 
 export interface ScannedMessage {
@@ -28,10 +29,13 @@ const SEQ = bytes('"seq":"');
 const RECEIVED = bytes(',"receivedAt":');
 const VIEW = bytes('"view":{');
 const TS = bytes('"ts":');
-const TICK_TYPE = bytes(',"type":"tick.received"');
+const ID_LINE = bytes('id: ');
+const EVENT_LINE = bytes('event: ');
+const LIVE_TYPES = (['symbol.updated', 'tick.received'] as const).map((type) => ({ type, line: bytes(`${type}\n`) }));
 const SKIPPED = bytes('{"skipped":');
 const HEARTBEAT = bytes(': heartbeat');
 const CR = 13;
+const LF = 10;
 const COLON = 58;
 const QUOTE = 34;
 const DASH = 45;
@@ -86,6 +90,8 @@ export class SseScanner {
     private readonly onMessage: (message: ScannedMessage) => void,
     private readonly onHeartbeat: () => void,
     private readonly viewTs = false,
+    /** Any other event (`reset`, `snapshot`), by name. */
+    private readonly onEvent: (event: string) => void = () => undefined,
   ) {}
 
   /** The bytes of the stream after the response head and the snapshot, as they come (not kept after the call). */
@@ -120,7 +126,17 @@ export class SseScanner {
       if (holds(buffer, start, HEARTBEAT)) this.onHeartbeat();
       return;
     }
-    const seqAt = buffer.indexOf(SEQ, start);
+    // [id: <seq>\n] event: <type>\n data: …
+    const lineEnd = buffer.indexOf(LF, start);
+    const eventAt = holds(buffer, start, ID_LINE) ? lineEnd + 1 : start;
+    if (!holds(buffer, eventAt, EVENT_LINE)) return;
+    const typeAt = eventAt + EVENT_LINE.length;
+    const live = LIVE_TYPES.find(({ line }) => holds(buffer, typeAt, line));
+    if (!live) {
+      this.onEvent(buffer.toString('latin1', typeAt, Math.min(end, buffer.indexOf(LF, typeAt))));
+      return;
+    }
+    const seqAt = buffer.indexOf(SEQ, typeAt);
     if (seqAt < 0 || seqAt > end) return;
     const ms = integerAt(buffer, seqAt + SEQ.length, end);
     const n = ms && buffer[ms.end] === DASH ? integerAt(buffer, ms.end + 1, end) : undefined;
@@ -128,7 +144,7 @@ export class SseScanner {
     this.onMessage({
       seqMs: ms.value,
       seqN: n.value,
-      type: holds(buffer, n.end + 1, TICK_TYPE) ? 'tick.received' : 'symbol.updated',
+      type: live.type,
       receivedAt: this.receivedAt(buffer, n.end, end),
       viewTs: this.viewTs ? this.viewTsOf(buffer, n.end, end) : undefined,
       skipped: this.skipped(buffer, seqAt),

@@ -285,7 +285,7 @@ export async function measureFanout(bench: Bench, fleet: Fleet, server: string, 
     processes: measured.usage.processes,
     machine: measured.usage.machine,
     gatewaySide: undefined as GatewaySide | undefined,
-    coverage: receipts && (await receivedOfPublished(bench, receipts)),
+    coverage: receipts && (await receivedOfPublished(bench, receipts, connected.connected)),
   };
   const before = measured.metricsBefore.gateway ?? [];
   const after = measured.metricsAfter.gateway ?? [];
@@ -307,9 +307,9 @@ export async function measureFanout(bench: Bench, fleet: Fleet, server: string, 
  * The clients' receipts against the realtime history (the symbol.updated messages a `/stream`
  * client takes by default), or why they cannot be checked.
  */
-async function receivedOfPublished(bench: Bench, receipts: ClientReceipt[]): Promise<Coverage | { unchecked: string }> {
+async function receivedOfPublished(bench: Bench, receipts: ClientReceipt[], connected: number): Promise<Coverage | { unchecked: string }> {
   const seen = receipts.filter((r): r is NonNullable<ClientReceipt> => r !== null);
-  if (seen.length === 0) return coverage([], receipts);
+  if (seen.length === 0) return coverage([], receipts, connected);
   const from = seen.reduce((a, r) => (r[0] < a[0] || (r[0] === a[0] && r[1] < a[1]) ? [r[0], r[1]] : a), [seen[0][0], seen[0][1]]);
   const to = seen.reduce((a, r) => (r[2] > a[0] || (r[2] === a[0] && r[3] > a[1]) ? [r[2], r[3]] : a), [seen[0][2], seen[0][3]]);
   const history = `${bench.prefix}:history:${bench.channel}`;
@@ -320,7 +320,7 @@ async function receivedOfPublished(bench: Bench, receipts: ClientReceipt[]): Pro
     return { unchecked: 'the history no longer holds the first message received' };
   const entries = await bench.redis.xrange(history, `${from[0]}-${from[1]}`, `${to[0]}-${to[1]}`);
   const published = entries.filter(([, fields]) => fields[1]?.includes('"type":"symbol.updated"')).map(([id]) => seq(id));
-  return coverage(published, receipts);
+  return coverage(published, receipts, connected);
 }
 
 interface GatewaySide {

@@ -404,7 +404,8 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       // one (see mdUndoEnqueue). A job written whole stays, and calc-a counts its ticks (a
       // buffer append that fails after its chunk's enqueue succeeded: a runtime error of XADD
       // alone, which the cap on the buffer and Redis's OOM refusal of whole scripts leave
-      // practically unreachable).
+      // practically unreachable; so is an error of mdCommit as a whole, outside its per-command
+      // pcalls, which would answer 503 for every tick of the round while their jobs stay).
       const appended = ticks.flatMap((_, k) => {
         const id = entryId(k);
         return !stored[k] && id !== undefined ? [id] : [];

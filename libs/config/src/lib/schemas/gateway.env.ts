@@ -68,11 +68,11 @@ export class GatewayEnv extends WithReadAccessEnv(ServiceEnv) {
   WS_SUBSCRIBES_PER_MIN: number = 60;
 
   /**
-   * A client's messages are gathered for up to this many ms and written with one call (0:
-   * written as they come). The cost of a socket write is per call, not per byte: with
+   * A client's messages are gathered for up to this many ms and written with one call (0: at
+   * the end of the event-loop turn). The cost of a socket write is per call, not per byte: with
    * thousands of clients, one write per message per client is what limits the fan-out. 50 ms
    * halves the writes of 25 ms (1,000 clients at 100 messages/s: about 1.3× the messages per
-   * gateway CPU-second) and keeps a tick's view on a screen well inside 100 ms
+   * gateway CPU-second, medians of runs) and keeps a tick's view on a screen well inside 100 ms
    * (doc/performance.md, "Issue 18: the bench's clients and the write window").
    */
   @EnvInt(0, 1_000)

@@ -24,7 +24,8 @@
   locals and written once at the end; the last-N zset is trimmed, and the prices zset written,
   once at the end (nothing reads them in between). Each tick reads and changes the locals exactly
   where it read and wrote the keys before, so a chunk leaves what one call per tick leaves, also
-  when a command fails midway (flush runs before the error is raised). A number kept in a local
+  when a tick fails midway (flush runs before the error is raised; a key of the wrong type, a
+  corrupted state, may fail the chunk at another point than one call per tick would). A number kept in a local
   equals the one read back before: %.17g round-trips every double, -0 included.
 
   Returns: one character per tick (CountResult in dedupe.ts: 'c' counted now, 'd' counted
