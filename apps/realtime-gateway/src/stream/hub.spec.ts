@@ -16,7 +16,7 @@ import { parsePublished, type Published } from './published';
 /** An SSE-like sink that records the ids and events it was given, shared bytes included. */
 class RecordingSink extends FakeSocketSink {
   readonly transport = 'sse' as const;
-  readonly shareable = true;
+  readonly shareable: boolean = true;
   text = '';
   encode(message: Published, id: string, skipped: number): string {
     return `${id ? `id: ${id}\n` : ''}event: ${message.type}\ndata: ${skipped ? `{"skipped":${skipped},${message.raw.slice(1)}` : message.raw}\n\n`;
