@@ -18,6 +18,24 @@ const T0 = Date.UTC(2026, 0, 1);
 const prefix = isolated().REDIS_PREFIX;
 const redis = defineScripts(new Redis(REDIS_URL));
 
+/** One mdCalcA call: `part`'s ticks applied to the state under `base` (the keys and arguments of calc-a's job). */
+function calcA(base: string, part: Tick[]) {
+  return redis.mdCalcA(
+    4 + part.length,
+    `${base}:state`,
+    `${base}:last`,
+    `${base}:win`,
+    `${base}:px`,
+    ...part.map((t) => `${base}:dedupe:${t.event_id}`),
+    60,
+    WINDOW_MS,
+    LAST_N,
+    WindowState.EXACT_BELOW,
+    WindowState.RELATIVE_ERROR,
+    ...part.flatMap((t) => [t.event_id, String(t.ts), String(t.price), String(t.volume), t.source]),
+  );
+}
+
 let run = 0;
 /**
  * Applies the ticks, in order, through the script under fresh keys (or `base`'s), `chunk` ticks
@@ -28,21 +46,7 @@ async function throughScript(ticks: Tick[], base = `${prefix}:run${run++}`, chun
   const outcomes: string[] = [];
   for (let i = 0; i < ticks.length; i += chunk) {
     const part = ticks.slice(i, i + chunk);
-    const reply = await redis.mdCalcA(
-      4 + part.length,
-      `${base}:state`,
-      `${base}:last`,
-      `${base}:win`,
-      `${base}:px`,
-      ...part.map((t) => `${base}:dedupe:${t.event_id}`),
-      60,
-      WINDOW_MS,
-      LAST_N,
-      WindowState.EXACT_BELOW,
-      WindowState.RELATIVE_ERROR,
-      ...part.flatMap((t) => [t.event_id, String(t.ts), String(t.price), String(t.volume), t.source]),
-    );
-    last = parseCalcAReply(part[0].symbol, reply);
+    last = parseCalcAReply(part[0].symbol, await calcA(base, part));
     outcomes.push(...last.outcomes);
   }
   if (!last?.summary) throw new Error('no summary');
@@ -176,21 +180,7 @@ describe('calc-a Lua script (real Redis): a chunk leaves every key as one call p
     for (let i = 0; i < ticks.length; i += chunk) {
       const part = ticks.slice(i, i + chunk);
       try {
-        const reply = await redis.mdCalcA(
-          4 + part.length,
-          `${base}:state`,
-          `${base}:last`,
-          `${base}:win`,
-          `${base}:px`,
-          ...part.map((t) => `${base}:dedupe:${t.event_id}`),
-          60,
-          WINDOW_MS,
-          LAST_N,
-          WindowState.EXACT_BELOW,
-          WindowState.RELATIVE_ERROR,
-          ...part.flatMap((t) => [t.event_id, String(t.ts), String(t.price), String(t.volume), t.source]),
-        );
-        outcomes += String(reply[0]);
+        outcomes += String((await calcA(base, part))[0]);
       } catch (error) {
         return { outcomes, error: (error as Error).message };
       }
