@@ -4,7 +4,8 @@ import type { StorageMaintenanceService } from '../database/storage-maintenance.
 import { unregisteredFlushMetrics } from '../testing/flush-metrics';
 import { BatchWriter, isDataError, isNoPartition, sqlState } from './batch-writer';
 import type { FlushFaults } from './flush-faults';
-import { INSERT_NEW_TICKS, INSERT_TICKS, type BufferedTick } from './tick-rows';
+import type { TickCopy } from './tick-copy';
+import { INSERT_TICKS, MERGE_MINUTE_BARS, type BufferedTick } from './tick-rows';
 
 /** A driver error as node-postgres raises it (SQLSTATE in `code`), optionally wrapped as TypeORM does. */
 const pgError = (code: string, message = `error ${code}`) => Object.assign(new Error(message), { code });
@@ -49,7 +50,17 @@ const tick = (event_id: string, ts = Date.parse('2026-03-10T12:00:00Z')): Buffer
   tick: { event_id, symbol: 'AAPL', price: 1, volume: 1, source: 'test', ts, receivedAt: ts } as ReceivedTick,
 });
 
-/** A query runner that records what is sent, refuses rows whose event_id starts with `poison`, and fails on `down`. */
+/** How the recording database answers rows: `poison…` is refused (22003), `down` ends the connection, `old…` exists already. */
+function answer(ids: string[], copy: boolean): void {
+  if (ids.includes('down')) throw pgError('57P01', 'terminating connection due to administrator command');
+  if (ids.some((id) => id.startsWith('poison'))) throw wrapped('22003', 'value out of range');
+  if (copy && ids.some((id) => id.startsWith('old'))) throw pgError('23505', 'duplicate key value violates unique constraint');
+}
+
+/**
+ * A query runner and COPY that record what is sent, refuse rows whose event_id starts with
+ * `poison`, fail on `down`, and (COPY only: INSERT_TICKS skips them) on rows that exist, `old…`.
+ */
 function writer({ connected = true } = {}) {
   const log: string[] = [];
   let active = false;
@@ -72,12 +83,15 @@ function writer({ connected = true } = {}) {
     },
     release: async () => log.push('release'),
     query: async (sql: string, params: unknown[] = []) => {
-      if (sql === INSERT_NEW_TICKS || sql === INSERT_TICKS) {
+      if (sql === INSERT_TICKS) {
         const ids = params[0] as string[];
-        log.push(`${sql === INSERT_NEW_TICKS ? 'insert new' : 'insert'} ${ids.join(',')}`);
-        if (ids.includes('down')) throw pgError('57P01', 'terminating connection due to administrator command');
-        if (ids.some((id) => id.startsWith('poison'))) throw wrapped('22003', 'value out of range');
-        return [{ inserted: ids.length }];
+        log.push(`insert ${ids.join(',')}`);
+        answer(ids, false);
+        return [{ inserted: ids.filter((id) => !id.startsWith('old')).length }];
+      }
+      if (sql === MERGE_MINUTE_BARS) {
+        log.push(`candles ${(params[0] as string[]).length} bar(s)`);
+        return [{ bars: 3 }];
       }
       log.push(sql.startsWith('INSERT INTO md_ticks_dead_letter') ? `dead letter ${params[0]}` : sql);
       return [];
@@ -90,21 +104,57 @@ function writer({ connected = true } = {}) {
   };
   const storage = { horizon: () => undefined, cover: async () => undefined, coveredFrom: -Infinity };
   const faults: FlushFaults = { beforeCommit: () => log.push('before commit'), afterCommit: () => log.push('after commit') };
+  const tickCopy = {
+    copy: async (_runner: unknown, ticks: ReceivedTick[]) => {
+      const ids = ticks.map((t) => t.event_id);
+      log.push(`copy ${ids.join(',')}`);
+      answer(ids, true);
+    },
+  };
   const metrics = unregisteredFlushMetrics();
   const batchWriter = new BatchWriter(
     database as unknown as DatabaseService,
     storage as unknown as StorageMaintenanceService,
     metrics,
     faults,
+    tickCopy as unknown as TickCopy,
   );
   return { batchWriter, log };
 }
 
 describe('BatchWriter (with a recording query runner)', () => {
-  it('writes a batch in one statement inside one transaction, the fault hooks right around COMMIT', async () => {
+  it('writes a batch by COPY and then its candles, inside one transaction, the fault hooks right around COMMIT', async () => {
     const { batchWriter, log } = writer();
-    expect(await batchWriter.write([tick('a'), tick('b')])).toEqual({ inserted: 2, existing: 0, deadLetters: 0, expired: 0 });
-    expect(log).toEqual(['BEGIN', 'SAVEPOINT batch', 'insert new a,b', 'before commit', 'COMMIT', 'after commit', 'release']);
+    // A repeated event_id is written once and counted as existing, as INSERT … ON CONFLICT counts it.
+    expect(await batchWriter.write([tick('a'), tick('b'), tick('a')])).toEqual({ inserted: 2, existing: 1, deadLetters: 0, expired: 0 });
+    expect(log).toEqual(['BEGIN', 'SAVEPOINT batch', 'copy a,b', 'candles 1 bar(s)', 'before commit', 'COMMIT', 'after commit', 'release']);
+  });
+
+  it('writes a batch again (a row exists: COPY fails with 23505) by INSERT … ON CONFLICT, from the savepoint', async () => {
+    const { batchWriter, log } = writer();
+    expect(await batchWriter.write([tick('old-1'), tick('c')])).toEqual({ inserted: 1, existing: 1, deadLetters: 0, expired: 0 });
+    expect(log).toEqual([
+      'BEGIN',
+      'SAVEPOINT batch',
+      'copy old-1,c',
+      'ROLLBACK TO SAVEPOINT batch',
+      'insert old-1,c', // its candles are those of the rows it wrote, in the same statement
+      'before commit',
+      'COMMIT',
+      'after commit',
+      'release',
+    ]);
+  });
+
+  it('writes a batch with an entry COPY does not take (a fractional ts) by INSERT … ON CONFLICT', async () => {
+    const { batchWriter, log } = writer();
+    expect(await batchWriter.write([tick('a'), tick('b', Date.parse('2026-03-10T12:00:00Z') + 0.5)])).toEqual({
+      inserted: 2,
+      existing: 0,
+      deadLetters: 0,
+      expired: 0,
+    });
+    expect(log).toEqual(['BEGIN', 'SAVEPOINT batch', 'insert a,b', 'before commit', 'COMMIT', 'after commit', 'release']);
   });
 
   it('isolates a poison row into the dead letters under savepoints and commits the rest', async () => {
@@ -120,7 +170,7 @@ describe('BatchWriter (with a recording query runner)', () => {
       'BEGIN',
       'dead letter null', // the unreadable entry: no event id
       'SAVEPOINT batch',
-      'insert new a,poison,b',
+      'copy a,poison,b',
       'ROLLBACK TO SAVEPOINT batch',
       ...['SAVEPOINT row', 'insert a'],
       ...['SAVEPOINT row', 'insert poison', 'ROLLBACK TO SAVEPOINT row', 'dead letter poison'],
@@ -135,7 +185,7 @@ describe('BatchWriter (with a recording query runner)', () => {
   it('rolls back and throws on a database failure: no COMMIT, no hook, the batch stays buffered', async () => {
     const { batchWriter, log } = writer();
     await expect(batchWriter.write([tick('a'), tick('down')])).rejects.toThrow('administrator command');
-    expect(log).toEqual(['BEGIN', 'SAVEPOINT batch', 'insert new a,down', 'ROLLBACK', 'release']);
+    expect(log).toEqual(['BEGIN', 'SAVEPOINT batch', 'copy a,down', 'ROLLBACK', 'release']);
   });
 
   it('never waits for a connection: no database, no query', async () => {

@@ -5,6 +5,7 @@ import { FlushBuffer } from './flush-buffer';
 import { flushFaultsProvider } from './flush-faults';
 import { FlushMetrics, flushMetricProviders } from './flush.metrics';
 import { FlushService } from './flush.service';
+import { TickCopy } from './tick-copy';
 
 /**
  * Redis buffer → Postgres, in batches, one transaction each. Never on the ingest path.
@@ -13,7 +14,7 @@ import { FlushService } from './flush.service';
  */
 @Module({
   imports: [DatabaseModule],
-  providers: [FlushService, FlushBuffer, BatchWriter, FlushMetrics, flushFaultsProvider, ...flushMetricProviders],
+  providers: [FlushService, FlushBuffer, BatchWriter, TickCopy, FlushMetrics, flushFaultsProvider, ...flushMetricProviders],
   exports: [FlushService, DatabaseModule],
 })
 export class FlushModule {}

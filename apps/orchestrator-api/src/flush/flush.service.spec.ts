@@ -14,6 +14,9 @@ class FakeBuffer {
   acknowledged: string[][] = [];
   groupsCreated = 0;
   readFailures: Error[] = [];
+  ackFailures: Error[] = [];
+  /** With a delay, an acknowledgement logs its start and its end. */
+  ackDelayMs = 0;
   log: string[] = [];
 
   constructor(private readonly max: number) {}
@@ -44,6 +47,12 @@ class FakeBuffer {
   }
 
   async acknowledge(ids: string[]) {
+    if (this.ackDelayMs) {
+      this.log.push(`ack start ${ids.join(',')}`);
+      await new Promise((resolve) => setTimeout(resolve, this.ackDelayMs));
+    }
+    const failure = this.ackFailures.shift();
+    if (failure) throw failure;
     this.log.push(`ack ${ids.join(',')}`);
     this.acknowledged.push(ids);
     this.entries = this.entries.filter((e) => !ids.includes(e.id));
@@ -161,6 +170,44 @@ describe('FlushService (the loop, with a fake buffer and writer)', () => {
       'write 7-0', // not full: no read ahead
       'ack 7-0',
     ]);
+    await shutDown(service);
+  });
+
+  it('acknowledges a batch while writing the next, one acknowledgement at a time, and ends the drain after the last', async () => {
+    const { service, buffer, writer } = flusher({ FLUSH_MAX_BATCH: 2 });
+    buffer.add(5);
+    buffer.ackDelayMs = 30;
+    service.onApplicationBootstrap();
+    await jest.advanceTimersByTimeAsync(150);
+    expect(buffer.log).toEqual([
+      'read own',
+      'read new',
+      'write 1-0,2-0',
+      'ack start 1-0,2-0',
+      'read new',
+      'write 3-0,4-0', // while 1-0,2-0 is being acknowledged
+      'ack 1-0,2-0',
+      'ack start 3-0,4-0', // only once the previous acknowledgement has ended
+      'write 5-0',
+      'ack 3-0,4-0',
+      'ack start 5-0',
+      'ack 5-0',
+    ]);
+    expect(writer.written).toEqual(['1-0', '2-0', '3-0', '4-0', '5-0']);
+    await shutDown(service);
+  });
+
+  it('a failed acknowledgement fails the flush; what it had not acknowledged stays pending and is written again (a no-op)', async () => {
+    const { service, buffer, writer, metrics } = flusher({ FLUSH_MAX_BATCH: 2 });
+    buffer.add(3);
+    buffer.ackFailures.push(new Error('Redis went away'));
+    service.onApplicationBootstrap();
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect((await metrics.failures.get()).values[0].value).toBe(1);
+    // 3-0 was written while 1-0,2-0 failed to be acknowledged: the drain stopped before acknowledging it.
+    expect(writer.written).toEqual(['1-0', '2-0', '3-0', '1-0', '2-0', '3-0']);
+    expect(buffer.acknowledged).toEqual([['1-0', '2-0'], ['3-0']]);
+    expect(buffer.entries).toEqual([]);
     await shutDown(service);
   });
 

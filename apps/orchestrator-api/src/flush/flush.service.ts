@@ -2,7 +2,7 @@ import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationB
 import { backoffMs, sleep } from '@md/common';
 import { OrchestratorApiEnv } from '@md/config';
 import type { FlushStats } from '@md/contracts';
-import { BatchWriter } from './batch-writer';
+import { BatchWriter, type Written } from './batch-writer';
 import { FlushBuffer } from './flush-buffer';
 import { FlushMetrics } from './flush.metrics';
 import type { BufferedTick } from './tick-rows';
@@ -34,6 +34,7 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
   private running = false;
   private loop?: Promise<void>;
   private failures = 0;
+  private observing?: Promise<void>;
   lastError?: string;
   lastFlushAt?: number;
 
@@ -121,37 +122,55 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
   /**
    * Flushes batches for as long as they come back full, so a backlog (after an outage, or
    * above FLUSH_MAX_BATCH per interval) drains at full speed. Redis and Postgres then work at
-   * the same time: the next batch is read and parsed while this one is written (bench:
-   * doc/performance.md). Each batch is still acknowledged only after its own COMMIT. After a
-   * failure, batches read and not acknowledged stay pending for this consumer, and the next
-   * flush takes them first (read: own pending entries first).
+   * the same time: the next batch is read and parsed while this one is written, and a batch's
+   * acknowledgement (XACK + XDEL) runs while the next one is written (bench: doc/performance.md).
+   * Each batch is still acknowledged only after its own COMMIT, one acknowledgement at a time,
+   * and the drain returns only once the last has ended. After a failure, batches read and not
+   * acknowledged stay pending for this consumer, and the next flush takes them first (read: own
+   * pending entries first).
    */
   private async drain(): Promise<void> {
     let started = performance.now();
     let entries = await this.buffer.read();
-    for (;;) {
-      // This consumer's pending entries are the batch in hand: the next read takes only
-      // abandoned and new ones. Marked handled at once: it may fail while the write runs.
-      const nextStarted = performance.now();
-      const next = entries.length >= this.env.FLUSH_MAX_BATCH && this.running ? this.buffer.read(false) : undefined;
-      next?.catch(() => undefined);
-      try {
-        await this.commitBatch(entries, started);
-      } finally {
-        // A failed read surfaces below, or (after a failed write) with the next flush.
-        await next?.catch(() => undefined);
+    let acknowledging: Promise<void> = Promise.resolve();
+    try {
+      for (;;) {
+        // This consumer's pending entries are the batch in hand: the next read takes only
+        // abandoned and new ones. Marked handled at once: it may fail while the write runs.
+        const nextStarted = performance.now();
+        const next = entries.length >= this.env.FLUSH_MAX_BATCH && this.running ? this.buffer.read(false) : undefined;
+        next?.catch(() => undefined);
+        try {
+          this.observe();
+          if (entries.length > 0) {
+            const written = await this.writer.write(entries);
+            await acknowledging;
+            acknowledging = this.acknowledge(entries, written, started);
+            acknowledging.catch(() => undefined); // awaited at the next batch, or below
+          }
+        } finally {
+          // A failed read surfaces below, or (after a failed write) with the next flush.
+          await next?.catch(() => undefined);
+        }
+        if (!next || !this.running) return;
+        entries = await next;
+        started = nextStarted;
       }
-      if (!next || !this.running) return;
-      entries = await next;
-      started = nextStarted;
+    } finally {
+      await acknowledging;
     }
   }
 
   /** Writes a batch (read since `started`) in one transaction, then acknowledges it; resolves to its size. */
   private async commitBatch(entries: BufferedTick[], started: number): Promise<number> {
-    await this.buffer.observe();
+    this.observe();
     if (entries.length === 0) return 0;
-    const written = await this.writer.write(entries);
+    await this.acknowledge(entries, await this.writer.write(entries), started);
+    return entries.length;
+  }
+
+  /** After the batch's COMMIT: acknowledges it, then counts it. */
+  private async acknowledge(entries: BufferedTick[], written: Written, started: number): Promise<void> {
     await this.buffer.acknowledge(entries.map((e) => e.id));
     this.lastFlushAt = Date.now();
     const { rows, batchSize, duration } = this.metrics;
@@ -161,6 +180,14 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
     rows.inc({ result: 'existing' }, written.existing);
     if (written.deadLetters) rows.inc({ result: 'dead_letter' }, written.deadLetters);
     if (written.expired) rows.inc({ result: 'expired' }, written.expired);
-    return entries.length;
+  }
+
+  /** The buffer's depth and age gauges, at every flush; beside the write, never in its way (one reading at a time). */
+  private observe(): void {
+    if (this.observing) return;
+    this.observing = this.buffer
+      .observe()
+      .catch(() => undefined) // the gauges keep their last value; the flush itself reports Redis failures
+      .finally(() => (this.observing = undefined));
   }
 }

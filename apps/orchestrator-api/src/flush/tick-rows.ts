@@ -1,4 +1,4 @@
-import type { ReceivedTick } from '@md/contracts';
+import type { Candle, ReceivedTick } from '@md/contracts';
 
 /** One buffered entry: its stream id and the tick it carries (or why it could not be read). */
 export interface BufferedTick {
@@ -20,13 +20,18 @@ export function parseEntries(entries: [string, string[]][]): BufferedTick[] {
   });
 }
 
+/** The batch with each event_id once (the first): a repeated event_id in a batch is written once. */
+export function uniqueByEventId(ticks: ReceivedTick[]): ReceivedTick[] {
+  const seen = new Set<string>();
+  return ticks.filter((t) => !seen.has(t.event_id) && seen.add(t.event_id));
+}
+
 /**
  * Column arrays for `INSERT … SELECT FROM unnest(…)`: one parameter per column, whatever the
  * batch size. A repeated event_id in the batch is written once (the first).
  */
 export function columns(ticks: ReceivedTick[]) {
-  const seen = new Set<string>();
-  const unique = ticks.filter((t) => !seen.has(t.event_id) && seen.add(t.event_id));
+  const unique = uniqueByEventId(ticks);
   return [
     unique.map((t) => t.event_id),
     unique.map((t) => t.symbol),
@@ -45,9 +50,9 @@ const ROWS = `
     AS u(e, s, p, v, src, t, r)`;
 
 /**
- * Ticks and their candles in ONE statement (so in the batch's transaction: a bar is never ahead
- * of or behind its ticks). The bars are built from the rows the INSERT returns, i.e. only the
- * rows actually written: a batch written again adds nothing to any bar.
+ * After a CTE `m` of the batch's 1m bars (symbol, t, open, high, low, close, volume, trades,
+ * open_ts, open_id, close_ts, close_id): `bars`, those and the 1h and 1d bars made of them, and
+ * `merged`, all of them merged into md_candles.
  *
  * Merging into a bar that exists (a late tick, a tick flushed by another replica, the next
  * batch): high/low by max/min, volume and trades added, and open/close taken from whichever
@@ -56,19 +61,7 @@ const ROWS = `
  * the order and batching in which they were written; volume up to the rounding of a sum of
  * doubles in another order. 1h and 1d bars come from the batch's 1m bars, merged the same way.
  */
-function writeTicksAndCandles(onConflict: string): string {
-  return `
-  WITH ins AS (
-    INSERT INTO md_ticks (event_id, symbol, price, volume, source, ts, received_at) ${ROWS} ${onConflict}
-    RETURNING symbol, ts, event_id, price, volume
-  ), m AS (
-    SELECT symbol, date_trunc('minute', ts, 'UTC') AS t,
-           (array_agg(price ORDER BY ts, event_id COLLATE "C"))[1] AS open, max(price) AS high, min(price) AS low,
-           (array_agg(price ORDER BY ts DESC, event_id COLLATE "C" DESC))[1] AS close, sum(volume) AS volume, count(*)::int AS trades,
-           min(ts) AS open_ts, (array_agg(event_id ORDER BY ts, event_id COLLATE "C"))[1] AS open_id,
-           max(ts) AS close_ts, (array_agg(event_id ORDER BY ts DESC, event_id COLLATE "C" DESC))[1] AS close_id
-      FROM ins GROUP BY 1, 2
-  ), bars AS (
+const MERGE_BARS = `  ), bars AS (
     SELECT symbol, '1m'::text AS width, t, open, high, low, close, volume, trades, open_ts, open_id, close_ts, close_id FROM m
     UNION ALL
     SELECT symbol, w.width, date_trunc(w.unit, t, 'UTC'),
@@ -94,15 +87,119 @@ function writeTicksAndCandles(onConflict: string): string {
       volume   = c.volume + excluded.volume,
       trades   = c.trades + excluded.trades
     RETURNING 1
-  )
+  )`;
+
+/**
+ * Ticks and their candles in ONE statement (so in the batch's transaction: a bar is never ahead
+ * of or behind its ticks). The bars are built from the rows the INSERT returns, i.e. only the
+ * rows actually written: a batch written again adds nothing to any bar.
+ */
+function writeTicksAndCandles(onConflict: string): string {
+  return `
+  WITH ins AS (
+    INSERT INTO md_ticks (event_id, symbol, price, volume, source, ts, received_at) ${ROWS} ${onConflict}
+    RETURNING symbol, ts, event_id, price, volume
+  ), m AS (
+    SELECT symbol, date_trunc('minute', ts, 'UTC') AS t,
+           (array_agg(price ORDER BY ts, event_id COLLATE "C"))[1] AS open, max(price) AS high, min(price) AS low,
+           (array_agg(price ORDER BY ts DESC, event_id COLLATE "C" DESC))[1] AS close, sum(volume) AS volume, count(*)::int AS trades,
+           min(ts) AS open_ts, (array_agg(event_id ORDER BY ts, event_id COLLATE "C"))[1] AS open_id,
+           max(ts) AS close_ts, (array_agg(event_id ORDER BY ts DESC, event_id COLLATE "C" DESC))[1] AS close_id
+      FROM ins GROUP BY 1, 2
+${MERGE_BARS}
   SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM merged)::int AS bars`;
 }
-
-/** The rows of `columns` as new rows (and their candles): fails (23505) when one exists already. */
-export const INSERT_NEW_TICKS = writeTicksAndCandles('');
 
 /**
  * The rows of `columns`, skipping those that exist already (a batch written again), and the
  * candles of those written. The key is (event_id, ts): doc/storage-and-db.md#exactly-once.
  */
 export const INSERT_TICKS = writeTicksAndCandles('ON CONFLICT (event_id, ts) DO NOTHING');
+
+/**
+ * The candles of ticks just written (all of them new: the COPY of tick-copy.ts would have
+ * failed otherwise), from their 1m bars (`minuteBarColumns`), merged as INSERT_TICKS merges.
+ */
+export const MERGE_MINUTE_BARS = `
+  WITH m AS (
+    SELECT symbol, to_timestamp(t / 1000.0) AS t, open, high, low, close, volume, trades,
+           to_timestamp(ot / 1000.0) AS open_ts, open_id, to_timestamp(ct / 1000.0) AS close_ts, close_id
+      FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::int[],
+                  $9::bigint[], $10::text[], $11::bigint[], $12::text[])
+        AS u(symbol, t, open, high, low, close, volume, trades, ot, open_id, ct, close_id)
+${MERGE_BARS}
+  SELECT (SELECT count(*) FROM merged)::int AS bars`;
+
+/** A 1m bar of the batch: a candle, with what merging it into a stored bar needs. */
+interface MinuteBar extends Omit<Candle, 'final'> {
+  symbol: string;
+  openTs: number;
+  openId: string;
+  closeTs: number;
+  closeId: string;
+}
+
+/**
+ * The 1m bars of `ticks` (each event_id once) as MERGE_MINUTE_BARS's parameters: what the `m`
+ * of INSERT_TICKS computes in SQL. Open and close by (ts, event_id), event_id compared as
+ * JavaScript compares strings, which is byte order (COLLATE "C") for ASCII: the caller passes only
+ * ticks whose event_id is ASCII (`copyable`, tick-copy.ts; ingest admits nothing else).
+ */
+export function minuteBarColumns(ticks: ReceivedTick[]) {
+  const bySymbol = new Map<string, Map<number, MinuteBar>>();
+  const all: MinuteBar[] = [];
+  for (const { symbol, ts, event_id, price, volume } of ticks) {
+    const t = Math.floor(ts / 60_000) * 60_000;
+    let minutes = bySymbol.get(symbol);
+    if (!minutes) bySymbol.set(symbol, (minutes = new Map()));
+    const bar = minutes.get(t);
+    if (!bar) {
+      const created = {
+        symbol,
+        t,
+        open: price,
+        high: price,
+        low: price,
+        close: price,
+        volume,
+        trades: 1,
+        openTs: ts,
+        openId: event_id,
+        closeTs: ts,
+        closeId: event_id,
+      };
+      minutes.set(t, created);
+      all.push(created);
+      continue;
+    }
+    if (ts < bar.openTs || (ts === bar.openTs && event_id < bar.openId)) {
+      bar.open = price;
+      bar.openTs = ts;
+      bar.openId = event_id;
+    }
+    if (ts > bar.closeTs || (ts === bar.closeTs && event_id > bar.closeId)) {
+      bar.close = price;
+      bar.closeTs = ts;
+      bar.closeId = event_id;
+    }
+    if (price > bar.high) bar.high = price;
+    if (price < bar.low) bar.low = price;
+    bar.volume += volume;
+    bar.trades += 1;
+  }
+  const column = <K extends keyof MinuteBar>(key: K) => all.map((bar) => bar[key]);
+  return [
+    column('symbol'),
+    column('t'),
+    column('open'),
+    column('high'),
+    column('low'),
+    column('close'),
+    column('volume'),
+    column('trades'),
+    column('openTs'),
+    column('openId'),
+    column('closeTs'),
+    column('closeId'),
+  ];
+}
