@@ -3,34 +3,52 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { OrchestratorApiEnv } from '@md/config';
 import type { FlushStats } from '@md/contracts';
-import { REDIS, RedisKeys, type MdRedis } from '@md/redis';
+import type { Redis } from 'ioredis';
+import { readyOrTimeout, RedisKeys } from '@md/redis';
+import { FLUSH_REDIS } from './flush-redis';
 import { FlushMetrics } from './flush.metrics';
 import { parseEntries, type BufferedTick } from './tick-rows';
 
 export const GROUP = 'flushers';
 
-type Read = [string, [string, string[]][]][] | null;
+/**
+ * Entries per XREADGROUP, XAUTOCLAIM and acknowledgement. Redis runs one command at a time, and
+ * ingest's commands wait behind the one it is running: 5,000 entries kept it busy 5–17 ms per
+ * command (SLOWLOG), 1,000 about a fifth of that (doc/performance.md, "The flusher's own connection").
+ */
+const SLICE = 1_000;
+/** XAUTOCLAIM scans the group's pending entries: at most this often (a dead flusher's entries have been idle FLUSH_CLAIM_IDLE_MS already). */
+const CLAIM_EVERY_MS = 1_000;
+
+/** An XREADGROUP reply; an entry's fields are null when it was deleted while pending. */
+type Read = [string, [string, string[] | null][]][] | null;
 
 /**
  * The flusher's side of the Redis buffer (the stream ingest appends to): the consumer group
  * `flushers`, this process's consumer in it, reading batches, acknowledging them, and the
- * buffer's depth and age. Knows nothing of Postgres: when to acknowledge is the caller's
+ * buffer's depth and age, on the flusher's own connection (flush-redis.ts). Knows nothing of Postgres: when to acknowledge is the caller's
  * decision (after COMMIT only).
  */
 @Injectable()
 export class FlushBuffer {
   /** One per process, new at every start: a dead process's pending entries are never read as its successor's own. */
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private claimedAt = 0;
 
   constructor(
-    @Inject(REDIS) private readonly redis: MdRedis,
+    @Inject(FLUSH_REDIS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly env: OrchestratorApiEnv,
     private readonly metrics: FlushMetrics,
   ) {}
 
-  /** Creates the group (and the stream) when missing; an existing group is kept. Throws when Redis does not answer. */
+  /**
+   * Creates the group (and the stream) when missing; an existing group is kept. Waits up to 3 s
+   * for the connection first (it is not awaited at boot: flush-redis.ts). Throws when Redis does
+   * not answer.
+   */
   async createGroup(): Promise<void> {
+    await readyOrTimeout(this.redis);
     try {
       await this.redis.xgroup('CREATE', this.keys.buffer(), GROUP, '0', 'MKSTREAM');
     } catch (error) {
@@ -46,32 +64,68 @@ export class FlushBuffer {
   /**
    * One batch of up to FLUSH_MAX_BATCH: this consumer's own unacknowledged entries first (a
    * flush that failed; skipped with `ownFirst` false, when they are the batch in hand), then
-   * entries a dead flusher left (idle past FLUSH_CLAIM_IDLE_MS, XAUTOCLAIM), then new ones.
+   * entries a dead flusher left (idle past FLUSH_CLAIM_IDLE_MS, XAUTOCLAIM), then new ones. Read
+   * SLICE entries at a time. Abandoned entries are looked for at the start of a flush only, at
+   * most every CLAIM_EVERY_MS: XAUTOCLAIM scans the pending entries, this consumer's in-flight
+   * batches among them (13 ms for 10,000 in SLOWLOG), so not while a backlog drains.
    */
   async read(ownFirst = true): Promise<BufferedTick[]> {
     const max = this.env.FLUSH_MAX_BATCH;
-    const stream = this.keys.buffer();
     if (ownFirst) {
-      const own = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', max, 'STREAMS', stream, '0')) as Read;
-      if (own?.[0]?.[1].length) return parseEntries(own[0][1]);
+      const own = await this.readGroup('0', max);
+      if (own.length) return parseEntries(own);
     }
-    const [, claimed] = (await this.redis.xautoclaim(stream, GROUP, this.consumer, this.env.FLUSH_CLAIM_IDLE_MS, '0-0', 'COUNT', max)) as [
-      string,
-      [string, string[]][],
-    ];
-    const live = claimed.filter((entry) => entry !== null);
-    if (live.length) return parseEntries(live);
-    const fresh = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', max, 'STREAMS', stream, '>')) as Read;
-    return parseEntries(fresh?.[0]?.[1] ?? []);
+    if (ownFirst && Date.now() - this.claimedAt >= CLAIM_EVERY_MS) {
+      this.claimedAt = Date.now();
+      const [, claimed] = (await this.redis.xautoclaim(
+        this.keys.buffer(),
+        GROUP,
+        this.consumer,
+        this.env.FLUSH_CLAIM_IDLE_MS,
+        '0-0',
+        'COUNT',
+        Math.min(max, SLICE),
+      )) as [string, [string, string[]][]];
+      const live = claimed.filter((entry) => entry !== null);
+      if (live.length) return parseEntries(live);
+    }
+    return parseEntries(await this.readGroup('>', max));
   }
 
-  /** After COMMIT only. If this fails, the entries stay pending and their re-write is a no-op. */
+  /**
+   * Up to `max` entries after `from` ('>': new ones; an id: this consumer's pending ones after
+   * it), SLICE per XREADGROUP. A pending entry deleted since it was read (ingest's undo of a
+   * tick it answered 503, racing this read) comes back without fields: it is acknowledged here
+   * and never written.
+   */
+  private async readGroup(from: string, max: number): Promise<[string, string[]][]> {
+    const stream = this.keys.buffer();
+    const entries: [string, string[]][] = [];
+    for (let after = from, read = 0; read < max; ) {
+      const count = Math.min(SLICE, max - read);
+      const reply = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', count, 'STREAMS', stream, after)) as Read;
+      const slice = reply?.[0]?.[1] ?? [];
+      read += slice.length;
+      const deleted = slice.filter(([, fields]) => fields === null).map(([id]) => id);
+      if (deleted.length) await this.redis.xack(stream, GROUP, ...deleted);
+      for (const [id, fields] of slice) if (fields !== null) entries.push([id, fields]);
+      if (slice.length < count) break;
+      if (after !== '>') after = slice[slice.length - 1][0];
+    }
+    return entries;
+  }
+
+  /** After COMMIT only, SLICE entries per MULTI. If this fails, the entries stay pending and their re-write is a no-op. */
   async acknowledge(ids: string[]): Promise<void> {
-    await this.redis
-      .multi()
-      .xack(this.keys.buffer(), GROUP, ...ids)
-      .xdel(this.keys.buffer(), ...ids)
-      .exec();
+    const stream = this.keys.buffer();
+    for (let from = 0; from < ids.length; from += SLICE) {
+      const slice = ids.slice(from, from + SLICE);
+      await this.redis
+        .multi()
+        .xack(stream, GROUP, ...slice)
+        .xdel(stream, ...slice)
+        .exec();
+    }
   }
 
   /**

@@ -60,6 +60,8 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
     if (!this.running) return;
     this.running = false;
     await this.loop;
+    // The loop may have stopped before it could create the group (Redis away since boot).
+    await this.buffer.createGroup().catch(() => undefined);
     const until = Date.now() + FINAL_FLUSH_MS;
     while (Date.now() < until) {
       const flushed = await this.flushOnce().catch(() => -1);

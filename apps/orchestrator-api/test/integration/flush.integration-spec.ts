@@ -90,6 +90,45 @@ describe('flush: Redis buffer → Postgres (real Redis, real Postgres)', () => {
     }
   });
 
+  it('reads and acknowledges the buffer on a connection of its own: ingest never waits behind a batch', async () => {
+    const api = await startApi({ PG_URL: db.url, FLUSH_ENABLED: 'true', FLUSH_INTERVAL_MS: '100' });
+    prefixes.push(api.env.REDIS_PREFIX);
+    const buffer = `${api.env.REDIS_PREFIX}:buffer:ticks`;
+    const redis = new Redis(REDIS_URL);
+    const monitor = await redis.monitor(); // a connection of its own
+    const seen: { command: string; keys: string[]; source: string }[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) =>
+      seen.push({ command: args[0].toLowerCase(), keys: args.slice(1), source }),
+    );
+    try {
+      await ingestAll(api.url, 200);
+      await waitUntil(
+        async () => (await rows(db).catch(() => ({ total: 0 }))).total === 200 && (await bufferLength(api.env.REDIS_PREFIX)) === 0,
+        'all rows',
+      );
+      // Connections by address (MONITOR names the sender's address; "lua" inside a script).
+      const names = new Map(
+        String(await redis.client('LIST'))
+          .split('\n')
+          .map((line: string) => [/ addr=(\S+)/.exec(line)?.[1], / name=(\S*)/.exec(line)?.[1]] as const),
+      );
+      const senders = (match: (entry: (typeof seen)[number]) => boolean) => [
+        ...new Set(seen.filter(match).map((e) => names.get(e.source))),
+      ];
+      const onBuffer =
+        (...commands: string[]) =>
+        (e: (typeof seen)[number]) =>
+          commands.includes(e.command) && e.keys.includes(buffer);
+      expect(senders(onBuffer('xreadgroup', 'xautoclaim', 'xack', 'xdel'))).toEqual(['md-flush']);
+      // Ingest's commit script appends to the buffer, from the command connection.
+      expect(senders((e) => ['evalsha', 'eval'].includes(e.command) && e.keys.includes(buffer))).toEqual(['md-commands']);
+    } finally {
+      monitor.disconnect();
+      redis.disconnect();
+      await api.close();
+    }
+  });
+
   it('keeps accepting while Postgres is unreachable, reports it, and delivers everything when it is back', async () => {
     const proxy = await TcpProxy.create({ host: '127.0.0.1', port: Number(new URL(db.url).port || 5432) }, await freePort());
     const url = new URL(db.url);

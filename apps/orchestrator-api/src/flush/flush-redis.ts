@@ -1,0 +1,31 @@
+import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { ServiceEnv } from '@md/config';
+import { createRedis } from '@md/redis';
+
+/**
+ * The flusher's own Redis connection. A batch is thousands of entries: reading one is a reply of
+ * about 1.5 MB at the default FLUSH_MAX_BATCH, and acknowledging it a command of 10,000
+ * arguments. On the command connection every ingest command queued behind them would wait for
+ * them to cross the socket and be parsed (Redis answers a connection's commands in order); on a
+ * connection of its own, ingest passes them by (doc/performance.md, "The flusher's own
+ * connection"). Same fail-fast options; closed after the final flush (onApplicationShutdown runs
+ * after FlushService's beforeApplicationShutdown).
+ */
+export const FLUSH_REDIS = Symbol('FLUSH_REDIS');
+
+export const flushRedisProvider: Provider = {
+  provide: FLUSH_REDIS,
+  inject: [ServiceEnv],
+  // Not awaited ready: the loop waits for Redis itself (ensureGroup), and boot must not wait twice.
+  useFactory: (env: ServiceEnv): Redis => createRedis(env, 'flush'),
+};
+
+@Injectable()
+export class FlushRedisCloser implements OnApplicationShutdown {
+  constructor(@Inject(FLUSH_REDIS) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
