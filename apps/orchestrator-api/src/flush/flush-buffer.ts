@@ -19,6 +19,8 @@ export const GROUP = 'flushers';
 const SLICE = 1_000;
 /** XAUTOCLAIM scans the group's pending entries: at most this often (a dead flusher's entries have been idle FLUSH_CLAIM_IDLE_MS already). */
 const CLAIM_EVERY_MS = 1_000;
+/** XAUTOCLAIM's COUNT during a drain: it scans at most 1,000 pending entries, about 1 ms of Redis. */
+const CLAIM_WHILE_DRAINING = 100;
 
 /** An XREADGROUP reply; an entry's fields are null when it was deleted while pending. */
 type Read = [string, [string, string[] | null][]][] | null;
@@ -34,6 +36,8 @@ export class FlushBuffer {
   /** One per process, new at every start: a dead process's pending entries are never read as its successor's own. */
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private claimedAt = 0;
+  /** Where the next XAUTOCLAIM goes on scanning the pending entries ('0-0': from the start). */
+  private claimCursor = '0-0';
 
   constructor(
     @Inject(FLUSH_REDIS) private readonly redis: Redis,
@@ -64,10 +68,12 @@ export class FlushBuffer {
   /**
    * One batch of up to FLUSH_MAX_BATCH: this consumer's own unacknowledged entries first (a
    * flush that failed; skipped with `ownFirst` false, when they are the batch in hand), then
-   * entries a dead flusher left (idle past FLUSH_CLAIM_IDLE_MS, XAUTOCLAIM), then new ones. Read
-   * SLICE entries at a time. Abandoned entries are looked for at the start of a flush only, at
-   * most every CLAIM_EVERY_MS: XAUTOCLAIM scans the pending entries, this consumer's in-flight
-   * batches among them (13 ms for 10,000 in SLOWLOG), so not while a backlog drains.
+   * entries left idle past FLUSH_CLAIM_IDLE_MS (a dead flusher's, or this one's after a failed
+   * acknowledgement: XAUTOCLAIM), then new ones. Read SLICE entries at a time. XAUTOCLAIM scans
+   * up to ten times its COUNT of the group's pending entries, this flusher's in-flight batches
+   * among them (13 ms for 10,000 in SLOWLOG), so it runs at most every CLAIM_EVERY_MS, with a
+   * small COUNT while a backlog drains (the read-ahead), and goes on from where the last one
+   * stopped (its cursor) instead of scanning the same first entries again.
    */
   async read(ownFirst = true): Promise<BufferedTick[]> {
     const max = this.env.FLUSH_MAX_BATCH;
@@ -75,17 +81,18 @@ export class FlushBuffer {
       const own = await this.readGroup('0', max);
       if (own.length) return parseEntries(own);
     }
-    if (ownFirst && Date.now() - this.claimedAt >= CLAIM_EVERY_MS) {
+    if (Date.now() - this.claimedAt >= CLAIM_EVERY_MS) {
       this.claimedAt = Date.now();
-      const [, claimed] = (await this.redis.xautoclaim(
+      const [cursor, claimed] = (await this.redis.xautoclaim(
         this.keys.buffer(),
         GROUP,
         this.consumer,
         this.env.FLUSH_CLAIM_IDLE_MS,
-        '0-0',
+        this.claimCursor,
         'COUNT',
-        Math.min(max, SLICE),
+        ownFirst ? Math.min(max, SLICE) : CLAIM_WHILE_DRAINING,
       )) as [string, [string, string[]][]];
+      this.claimCursor = cursor;
       const live = claimed.filter((entry) => entry !== null);
       if (live.length) return parseEntries(live);
     }

@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { QueryRunner } from 'typeorm';
-import type { ReceivedTick } from '@md/contracts';
+import { TickRules, type ReceivedTick } from '@md/contracts';
 
 /**
  * New rows into md_ticks by `COPY … FROM STDIN (FORMAT binary)`: the fast path of a batch
@@ -33,14 +33,20 @@ const PG_EPOCH_MS = 946_684_800_000;
 const ASCII_ID = /^[\x21-\x7e]+$/;
 
 /**
- * A tick the COPY path writes exactly as INSERT_TICKS would: strings where strings go, finite
- * numbers, whole milliseconds (so the timestamp is exact), and an ASCII event_id (so the 1m bars
- * computed in JavaScript order ties as PostgreSQL does). Ingest admits nothing else; a batch with
- * any other entry takes INSERT_TICKS, which judges it as before.
+ * A tick the COPY path writes exactly as INSERT_TICKS would, which is what ingest admits:
+ * - a symbol of TickRules.symbolPattern (ASCII: two symbols the JavaScript bars tell apart are
+ *   never one text to PostgreSQL, as two lone surrogates both encoded U+FFFD would be);
+ * - an ASCII event_id (JavaScript orders such ids as COLLATE "C" does, for the bars' ties);
+ * - a string source, finite price and volume;
+ * - ts and receivedAt in whole milliseconds within 2^32 s of 1970 (until 2106): INSERT_TICKS's
+ *   to_timestamp(t / 1000.0) passes seconds as a double, exact to the microsecond only there, and a
+ *   batch written again by INSERT_TICKS must find the very rows COPY wrote.
+ * A batch with any other entry takes INSERT_TICKS, which judges it as before.
  */
 export function copyable(tick: ReceivedTick): boolean {
   return (
     typeof tick.symbol === 'string' &&
+    TickRules.symbolPattern.test(tick.symbol) &&
     typeof tick.source === 'string' &&
     typeof tick.event_id === 'string' &&
     ASCII_ID.test(tick.event_id) &&
@@ -51,8 +57,7 @@ export function copyable(tick: ReceivedTick): boolean {
   );
 }
 
-/** Whole milliseconds whose microseconds from 2000 a double holds exactly (about ±285 years). */
-const exactTimestamp = (ms: number) => Number.isSafeInteger(ms) && Math.abs(ms - PG_EPOCH_MS) * 1000 <= Number.MAX_SAFE_INTEGER;
+const exactTimestamp = (ms: number) => Number.isSafeInteger(ms) && Math.abs(ms) < 2 ** 32 * 1000;
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const FIELDS = 7;

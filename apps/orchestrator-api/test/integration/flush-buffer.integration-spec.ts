@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { OrchestratorApiEnv } from '@md/config';
 import { RedisKeys } from '@md/redis';
-import { dropKeys, isolated, REDIS_URL } from '@md/testing';
+import { dropKeys, isolated, REDIS_URL, sleep } from '@md/testing';
 import { FlushBuffer, GROUP } from '../../src/flush/flush-buffer';
 import { unregisteredFlushMetrics } from '../../src/testing/flush-metrics';
 
@@ -58,6 +58,18 @@ describe('FlushBuffer (real Redis)', () => {
 
     expect((await buffer.read()).map((e) => e.id)).toEqual(ids.slice(5_000));
     expect(await buffer.read(false)).toEqual([]);
+  });
+
+  it("claims a dead flusher's idle entries while draining too: 100 at a time, at most once a second, going on from its cursor", async () => {
+    const quick = { ...env, FLUSH_CLAIM_IDLE_MS: 1 } as OrchestratorApiEnv;
+    const ids = await append(250);
+    await new FlushBuffer(redis, keys, quick, unregisteredFlushMetrics()).read(); // read, then never acknowledged
+    await sleep(10);
+    const live = new FlushBuffer(redis, keys, quick, unregisteredFlushMetrics());
+    expect((await live.read(false)).map((e) => e.id)).toEqual(ids.slice(0, 100));
+    expect(await live.read(false)).toEqual([]); // within the second: no claim, and nothing new
+    await sleep(1_000);
+    expect((await live.read(false)).map((e) => e.id)).toEqual(ids.slice(100, 200));
   });
 
   it('acknowledges an entry deleted while pending (ingest undoing a tick it answered 503) and never returns it', async () => {
