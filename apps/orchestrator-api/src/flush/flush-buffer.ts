@@ -28,8 +28,8 @@ type Read = [string, [string, string[] | null][]][] | null;
 /**
  * The flusher's side of the Redis buffer (the stream ingest appends to): the consumer group
  * `flushers`, this process's consumer in it, reading batches, acknowledging them, and the
- * buffer's depth and age, on the flusher's own connection (flush-redis.ts). Knows nothing of Postgres: when to acknowledge is the caller's
- * decision (after COMMIT only).
+ * buffer's depth and age, on the flusher's own connection (flush-redis.ts). Knows nothing of
+ * Postgres: when to acknowledge is the caller's decision (after COMMIT only).
  */
 @Injectable()
 export class FlushBuffer {

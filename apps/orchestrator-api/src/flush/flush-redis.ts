@@ -17,7 +17,8 @@ export const FLUSH_REDIS = Symbol('FLUSH_REDIS');
 export const flushRedisProvider: Provider = {
   provide: FLUSH_REDIS,
   inject: [ServiceEnv],
-  // Not awaited ready: the loop waits for Redis itself (ensureGroup), and boot must not wait twice.
+  // Not awaited ready here: FlushBuffer.createGroup, the loop's first step, waits for it, so boot
+  // does not wait for Redis a second time.
   useFactory: (env: ServiceEnv): Redis => createRedis(env, 'flush'),
 };
 
