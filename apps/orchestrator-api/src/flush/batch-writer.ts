@@ -126,8 +126,8 @@ export class BatchWriter {
   }
 
   /**
-   * The batch and its candles, after SAVEPOINT batch: the rows by COPY (tick-copy.ts; about
-   * twice as fast as the INSERT in the bench: doc/performance.md), then the candles of the batch
+   * The batch and its candles, after SAVEPOINT batch: the rows by COPY (tick-copy.ts; the rows of a
+   * 5,000-tick batch in 32–37 ms against the INSERT's 41–47: doc/performance.md), then the candles of the batch
    * (all its rows are new, or the COPY would have failed). When a row exists already (a batch
    * written again after a crash between COMMIT and acknowledgement), and for a batch with an
    * entry the COPY path does not take, INSERT_TICKS, which skips existing rows and builds the

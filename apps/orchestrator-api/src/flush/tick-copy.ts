@@ -12,7 +12,7 @@ import { TickRules, type ReceivedTick } from '@md/contracts';
  * inserts them one by one; binary spares both sides formatting and parsing the numbers and
  * timestamps (doc/performance.md, "The flusher by COPY"). A COPY has no ON CONFLICT: one row
  * that exists (a batch written again after a crash between COMMIT and acknowledgement) fails it
- * with 23505, and the writer then takes INSERT_TICKS, as it does for anything COPY refuses.
+ * with 23505, and the writer then takes INSERT_TICKS, which it also uses row by row when a row is refused.
  */
 @Injectable()
 export class TickCopy {
