@@ -23,7 +23,7 @@ const declaredByClass = new WeakMap<object, Set<string>>();
  * The properties a DTO class declares (any class-validator decorator on them). Read once per
  * class: the storage lookup filters every class's metadata, and ingest asks it for every tick.
  */
-function declaredProperties(target: abstract new (...args: never[]) => unknown): Set<string> {
+export function declaredProperties(target: abstract new (...args: never[]) => unknown): Set<string> {
   // A null-prototype object's constructor is undefined: no class, nothing declared (and no WeakMap key).
   if (typeof target !== 'function') return new Set();
   let declared = declaredByClass.get(target);
