@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import fc from 'fast-check';
-import { basic, get, INTERNAL_TOKEN, listen, post, queueOf, REDIS_URL, startApi, tick, type RunningApi } from '../support/harness';
+import { basic, createDatabase, get, INTERNAL_TOKEN, listen, post, queueOf, REDIS_URL, startApi, tick, type RunningApi } from '../support/harness';
 
 const API_KEY = 'hostile-input-api-key-0123';
 
@@ -108,9 +108,13 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
   let api: RunningApi;
   let redis: Redis;
   let channel: Awaited<ReturnType<typeof listen>>;
+  // A database of its own: a well-formed symbol's history is read from PostgreSQL (the api
+  // migrates it on the first read), so the answer must not depend on what else the server holds.
+  let db: Awaited<ReturnType<typeof createDatabase>>;
 
   beforeAll(async () => {
-    api = await startApi({ API_KEY });
+    db = await createDatabase();
+    api = await startApi({ API_KEY, PG_URL: db.url });
     redis = new Redis(REDIS_URL);
     channel = await listen(REDIS_URL, api.env.PUBSUB_CHANNEL);
   });
@@ -119,6 +123,7 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
     await channel.close();
     redis.disconnect();
     await api.close();
+    await db.drop();
   });
 
   /** Nothing of this api's prefix exists in Redis and nothing was published. */
@@ -181,7 +186,8 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
         });
         expect({ body, status: answer.status, ok: is4xx(answer.status) }).toMatchObject({ ok: true });
       }),
-      { numRuns: 100 },
+      // Always also a well-formed symbol, whose reads reach PostgreSQL (CI once found "-" by chance).
+      { numRuns: 100, examples: [['-', '1', '']] },
     );
     await nothingStored();
   });
@@ -207,10 +213,12 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
         ]) {
           const answer = await get(`${api.url}${url}`, headers);
           // 404 for a well-formed symbol with no view; 503 never (PostgreSQL is not asked for a bad query).
-          expect({ url, status: answer.status, ok: is4xx(answer.status) || answer.status === 200 }).toMatchObject({ ok: true });
+          const ok = is4xx(answer.status) || answer.status === 200;
+          expect({ url, status: answer.status, body: ok ? undefined : answer.body, ok }).toEqual({ url, status: answer.status, body: undefined, ok: true });
         }
       }),
-      { numRuns: 100 },
+      // Always also a well-formed symbol, whose reads reach PostgreSQL (CI once found "-" by chance).
+      { numRuns: 100, examples: [['-', '1', '']] },
     );
   });
 
