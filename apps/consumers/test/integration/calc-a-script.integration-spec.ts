@@ -36,6 +36,22 @@ function calcA(base: string, part: Tick[]) {
   );
 }
 
+/** One tick's fields: ts ties and window edges, giant volumes among small ones, zeros. */
+const tickRecord = fc.record({
+  ts: fc.oneof(
+    fc.integer({ min: 0, max: 4 }).map((k) => T0 + 30_000 * k),
+    fc.integer({ min: 0, max: 240 }).map((s) => T0 + 1000 * s),
+    fc.integer({ min: 0, max: 240_000 }).map((ms) => T0 + ms),
+  ),
+  price: fc.double({ min: 0.0001, max: 100_000, noNaN: true }),
+  volume: fc.oneof(
+    { weight: 2, arbitrary: fc.constant(0) },
+    { weight: 10, arbitrary: fc.double({ min: 1e-6, max: 1_000, noNaN: true }) },
+    { weight: 1, arbitrary: fc.double({ min: 1e6, max: 1e12, noNaN: true }) },
+  ),
+  event_id: fc.stringMatching(/^[0-9A-Za-z:~%-]{1,12}$/),
+});
+
 let run = 0;
 /**
  * Applies the ticks, in order, through the script under fresh keys (or `base`'s), `chunk` ticks
@@ -93,21 +109,7 @@ describe('calc-a Lua script (real Redis) against the reference', () => {
   });
 
   it('equals the reference over random arrival orders with duplicates', async () => {
-    const record = fc.record({
-      ts: fc.oneof(
-        fc.integer({ min: 0, max: 4 }).map((k) => T0 + 30_000 * k),
-        fc.integer({ min: 0, max: 240 }).map((s) => T0 + 1000 * s),
-        fc.integer({ min: 0, max: 240_000 }).map((ms) => T0 + ms),
-      ),
-      price: fc.double({ min: 0.0001, max: 100_000, noNaN: true }),
-      volume: fc.oneof(
-        { weight: 2, arbitrary: fc.constant(0) },
-        { weight: 10, arbitrary: fc.double({ min: 1e-6, max: 1_000, noNaN: true }) },
-        { weight: 1, arbitrary: fc.double({ min: 1e6, max: 1e12, noNaN: true }) },
-      ),
-      event_id: fc.stringMatching(/^[0-9A-Za-z:~%-]{1,12}$/),
-    });
-    const sets = fc.sample(fc.uniqueArray(record, { minLength: 1, maxLength: 200, selector: (r) => r.event_id, size: 'max' }), {
+    const sets = fc.sample(fc.uniqueArray(tickRecord, { minLength: 1, maxLength: 200, selector: (r) => r.event_id, size: 'max' }), {
       numRuns: 15,
       seed: 20261124,
     });
@@ -117,6 +119,41 @@ describe('calc-a Lua script (real Redis) against the reference', () => {
       const { summary } = await throughScript(arrival, undefined, 1 + (n % 4) * 20);
       expect(viewMismatch(buildView(summary, 0), referenceView(ticks))).toBeUndefined();
     }
+  });
+});
+
+describe('calc-a Lua script (real Redis): the bits WindowState leaves', () => {
+  /** Through the script in chunks of `chunk`, then through WindowState: the summaries and the recompute counts. */
+  async function both(ticks: Tick[], chunk: number) {
+    const base = `${prefix}:run${run++}`;
+    const { summary } = await throughScript(ticks, base, chunk);
+    const state = new WindowState();
+    ticks.forEach((t) => state.apply(t));
+    return {
+      script: { summary, recomputes: Number((await redis.hget(`${base}:state`, 'recomputes')) ?? 0) },
+      windowState: { summary: state.summary(), recomputes: state.recomputes },
+    };
+  }
+
+  it('equal sums, bit for bit, over random sets with giant volumes and duplicates, in chunks', async () => {
+    const sets = fc.sample(fc.uniqueArray(tickRecord, { minLength: 1, maxLength: 300, selector: (r) => r.event_id, size: 'max' }), {
+      numRuns: 15,
+      seed: 20261203,
+    });
+    for (const [n, records] of sets.entries()) {
+      const ticks = records.map((r) => tick(r.ts, r.price, r.volume, r.event_id));
+      const { script, windowState } = await both([...ticks, ...ticks.slice(0, 10)], 1 + (n % 4) * 30);
+      expect(script).toEqual(windowState);
+    }
+  });
+
+  it('slides a window of 6,000 ticks 34,000 times with no recompute, bit for bit as WindowState', async () => {
+    const ticks = Array.from({ length: 40_000 }, (_, i) =>
+      tick(T0 + 10 * i, 100 + Math.sin(i / 50) * 3 + (i % 7) / 100, i === 9_000 ? 5e9 : 0.001 + ((i * 7_919) % 1_000) / 37, `s${i}`),
+    );
+    const { script, windowState } = await both(ticks, 100);
+    expect(script).toEqual(windowState);
+    expect(script.recomputes).toBe(0);
   });
 });
 

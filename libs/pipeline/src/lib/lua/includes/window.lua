@@ -6,6 +6,12 @@
   event_id exactly as compareTicks does.
 ]]
 local function num(x) return string.format('%.17g', x) end
+-- A compensated sum's value (WindowState's CompensatedSum.value): no addition while the
+-- compensation is 0, so -0 stays -0.
+local function value(sum, compensation)
+  if compensation == 0 then return sum end
+  return sum + compensation
+end
 -- Byte order, like sorted sets; Lua's own < on strings follows the locale.
 local function less(a, b)
   local n = math.min(#a, #b)
