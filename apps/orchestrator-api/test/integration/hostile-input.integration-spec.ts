@@ -1,6 +1,18 @@
 import { Redis } from 'ioredis';
 import fc from 'fast-check';
-import { basic, createDatabase, get, INTERNAL_TOKEN, listen, post, queueOf, REDIS_URL, startApi, tick, type RunningApi } from '../support/harness';
+import {
+  basic,
+  createDatabase,
+  get,
+  INTERNAL_TOKEN,
+  listen,
+  post,
+  queueOf,
+  REDIS_URL,
+  startApi,
+  tick,
+  type RunningApi,
+} from '../support/harness';
 
 const API_KEY = 'hostile-input-api-key-0123';
 
@@ -214,7 +226,12 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
           const answer = await get(`${api.url}${url}`, headers);
           // 404 for a well-formed symbol with no view; 503 never (PostgreSQL is not asked for a bad query).
           const ok = is4xx(answer.status) || answer.status === 200;
-          expect({ url, status: answer.status, body: ok ? undefined : answer.body, ok }).toEqual({ url, status: answer.status, body: undefined, ok: true });
+          expect({ url, status: answer.status, body: ok ? undefined : answer.body, ok }).toEqual({
+            url,
+            status: answer.status,
+            body: undefined,
+            ok: true,
+          });
         }
       }),
       // Always also a well-formed symbol, whose reads reach PostgreSQL (CI once found "-" by chance).
