@@ -14,6 +14,8 @@
  *   --fanout-idle-only  fanout runs only its idle phase (the connect storm and RSS per connection)
  *   --set=NAME=VALUE    a setting for every service (repeatable), e.g. --set=STREAM_FLUSH_MS=25: to
  *                       measure a setting; such a run is written as <id>.set.*, not latest.*
+ *   --ramp=single|batch only that ramp (default: both), --ramp-from=N its first rate (ticks/s; default
+ *                       the configured start): for A/B runs of one ramp, written as <id>.set.* too
  * Env: BENCH_REDIS_URL (default redis://127.0.0.1:6379/9: a database the bench may FLUSHDB),
  * PG_URL (default postgres://postgres@127.0.0.1:5432/postgres: where the bench creates its database).
  */
@@ -121,7 +123,7 @@ const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
 if (flag('help')) {
   console.log(
-    'usage: npm run bench [-- --quick] [--only=nominal,ramp,fanout,baselines,storage] [--profile] [--no-build] [--keep-db] [--fanout-idle-only] [--set=NAME=VALUE …]',
+    'usage: npm run bench [-- --quick] [--only=nominal,ramp,fanout,baselines,storage] [--profile] [--no-build] [--keep-db] [--fanout-idle-only] [--set=NAME=VALUE …] [--ramp=single|batch] [--ramp-from=N]',
   );
   process.exit(0);
 }
@@ -137,7 +139,19 @@ for (const arg of args.filter((a) => a.startsWith('--set='))) {
   }
   settings[name] = value.join('=');
 }
-const experiment = Object.keys(settings).length > 0;
+const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const rampKind = value('ramp');
+if (rampKind !== undefined && rampKind !== 'single' && rampKind !== 'batch') {
+  process.stderr.write(`bench: --ramp=${rampKind}: expected single or batch\n`);
+  process.exit(2);
+}
+const rampFrom = value('ramp-from');
+if (rampFrom !== undefined && !(Number.isInteger(Number(rampFrom)) && Number(rampFrom) > 0)) {
+  process.stderr.write(`bench: --ramp-from=${rampFrom}: expected a positive whole number of ticks/s\n`);
+  process.exit(2);
+}
+/** A run of changed settings or of part of a ramp: not the system's figures, so not latest.*. */
+const experiment = Object.keys(settings).length > 0 || rampKind !== undefined || rampFrom !== undefined;
 const only = (
   args
     .find((a) => a.startsWith('--only='))
@@ -149,7 +163,17 @@ if (unknown) throw new Error(`unknown scenario ${unknown}; known: ${Object.keys(
 const scenarios = only.filter(isName);
 const base = quick ? QUICK : FULL;
 // The idle phase alone: no loaded phases, no Socket.IO comparison (they take minutes and a quiet machine).
-const config: Config = flag('fanout-idle-only') ? { ...base, fanout: { ...base.fanout, phases: [], socketioClients: undefined } } : base;
+const fanoutConfig: Config = flag('fanout-idle-only')
+  ? { ...base, fanout: { ...base.fanout, phases: [], socketioClients: undefined } }
+  : base;
+const config: Config = {
+  ...fanoutConfig,
+  ramp: {
+    ...fanoutConfig.ramp,
+    ...(rampKind ? { kinds: [rampKind] } : {}),
+    ...(rampFrom ? { startSingle: Number(rampFrom), startBatch: Number(rampFrom) } : {}),
+  },
+};
 
 const started = Date.now();
 const log: Log = (message) => process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${message}\n`);
@@ -264,6 +288,7 @@ async function main(): Promise<void> {
     quick,
     profile,
     ...(experiment ? { settings } : {}),
+    ...(rampKind || rampFrom ? { rampPart: { kind: rampKind ?? 'single and batch', from: rampFrom ? Number(rampFrom) : undefined } } : {}),
     startedAt: new Date(started).toISOString(),
     machine: machine(bench),
     config,

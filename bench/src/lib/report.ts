@@ -54,6 +54,8 @@ export interface Results {
   profile: boolean;
   /** --set: settings given to every service (an experiment, not written as latest). */
   settings?: Record<string, string>;
+  /** --ramp, --ramp-from: which ramp ran, from which rate (an experiment too). */
+  rampPart?: { kind: string; from?: number };
   startedAt: string;
   machine: Machine;
   config: Config;
@@ -161,8 +163,10 @@ export function judge(results: Results): Target[] {
   if (results.ramp) {
     const firstBehind = (ramp: RampResult['single'] | undefined) =>
       `first behind above it: ${ramp?.limitedBy?.join(', ') || '—'} (${ramp?.stopReason})`;
-    add('maxTps (single ticks, end to end)', '≥ 3000 /s', r?.maxTps, atLeast(r?.maxTps, 3000), firstBehind(r?.single));
-    add('maxTpsBatch (batches of 100)', '≥ 20000 /s', r?.maxTpsBatch, atLeast(r?.maxTpsBatch, 20000), firstBehind(r?.batch));
+    // --ramp=single|batch runs one of the two: the other has no row.
+    if (!r || r.single) add('maxTps (single ticks, end to end)', '≥ 3000 /s', r?.maxTps, atLeast(r?.maxTps, 3000), firstBehind(r?.single));
+    if (!r || r.batch)
+      add('maxTpsBatch (batches of 100)', '≥ 20000 /s', r?.maxTpsBatch, atLeast(r?.maxTpsBatch, 20000), firstBehind(r?.batch));
   }
   if (fan5000) {
     add(
@@ -209,7 +213,7 @@ function processTable(processes: Record<string, ProcessUsage> | null | undefined
   );
 }
 
-function rampTable(ramp: RampResult['single']): string {
+function rampTable(ramp: NonNullable<RampResult['single']>): string {
   return table(
     [
       'offered /s',
@@ -259,7 +263,12 @@ export function markdown(results: Results): string {
     `Machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, Redis ${m.redis}, PostgreSQL ${m.postgres}. ` +
       `Every service, the clients, the load generator, Redis and PostgreSQL share these cores. Latencies in ms, p50 / p95 / p99 / max.`,
   );
-  if (results.settings)
+  if (results.rampPart)
+    out.push(
+      '',
+      `Part of the ramp only (--ramp, --ramp-from): ${results.rampPart.kind}${results.rampPart.from ? `, from ${results.rampPart.from} ticks/s` : ''}.`,
+    );
+  if (results.settings && Object.keys(results.settings).length > 0)
     out.push(
       '',
       `Settings given to every service (--set): ${Object.entries(results.settings)
@@ -300,8 +309,8 @@ export function markdown(results: Results): string {
     );
   } else if (failure(results.nominal)) out.push('', `## nominal: failed: ${failure(results.nominal)}`);
   const r = succeeded(results.ramp);
-  if (r?.single) {
-    out.push('', `## ramp: single ticks, maxTps = ${r.maxTps} (stopped: ${r.single.stopReason})`, '', rampTable(r.single));
+  if (r?.single) out.push('', `## ramp: single ticks, maxTps = ${r.maxTps} (stopped: ${r.single.stopReason})`, '', rampTable(r.single));
+  if (r?.batch) {
     out.push('', `## ramp: batches of 100, maxTpsBatch = ${r.maxTpsBatch} (stopped: ${r.batch.stopReason})`, '', rampTable(r.batch));
   } else if (failure(results.ramp)) out.push('', `## ramp: failed: ${failure(results.ramp)}`);
   const f = succeeded(results.fanout);

@@ -37,7 +37,11 @@ export interface RampConfig {
   drainTimeoutMs: number;
   connectionsSingle: number;
   connectionsBatch: number;
+  /** Which ramps run (--ramp=…; default both). */
+  kinds?: readonly RampKind[];
 }
+
+export type RampKind = 'single' | 'batch';
 
 interface RampOneConfig extends RampConfig {
   batch: number;
@@ -51,9 +55,14 @@ interface StepConfig extends RampOneConfig {
 }
 
 export async function ramp(bench: Bench, config: RampConfig, log: Log) {
-  const single = await rampOne(bench, { ...config, batch: 1, start: config.startSingle, connections: config.connectionsSingle }, log);
-  const batch = await rampOne(bench, { ...config, batch: 100, start: config.startBatch, connections: config.connectionsBatch }, log);
-  return { maxTps: single.maxTps, maxTpsBatch: batch.maxTps, single, batch };
+  const runs = (kind: RampKind) => config.kinds?.includes(kind) ?? true;
+  const single = runs('single')
+    ? await rampOne(bench, { ...config, batch: 1, start: config.startSingle, connections: config.connectionsSingle }, log)
+    : undefined;
+  const batch = runs('batch')
+    ? await rampOne(bench, { ...config, batch: 100, start: config.startBatch, connections: config.connectionsBatch }, log)
+    : undefined;
+  return { maxTps: single?.maxTps, maxTpsBatch: batch?.maxTps, single, batch };
 }
 
 type Step = Awaited<ReturnType<typeof runStep>>;

@@ -8,11 +8,20 @@ import { CountResult, JobName, viewJobOptions, VIEWS_QUEUE, type TickChunkJob, t
 import { CALC_A_TICKS, JOB_DURATION, JOBS } from '../app/consumer.metrics';
 import { CalcAService } from './calc-a.service';
 
-/** The symbol and ticks of a job: a chunk (`ticks`), or one tick as an api before chunks enqueued it (`tick`). */
-function chunkOf(job: Job<TickChunkJob | TickJob>): TickChunkJob {
-  if (job.name === JobName.Ticks) return job.data as TickChunkJob;
-  const tick = job.data as TickJob;
-  return { symbol: tick.symbol, ticks: [tick] };
+/** The ticks of a job: a chunk (`ticks`), or one tick as an api before chunks enqueued it (`tick`). */
+function ticksOf(job: Job<TickChunkJob | TickJob>): ReceivedTick[] {
+  return job.name === JobName.Ticks ? (job.data as TickChunkJob).ticks : [job.data as TickJob];
+}
+
+/** The positions of `ticks` by symbol, each symbol's in order (the order calc-a applies them in). */
+function bySymbol(ticks: ReceivedTick[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  ticks.forEach((tick, k) => {
+    const members = groups.get(tick.symbol);
+    if (members) members.push(k);
+    else groups.set(tick.symbol, [k]);
+  });
+  return groups;
 }
 
 const OUTCOME_LABEL: Record<CountResult, string> = {
@@ -22,11 +31,11 @@ const OUTCOME_LABEL: Record<CountResult, string> = {
 };
 
 /**
- * calc-a on the ticks queue: applies a chunk of one symbol's ticks to its windows (one script
- * call) and tells calc-b the symbol changed (a view job, one per symbol waiting at most: calc-b
- * reads the newest state when it runs). A redelivered chunk (crash, stall, retry) changes no
- * state, but the view job is added again, so a view is never missing because a worker died
- * between the two steps. The @Processor decorator is applied in CalcAModule.register, with the
+ * calc-a on the ticks queue: applies a chunk's ticks to their symbols' windows (one script call
+ * per symbol, each atomic) and tells calc-b each symbol changed (a view job, one per symbol
+ * waiting at most: calc-b reads the newest state when it runs). A redelivered chunk (crash,
+ * stall, retry) changes no state, but the view jobs are added again, so a view is never missing
+ * because a worker died between the two steps. The @Processor decorator is applied in CalcAModule.register, with the
  * queue name and concurrency from the validated env.
  */
 export class CalcAProcessor extends WorkerHost {
@@ -42,19 +51,30 @@ export class CalcAProcessor extends WorkerHost {
     super();
   }
 
-  async process(job: Job<TickChunkJob | TickJob>): Promise<{ outcomes: string; tickCount: number | null }> {
+  async process(job: Job<TickChunkJob | TickJob>): Promise<{ outcomes: string }> {
     const stop = this.duration.startTimer({ processor: 'calc-a' });
     try {
-      const { symbol, ticks } = chunkOf(job);
-      const { outcomes, summary } = await this.calcA.apply(symbol, ticks, job.opts);
-      // Counted as soon as the state changed: a retry after a failed hand-off reports them as duplicates.
-      this.count(outcomes, ticks);
-      if (summary) {
-        const newest = ticks.reduce((a, t) => (t.receivedAt >= a.receivedAt ? t : a));
-        await this.views.add(JobName.View, { symbol, receivedAt: newest.receivedAt, traceId: newest.traceId }, viewJobOptions(symbol));
-      }
+      const ticks = ticksOf(job);
+      const outcomes: CountResult[] = new Array(ticks.length);
+      // Each symbol's script call, then its view job; the symbols side by side. A failed one
+      // fails the job once the others have settled: the retry finds their ticks counted.
+      const settled = await Promise.allSettled(
+        [...bySymbol(ticks)].map(async ([symbol, members]) => {
+          const own = members.map((k) => ticks[k]);
+          const result = await this.calcA.apply(symbol, own, job.opts);
+          members.forEach((k, i) => (outcomes[k] = result.outcomes[i]));
+          // Counted as soon as the state changed: a retry after a failed hand-off reports them as duplicates.
+          this.count(result.outcomes, own);
+          if (result.summary) {
+            const newest = own.reduce((a, t) => (t.receivedAt >= a.receivedAt ? t : a));
+            await this.views.add(JobName.View, { symbol, receivedAt: newest.receivedAt, traceId: newest.traceId }, viewJobOptions(symbol));
+          }
+        }),
+      );
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
       this.jobs.inc({ processor: 'calc-a', outcome: 'processed' });
-      return { outcomes: outcomes.join(''), tickCount: summary?.tickCount ?? null };
+      return { outcomes: outcomes.join('') };
     } catch (error) {
       this.jobs.inc({ processor: 'calc-a', outcome: 'failed' });
       throw error;

@@ -56,14 +56,14 @@ describe('replaying a failed tick job', () => {
     // The api accepted the tick DEDUPE_TTL_S − 2 s ago: its marker is about to expire.
     await redis.set(marker, DedupeState.Accepted, 'PX', 2_000);
     const options = tickJobOptions(DEDUPE_TTL_S);
-    await queue.add(JobName.Ticks, { symbol: sent.symbol, ticks: [sent] }, { ...options, jobId: jobIdFor(sent.event_id) });
+    await queue.add(JobName.Ticks, { ticks: [sent] }, { ...options, jobId: jobIdFor(sent.event_id) });
 
     let runs = 0;
     worker = new Worker(
       env.QUEUE_NAME,
       async (job: Job<TickChunkJob>) => {
         runs += 1;
-        await calcA.apply(job.data.symbol, job.data.ticks, job.opts);
+        await calcA.apply(job.data.ticks[0].symbol, job.data.ticks, job.opts);
         throw new UnrecoverableError('the hand-off to calc-b failed');
       },
       { connection, prefix: keys.bullPrefix },

@@ -40,7 +40,7 @@ const tick = (eventId: string): ReceivedTick => ({
 });
 
 /** A chunk of `ticks` (their symbol, EURUSD). */
-const chunk = (...ticks: ReceivedTick[]): TickChunkJob => ({ symbol: 'EURUSD', ticks });
+const chunk = (...ticks: ReceivedTick[]): TickChunkJob => ({ ticks });
 
 async function multi(): Promise<MdPipeline> {
   return ((await queue.client) as unknown as MdRedis).multi() as MdPipeline;

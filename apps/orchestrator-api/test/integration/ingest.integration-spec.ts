@@ -42,7 +42,7 @@ describe('ingest (real Redis)', () => {
   const queuedTick = async (eventId: string) => (await waitingTicks(queue)).find((t) => t.event_id === eventId);
   const publishedFor = (eventId: string) => channel.messages.filter((m) => m.event_id === eventId);
 
-  it('enqueues an accepted tick as a job of its symbol with id = jobIdFor(event_id) and publishes tick.received', async () => {
+  it('enqueues an accepted tick as a job with id = jobIdFor(event_id) and publishes tick.received', async () => {
     // An ISO time of an hour ago (older than RETENTION_DAYS would be refused), with milliseconds.
     const iso = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000 + 678).toISOString();
     const sent = tick({ symbol: 'ethusdt', ts: iso });
@@ -54,7 +54,7 @@ describe('ingest (real Redis)', () => {
     expect(answer.body).toEqual({ event_id: sent.event_id, status: 'accepted' });
     const job = await queue.getJob(jobIdFor(sent.event_id));
     expect(job?.name).toBe('ticks');
-    expect(job?.data.symbol).toBe('ETHUSDT');
+    expect(Object.keys(job?.data ?? {})).toEqual(['ticks']);
     expect(job?.data.ticks).toHaveLength(1);
     expect(job?.data.ticks[0]).toMatchObject({
       symbol: 'ETHUSDT',
@@ -211,6 +211,20 @@ describe('ingest (real Redis)', () => {
       ]);
       expect(await waiting()).toBe(queued + 2);
       expect((await queuedTick(b.event_id))?.symbol).toBe('SOLUSDT');
+    });
+
+    it('cuts a round into jobs of CHUNK_MAX_TICKS ticks of any symbols, each symbol’s ticks together and in arrival order', async () => {
+      // 250 ticks of three symbols, interleaved: three jobs (100, 100, 50), not one or more per symbol.
+      const symbols = ['adausdt', 'bnbusdt', 'xrpusdt'];
+      const batch = Array.from({ length: 250 }, (_, k) => tick({ symbol: symbols[(k * 7) % 3] }));
+      expect((await post(`${api.url}/ingest/ticks`, batch)).body).toMatchObject({ errors: false, accepted: 250 });
+      const grouped = symbols.flatMap((symbol) => batch.filter((t) => t.symbol === symbol)).map((t) => t.event_id);
+      const jobs = [];
+      for (let k = 0; k < grouped.length; k += CHUNK_MAX_TICKS) {
+        const job = await queue.getJob(jobIdFor(grouped[k]));
+        jobs.push(job?.data.ticks.map((t: { event_id: string }) => t.event_id));
+      }
+      expect(jobs).toEqual([grouped.slice(0, 100), grouped.slice(100, 200), grouped.slice(200)]);
     });
 
     it('takes 1,000 ticks in one request', async () => {

@@ -117,8 +117,8 @@ export function post(
 }
 
 /**
- * The ticks of the jobs waiting in `queue`, in queue order: each job holds the ticks of one
- * symbol from one ingest round (TickChunkJob), so tests count and find ticks, not jobs.
+ * The ticks of the jobs waiting in `queue`, in queue order: each job holds up to 100 ticks of
+ * one ingest round (TickChunkJob), so tests count and find ticks, not jobs.
  */
 export async function waitingTicks(queue: Queue): Promise<ReceivedTick[]> {
   const jobs = (await queue.getWaiting()) as Job<TickChunkJob>[];

@@ -9,7 +9,7 @@ import { REPLAY_MARGIN_S, type ReceivedTick } from '@md/contracts';
 export const JobName = {
   /** One tick (TickJob): what an api before chunks enqueued; calc-a still takes it, so a rolling upgrade loses nothing. */
   Tick: 'tick',
-  /** The ticks of one symbol from one ingest round (TickChunkJob). */
+  /** Ticks from one ingest round (TickChunkJob). */
   Ticks: 'ticks',
   View: 'view',
 } as const;
@@ -19,19 +19,22 @@ export type JobName = (typeof JobName)[keyof typeof JobName];
 export type TickJob = ReceivedTick;
 
 /**
- * api → calc-a (ticks queue), job `ticks`: the ticks of one symbol that one ingest round (one
- * request, or several concurrent ones, see IngestService) stored, in arrival order. calc-a
- * applies them in one script call; dedupe stays per event_id inside it.
+ * api → calc-a (ticks queue), job `ticks`: ticks that one ingest round (one request, or several
+ * concurrent ones, see IngestService) stored, of any symbols, grouped by symbol, each symbol's in
+ * arrival order. calc-a applies each symbol's in one script call; dedupe stays per event_id
+ * inside it. (An api before this version sent one symbol per job, with `symbol` set: calc-a
+ * reads the symbol of each tick, so such a job is read the same.)
  */
 export interface TickChunkJob {
-  symbol: string;
   ticks: ReceivedTick[];
+  /** Set by an api that sent one symbol per job; not read. */
+  symbol?: string;
 }
 
 /**
- * Ticks per TickChunkJob at most: a symbol's ticks of one round beyond it go in several jobs, so a
- * job, the completed ones the queue keeps, and one mdCalcA call (Redis runs nothing else
- * meanwhile) stay small.
+ * Ticks per TickChunkJob at most: a round's ticks beyond it go in several jobs, so a job, the
+ * completed ones the queue keeps, and each mdCalcA call (Redis runs nothing else meanwhile)
+ * stay small.
  */
 export const CHUNK_MAX_TICKS = 100;
 
