@@ -71,8 +71,9 @@ export class CalcAProcessor extends WorkerHost {
           }
         }),
       );
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed) throw failed.reason;
+      const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error);
+      if (failed.length === 1) throw failed[0];
+      if (failed.length > 1) throw new AggregateError(failed, failed.map((e) => e.message).join('; '));
       this.jobs.inc({ processor: 'calc-a', outcome: 'processed' });
       return { outcomes: outcomes.join('') };
     } catch (error) {

@@ -5,6 +5,7 @@ import { buildView, referenceView, viewMismatch, WindowState } from '@md/market-
 import { tick } from '@md/market-calc/testing';
 import { defineScripts } from '@md/pipeline';
 import { dropKeys, isolated, REDIS_URL } from '@md/testing';
+import { parseSummary } from '../../src/app/summary';
 import { parseCalcAReply } from '../../src/calc-a/calc-a.service';
 
 /**
@@ -154,6 +155,32 @@ describe('calc-a Lua script (real Redis): the bits WindowState leaves', () => {
     const { script, windowState } = await both(ticks, 100);
     expect(script).toEqual(windowState);
     expect(script.recomputes).toBe(0);
+  });
+});
+
+describe('calc-a Lua script (real Redis): sums written by a calc-a before compensation', () => {
+  it('reads them without the stale compensation, whose size joins the error bound', async () => {
+    const base = `${prefix}:run${run++}`;
+    // A giant volume among small ones: the compensations are not 0.
+    const ticks = [
+      tick(T0, 250, 1e12, 'giant'),
+      ...Array.from({ length: 40 }, (_, i) => tick(T0 + 1000 + 100 * i, 100 + i, 0.001 + i / 7, `a${String(i).padStart(2, '0')}`)),
+    ];
+    await throughScript(ticks, base, 10);
+    const state = `${base}:state`;
+    const [volc, verr, count] = (await redis.hmget(state, 'volc', 'verr', 'count')).map(Number);
+    expect(volc).not.toBe(0);
+    expect(Number(await redis.hget(state, 'cat'))).toBe(count);
+    // What a calc-a before compensation writes for a counted tick: the count, its plain sums (here
+    // an exact 5), its bounds; never 'volc' or 'cat'.
+    await redis.hset(state, 'count', count + 1, 'vol', '5', 'verr', String(verr));
+    const summary = parseSummary('X', await redis.mdSummary(state, `${base}:last`, `${base}:win`, `${base}:px`));
+    expect(summary?.window.volume).toBe(5);
+    // The next call drops the compensation into the bound (or recomputes, if that passes 1e-12 of the sum).
+    const before = Number((await redis.hget(state, 'recomputes')) ?? 0);
+    await throughScript([tick(T0 + 5_000, 99, 1, 'next')], base);
+    const [verrAfter, recomputes] = (await redis.hmget(state, 'verr', 'recomputes')).map(Number);
+    expect(verrAfter >= verr + Math.abs(volc) || recomputes === before + 1).toBe(true);
   });
 });
 

@@ -26,7 +26,7 @@ async function startApi(env: Record<string, string>) {
 }
 
 /**
- * The event_ids of the ticks in the waiting jobs (each job holds one symbol's ticks of one ingest
+ * The event_ids of the ticks in the waiting jobs (each job holds up to 100 ticks of one ingest
  * round): no consumer runs in these tests, so jobs stay in the queue.
  */
 async function queued(prefix: string): Promise<string[]> {

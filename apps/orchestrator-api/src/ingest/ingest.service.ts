@@ -12,10 +12,12 @@ import {
   ClaimResult,
   enqueueInMulti,
   jobIdFor,
+  MIXED_CHUNK_WORKER,
   tickJobOptions,
   TICKS_QUEUE,
   type MdPipeline,
   type MdRedis,
+  type TickChunkJob,
   type TickJobOptions,
 } from '@md/pipeline';
 import { REDIS, RedisKeys } from '@md/redis';
@@ -40,6 +42,9 @@ const SEED_CHUNK = 1_000;
 
 /** Commands queued per chunk in the commit MULTI (EXISTS of its job id, its enqueue); then one mdCommit for every tick. */
 const COMMANDS_PER_CHUNK = 2;
+
+/** How often the api looks at the tick queue's workers (see refreshWorkers). */
+const WORKERS_REFRESH_MS = 5_000;
 
 /** A coalesced round starts once it holds this many ticks (two full batches; the request that fills it may bring it to 2,999). */
 const ROUND_MAX_TICKS = 2_000;
@@ -110,6 +115,9 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
    * the two commands of a commit can take, so a lease never lapses under a live commit.
    */
   private readonly leaseMs: number;
+  /** Jobs of several symbols may be made (see refreshWorkers); false until the first look. */
+  private mixedChunks = false;
+  private workersTimer?: NodeJS.Timeout;
   /** The symbol set seeded from the stored views (see seedSymbols); null until it succeeds. */
   private seeded: Promise<void> | null = null;
   /**
@@ -137,6 +145,31 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     this.seedSymbols().catch(() => undefined); // retried by the first ingest
+    void this.refreshWorkers();
+    this.workersTimer = setInterval(() => void this.refreshWorkers(), WORKERS_REFRESH_MS);
+    this.workersTimer.unref();
+  }
+
+  /**
+   * Whether a round's jobs may mix symbols: only while every worker of the tick queue is a calc-a
+   * that reads such jobs (named MIXED_CHUNK_WORKER, @md/pipeline), so a consumer of an older
+   * version never gets one (it would apply the whole job to one symbol). No worker, a worker of
+   * another name, a Redis without CLIENT LIST, or an error: one symbol per job, which every
+   * version reads. Public for the tests, which connect workers and ask again at once.
+   */
+  async refreshWorkers(): Promise<boolean> {
+    const workers = await this.queue.getWorkers().catch(() => []);
+    const mixed = workers.length > 0 && workers.every((w) => (w.rawname ?? '').endsWith(`:w:${MIXED_CHUNK_WORKER}`));
+    if (mixed !== this.mixedChunks) {
+      this.logger.log(
+        { workers: workers.length },
+        mixed
+          ? 'every calc-a reads jobs of several symbols: one job per 100 ticks'
+          : 'one job per symbol (a calc-a may be of an older version)',
+      );
+    }
+    this.mixedChunks = mixed;
+    return mixed;
   }
 
   /**
@@ -188,6 +221,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
    */
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
+    clearInterval(this.workersTimer);
     if (this.admitted === 0 && this.ingesting === 0) return;
     await new Promise<void>((resolve) => {
       this.drained = resolve;
@@ -335,24 +369,27 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     const multi = client.multi() as MdPipeline;
     // The ticks grouped by symbol, each symbol's in arrival order, then cut into jobs: a job per
     // CHUNK_MAX_TICKS ticks, not per symbol (BullMQ's add, fetch and finish of a job take about 0.3 ms
-    // of Redis, what calc-a's script spends on 8 ticks), and a symbol's ticks stay together: one
-    // script call each in calc-a.
+    // of Redis, what calc-a's script spends on 8 ticks). A symbol's ticks stay together, one script
+    // call in calc-a, unless they cross a job's 100-tick boundary.
     const bySymbol = new Map<string, number[]>();
     ticks.forEach((tick, k) => {
       const members = bySymbol.get(tick.symbol);
       if (members) members.push(k);
       else bySymbol.set(tick.symbol, [k]);
     });
-    const order = [...bySymbol.values()].flat();
-    const chunks = Array.from({ length: Math.ceil(order.length / CHUNK_MAX_TICKS) }, (_, c) =>
-      order.slice(c * CHUNK_MAX_TICKS, (c + 1) * CHUNK_MAX_TICKS),
-    ).map((members) => {
+    // While a calc-a of an older version may be connected, one symbol per job (see refreshWorkers).
+    const cut = (all: number[]) =>
+      Array.from({ length: Math.ceil(all.length / CHUNK_MAX_TICKS) }, (_, c) => all.slice(c * CHUNK_MAX_TICKS, (c + 1) * CHUNK_MAX_TICKS));
+    const groups = this.mixedChunks ? cut([...bySymbol.values()].flat()) : [...bySymbol.values()].flatMap(cut);
+    const chunks = groups.map((members) => {
       // BullMQ answers an add whose id exists with that id, as if it had added it: an old job
       // named after the same first event_id (its dedupe key expired while the queue was that
       // far behind, and the sender resent it) would swallow this chunk. EXISTS just before
       // tells: such a chunk is not stored (503), never silently dropped.
       multi.exists(this.queue.toKey(jobIdFor(ticks[members[0]].event_id)));
-      return { members, job: enqueueInMulti(this.queue, multi, { ticks: members.map((k) => ticks[k]) }, this.jobOptions) };
+      const data: TickChunkJob = { ticks: members.map((k) => ticks[k]) };
+      if (!this.mixedChunks) data.symbol = data.ticks[0].symbol;
+      return { members, job: enqueueInMulti(this.queue, multi, data, this.jobOptions) };
     });
     // Each tick's append to the durable buffer the FlushModule writes to Postgres from (never
     // trimmed here), its publish and its dedupe commit, in one script (see lua/commit.lua).

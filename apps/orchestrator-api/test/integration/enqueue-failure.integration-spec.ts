@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { jobIdFor } from '@md/pipeline';
-import { apiForBlock, dropKeys, isolated, post, REDIS_URL, startApi, tick, type RunningApi } from '../support/harness';
+import { jobIdFor, MIXED_CHUNK_WORKER } from '@md/pipeline';
+import { apiForBlock, dropKeys, idleWorker, isolated, post, REDIS_URL, startApi, tick, type RunningApi } from '../support/harness';
 
 /**
  * A runtime error inside EXEC does not undo the MULTI's other commands. Provoked here for
@@ -34,11 +34,48 @@ describe('an enqueue that fails inside EXEC', () => {
   });
 });
 
-describe('a batch one of whose jobs fails inside EXEC', () => {
+describe("a batch whose one symbol's job fails inside EXEC", () => {
+  const ctx = apiForBlock();
+
+  it("answers 503 for that symbol's ticks only, stores the others, and accepts the retry", async () => {
+    const { api, redis } = ctx;
+    const eth = [tick({ symbol: 'ethusdt' }), tick({ symbol: 'ethusdt' })];
+    const btc = [tick({ symbol: 'btcusdt' }), tick({ symbol: 'btcusdt' })];
+    // The job key of ETHUSDT's chunk (named after its first tick) taken by another type.
+    const jobKey = `${api.env.REDIS_PREFIX}:bull:${api.env.QUEUE_NAME}:${jobIdFor(eth[0].event_id)}`;
+    await redis.set(jobKey, 'not a hash');
+
+    const answer = await post(`${api.url}/ingest/ticks`, [eth[0], btc[0], eth[1], btc[1]]);
+
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ accepted: 2, unavailable: 2 });
+    expect(answer.body.items.map((item: { status: string }) => item.status)).toEqual([
+      'unavailable',
+      'accepted',
+      'unavailable',
+      'accepted',
+    ]);
+    for (const t of eth) expect(await redis.exists(`${api.env.REDIS_PREFIX}:dedupe:${t.event_id}`)).toBe(0);
+    // Not buffered for Postgres either: the buffer holds the two stored ticks only.
+    const buffered = await redis.xrange(`${api.env.REDIS_PREFIX}:buffer:ticks`, '-', '+');
+    expect(buffered.map(([, fields]) => JSON.parse(fields[1]).event_id).sort()).toEqual(btc.map((t) => t.event_id).sort());
+    // A key the add did not write is never deleted by the undo.
+    expect(await redis.get(jobKey)).toBe('not a hash');
+
+    await redis.del(jobKey);
+    const retried = await post(`${api.url}/ingest/ticks`, [...eth, ...btc]);
+    expect(retried.body).toMatchObject({ accepted: 2, duplicate: 2 });
+  });
+});
+
+describe('a batch one of whose jobs of several symbols fails inside EXEC', () => {
   const ctx = apiForBlock();
 
   it("answers 503 for that job's ticks only, whatever their symbols, stores the others, and accepts the retry", async () => {
     const { api, redis } = ctx;
+    // Jobs of several symbols: only while every calc-a reads them (MIXED_CHUNK_WORKER).
+    const worker = await idleWorker(api, MIXED_CHUNK_WORKER);
+    expect(worker.mixed).toBe(true);
     const eth = Array.from({ length: 120 }, () => tick({ symbol: 'ethusdt' }));
     const btc = Array.from({ length: 30 }, () => tick({ symbol: 'btcusdt' }));
     // Interleaved; grouped by symbol and cut at CHUNK_MAX_TICKS (100): job 1 holds eth[0..99], job 2
@@ -70,6 +107,7 @@ describe('a batch one of whose jobs fails inside EXEC', () => {
     await redis.del(jobKey);
     const retried = await post(`${api.url}/ingest/ticks`, batch);
     expect(retried.body).toMatchObject({ accepted: 50, duplicate: 100 });
+    await worker.close();
   });
 });
 

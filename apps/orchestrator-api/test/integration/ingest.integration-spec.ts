@@ -1,9 +1,10 @@
 import type { Queue } from 'bullmq';
-import { CHUNK_MAX_TICKS, jobIdFor } from '@md/pipeline';
+import { CHUNK_MAX_TICKS, jobIdFor, MIXED_CHUNK_WORKER } from '@md/pipeline';
 import {
   basic,
   dropKeys,
   get,
+  idleWorker,
   listen,
   post,
   queueOf,
@@ -42,7 +43,7 @@ describe('ingest (real Redis)', () => {
   const queuedTick = async (eventId: string) => (await waitingTicks(queue)).find((t) => t.event_id === eventId);
   const publishedFor = (eventId: string) => channel.messages.filter((m) => m.event_id === eventId);
 
-  it('enqueues an accepted tick as a job with id = jobIdFor(event_id) and publishes tick.received', async () => {
+  it('enqueues an accepted tick as a job of its symbol with id = jobIdFor(event_id) and publishes tick.received', async () => {
     // An ISO time of an hour ago (older than RETENTION_DAYS would be refused), with milliseconds.
     const iso = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000 + 678).toISOString();
     const sent = tick({ symbol: 'ethusdt', ts: iso });
@@ -54,7 +55,8 @@ describe('ingest (real Redis)', () => {
     expect(answer.body).toEqual({ event_id: sent.event_id, status: 'accepted' });
     const job = await queue.getJob(jobIdFor(sent.event_id));
     expect(job?.name).toBe('ticks');
-    expect(Object.keys(job?.data ?? {})).toEqual(['ticks']);
+    // No calc-a connected that reads jobs of several symbols: one symbol per job, named (see MIXED_CHUNK_WORKER).
+    expect(job?.data.symbol).toBe('ETHUSDT');
     expect(job?.data.ticks).toHaveLength(1);
     expect(job?.data.ticks[0]).toMatchObject({
       symbol: 'ETHUSDT',
@@ -213,18 +215,50 @@ describe('ingest (real Redis)', () => {
       expect((await queuedTick(b.event_id))?.symbol).toBe('SOLUSDT');
     });
 
-    it('cuts a round into jobs of CHUNK_MAX_TICKS ticks of any symbols, each symbol’s ticks together and in arrival order', async () => {
-      // 250 ticks of three symbols, interleaved: three jobs (100, 100, 50), not one or more per symbol.
+    describe('jobs of several symbols, only while every calc-a reads them', () => {
+      // 250 ticks of three symbols, interleaved.
       const symbols = ['adausdt', 'bnbusdt', 'xrpusdt'];
-      const batch = Array.from({ length: 250 }, (_, k) => tick({ symbol: symbols[(k * 7) % 3] }));
-      expect((await post(`${api.url}/ingest/ticks`, batch)).body).toMatchObject({ errors: false, accepted: 250 });
-      const grouped = symbols.flatMap((symbol) => batch.filter((t) => t.symbol === symbol)).map((t) => t.event_id);
-      const jobs = [];
-      for (let k = 0; k < grouped.length; k += CHUNK_MAX_TICKS) {
-        const job = await queue.getJob(jobIdFor(grouped[k]));
-        jobs.push(job?.data.ticks.map((t: { event_id: string }) => t.event_id));
-      }
-      expect(jobs).toEqual([grouped.slice(0, 100), grouped.slice(100, 200), grouped.slice(200)]);
+      const round = () => Array.from({ length: 250 }, (_, k) => tick({ symbol: symbols[(k * 7) % 3] }));
+      const grouped = (batch: ReturnType<typeof round>) =>
+        symbols.map((symbol) => batch.filter((t) => t.symbol === symbol).map((t) => t.event_id));
+      const jobOf = async (eventId: string) => (await queue.getJob(jobIdFor(eventId)))?.data;
+
+      it('cuts a round into jobs of CHUNK_MAX_TICKS ticks of any symbols, each symbol’s together and in order', async () => {
+        const worker = await idleWorker(api, MIXED_CHUNK_WORKER);
+        try {
+          expect(worker.mixed).toBe(true);
+          const batch = round();
+          expect((await post(`${api.url}/ingest/ticks`, batch)).body).toMatchObject({ errors: false, accepted: 250 });
+          // Three jobs (100, 100, 50), not one or more per symbol; no `symbol` set.
+          const order = grouped(batch).flat();
+          const jobs = [await jobOf(order[0]), await jobOf(order[100]), await jobOf(order[200])];
+          expect(jobs.map((data) => data?.ticks.map((t: { event_id: string }) => t.event_id))).toEqual([
+            order.slice(0, 100),
+            order.slice(100, 200),
+            order.slice(200),
+          ]);
+          expect(jobs.map((data) => data?.symbol)).toEqual([undefined, undefined, undefined]);
+        } finally {
+          await worker.close();
+        }
+      });
+
+      it('keeps one symbol per job, named, while a calc-a of an older version is connected', async () => {
+        const older = await idleWorker(api, '');
+        const newer = await idleWorker(api, MIXED_CHUNK_WORKER);
+        try {
+          expect(newer.mixed).toBe(false);
+          const batch = round();
+          expect((await post(`${api.url}/ingest/ticks`, batch)).body).toMatchObject({ errors: false, accepted: 250 });
+          for (const [s, ids] of grouped(batch).entries()) {
+            const data = await jobOf(ids[0]);
+            expect(data?.symbol).toBe(symbols[s].toUpperCase());
+            expect(data?.ticks.map((t: { event_id: string }) => t.event_id)).toEqual(ids.slice(0, CHUNK_MAX_TICKS));
+          }
+        } finally {
+          await Promise.all([older.close(), newer.close()]);
+        }
+      });
     });
 
     it('takes 1,000 ticks in one request', async () => {

@@ -44,12 +44,12 @@ describe('GET /pipeline (real Redis, no flusher)', () => {
     expect(answer.body.at).toBeGreaterThanOrEqual(before);
   });
 
-  it('counts accepted ticks as waiting jobs (one per 100 ticks of a request, of any symbols) and buffered rows, aging with the oldest', async () => {
+  it('counts accepted ticks as waiting jobs (one per symbol of a request while no calc-a runs) and buffered rows, aging with the oldest', async () => {
     const sent = [tick(), tick(), tick(), tick({ symbol: 'ethusdt' }), tick()];
     expect((await post(`${api.url}/ingest/ticks`, sent)).body).toMatchObject({ accepted: 5 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const answer = await get(`${api.url}/pipeline`, withKey);
-    expect(answer.body.queues['ticks.it']).toEqual({ waiting: 1, active: 0, delayed: 0, failed: 0, completed: 0 });
+    expect(answer.body.queues['ticks.it']).toEqual({ waiting: 2, active: 0, delayed: 0, failed: 0, completed: 0 });
     expect(answer.body.flush).toEqual({ buffered: 5, pending: 0, oldestBufferedAgeMs: expect.any(Number) });
     expect(answer.body.flush.oldestBufferedAgeMs).toBeGreaterThanOrEqual(250);
     expect(answer.body.flush.oldestBufferedAgeMs).toBeLessThan(30_000);

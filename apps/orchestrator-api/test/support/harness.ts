@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { OrchestratorApiEnv, validateEnv } from '@md/config';
@@ -8,8 +8,10 @@ import { referenceView } from '@md/market-calc';
 import type { TickChunkJob } from '@md/pipeline';
 import { redisOptionsFromUrl } from '@md/redis';
 import { basicAuth, dropKeys, isolated, post as postJson, REDIS_URL, ServiceProcess, type Answer } from '@md/testing';
+import { sleep } from '@md/common';
 import { createApi } from '../../src/app/create-api';
 import { internalUrlOf } from '../../src/app/internal-listener';
+import { IngestService } from '../../src/ingest/ingest.service';
 
 export * from '@md/testing';
 
@@ -132,6 +134,35 @@ export function queueOf(api: RunningApi, redisUrl = REDIS_URL): Queue {
     prefix: `${api.env.REDIS_PREFIX}:bull`,
     skipMetasUpdate: true,
   });
+}
+
+/**
+ * A worker on `api`'s tick queue that runs nothing (autorun off), named `name`: MIXED_CHUNK_WORKER,
+ * as a calc-a that reads jobs of several symbols registers, or '' for one of an older version.
+ * The api is asked to look at the queue's workers at once, and again once `close` has
+ * disconnected the worker.
+ */
+export async function idleWorker(api: RunningApi, name: string): Promise<{ mixed: boolean; close(): Promise<void> }> {
+  const worker = new Worker(api.env.QUEUE_NAME, null, {
+    connection: redisOptionsFromUrl(REDIS_URL),
+    prefix: `${api.env.REDIS_PREFIX}:bull`,
+    autorun: false,
+    ...(name ? { name } : {}),
+  });
+  await worker.waitUntilReady();
+  // The blocking connection names itself once connected: wait until the queue lists it.
+  const queue = queueOf(api);
+  const deadline = Date.now() + 5_000;
+  while ((await queue.getWorkers()).length === 0 && Date.now() < deadline) await sleep(20);
+  await queue.close();
+  const ingest = api.app.get(IngestService);
+  return {
+    mixed: await ingest.refreshWorkers(),
+    close: async () => {
+      await worker.close();
+      await ingest.refreshWorkers();
+    },
+  };
 }
 
 export const tick = (overrides: Record<string, unknown> = {}) => ({

@@ -122,7 +122,10 @@ const EPSILON = 2 ** -53;
 class CompensatedSum {
   private sum = 0;
   private compensation = 0;
-  /** Bound on |sum + compensation − the exact sum since the last reset|. */
+  /**
+   * Bound on |sum + compensation − the exact sum since the last reset| (value() rounds once more,
+   * and the bound is itself summed in doubles: each off by about ε of itself, far inside 1e-12).
+   */
   private error = 0;
 
   add(x: number): void {

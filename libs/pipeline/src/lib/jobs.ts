@@ -32,6 +32,15 @@ export interface TickChunkJob {
 }
 
 /**
+ * The BullMQ worker name (`Worker` option `name`, in its connection's client name) of a calc-a that
+ * reads a TickChunkJob of several symbols. The api makes such jobs only while every worker of the
+ * tick queue carries it (IngestService.refreshWorkers): a calc-a before this version reads
+ * `symbol` and would apply every tick of a job to that one symbol, so during a rolling upgrade
+ * the api keeps one symbol per job (with `symbol` set) until the last older consumer is gone.
+ */
+export const MIXED_CHUNK_WORKER = 'calc-a.mixed-chunks';
+
+/**
  * Ticks per TickChunkJob at most: a round's ticks beyond it go in several jobs, so a job, the
  * completed ones the queue keeps, and each mdCalcA call (Redis runs nothing else meanwhile)
  * stay small.
@@ -42,7 +51,7 @@ export const CHUNK_MAX_TICKS = 100;
  * calc-a → calc-b (views queue): "this symbol changed". calc-b reads the symbol's newest summary
  * when it runs (mdSummary), so the job carries no state and one waiting job per symbol is
  * enough (viewJobOptions deduplicates by symbol). `receivedAt`/`traceId`: of the newest tick
- * of the chunk that added the job (the first add while none waited, or the last while one ran),
+ * of the symbol in the chunk that added the job (the first add while none waited, or the last while one ran),
  * for the latency metrics.
  */
 export interface ViewJob {

@@ -20,7 +20,8 @@
   others of the chunk are applied. (Ingest bounds price and volume so this cannot happen through
   the api; this keeps a view computable whatever reaches the queue.)
 
-  Σv and Σpv are compensated running sums ('vol' + 'volc', 'pv' + 'pvc'), each with a bound on its
+  Σv and Σpv are compensated running sums ('vol' + 'volc', 'pv' + 'pvc'; the compensations count
+  only while 'cat' equals 'count', i.e. no older script wrote the sums since), each with a bound on its
   error ('verr', 'pverr'); they are recomputed from the whole window only while it is small or
   when the bound could pass ARGV 5 of the sum ('recomputes' counts the latter: with compensation
   it is rare; plain running sums needed it every ~9,000 steps, 60-80 ms on a 60,000-tick window).
@@ -50,11 +51,20 @@ local function finite(x) return x ~= nil and x == x and x > -math.huge and x < m
 -- The state hash as the ticks so far left it; flush writes back what the chunk changed. `newest`:
 -- the texts of the newest tick once a tick of this chunk is it; `summed`: a tick of this chunk got
 -- as far as writing its sums.
-local s = redis.call('HMGET', state, 'count', 'nts', 'nid', 'vol', 'pv', 'verr', 'pverr', 'nzv', 'volc', 'pvc', 'recomputes')
+local s = redis.call('HMGET', state, 'count', 'nts', 'nid', 'vol', 'pv', 'verr', 'pverr', 'nzv', 'volc', 'pvc', 'recomputes', 'cat')
 local countBefore, nts, nid = tonumber(s[1]) or 0, tonumber(s[2]), s[3]
 local count = countBefore
 local vol, pv, verr, pverr, nzv = tonumber(s[4]) or 0, tonumber(s[5]) or 0, tonumber(s[6]) or 0, tonumber(s[7]) or 0, tonumber(s[8]) or 0
 local volc, pvc, recomputes = tonumber(s[9]) or 0, tonumber(s[10]) or 0, tonumber(s[11]) or 0
+-- The compensations belong to the sums only if this script wrote both ('cat': the count then). A calc-a
+-- before compensation writes 'vol' and 'pv' alone, its plain sums, having read 'vol' without 'volc'
+-- (as does a chunk that fails before its first sum): the compensation it left out joins the bound,
+-- which then makes the next tick recompute if it matters.
+if tonumber(s[12]) ~= countBefore then
+  verr, pverr, volc, pvc = verr + math.abs(volc), pverr + math.abs(pvc), 0, 0
+end
+-- The count when a tick of this chunk last wrote the sums ('cat' when flushed).
+local sumsAt = nil
 local newest, summed = nil, false
 local size = redis.call('ZCARD', win)
 -- The window holds no member scored at or below this cutoff (the last one expired up to).
@@ -96,7 +106,7 @@ local function flush()
     if summed then
       for _, x in ipairs({
         'vol', num(vol), 'pv', num(pv), 'volc', num(volc), 'pvc', num(pvc), 'verr', num(verr), 'pverr', num(pverr),
-        'nzv', nzv, 'recomputes', recomputes,
+        'nzv', nzv, 'recomputes', recomputes, 'cat', sumsAt,
       }) do fields[#fields + 1] = x end
     end
     redis.call('HSET', state, unpack(fields))
@@ -185,7 +195,7 @@ local function apply(dedupeKey, id, tsText, priceText, volText, source)
   end
   -- Exactly 0 while no tick of the window has a volume (running sums may hold ±ε).
   if withVolume == 0 then sumV, sumPV, compV, compPV, errV, errPV = 0, 0, 0, 0, 0, 0 end
-  vol, pv, volc, pvc, verr, pverr, nzv, recomputes, summed = sumV, sumPV, compV, compPV, errV, errPV, withVolume, recomputed, true
+  vol, pv, volc, pvc, verr, pverr, nzv, recomputes, summed, sumsAt = sumV, sumPV, compV, compPV, errV, errPV, withVolume, recomputed, true, count
   return 'c'
 end
 

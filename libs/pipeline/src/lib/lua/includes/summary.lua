@@ -4,11 +4,13 @@
   (the consumers' parseSummary decodes it). Empty when no tick of the symbol was counted.
 ]]
 local function summary(state, last, win, px)
-  local s = redis.call('HMGET', state, 'count', 'nts', 'nid', 'nprice', 'nsource', 'vol', 'pv', 'volc', 'pvc')
+  local s = redis.call('HMGET', state, 'count', 'nts', 'nid', 'nprice', 'nsource', 'vol', 'pv', 'volc', 'pvc', 'cat')
   if not s[1] then return {} end
-  -- Σv and Σpv are compensated sums (calc-a.lua): the text as stored while the compensation is 0.
+  -- Σv and Σpv are compensated sums (calc-a.lua): the text as stored while the compensation is 0, or
+  -- when a calc-a before compensation wrote the sums after it ('cat' is then not the count).
+  local current = tonumber(s[10]) == tonumber(s[1])
   local function sum(text, compensation)
-    local c = tonumber(compensation) or 0
+    local c = current and tonumber(compensation) or 0
     if c == 0 then return text end
     return num(value(tonumber(text), c))
   end
