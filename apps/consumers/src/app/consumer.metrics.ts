@@ -16,7 +16,7 @@ export function consumerMetricProviders(queueNames: string[]) {
   return [
     makeCounterProvider({
       name: JOBS,
-      help: "Jobs handled, by processor and outcome (processed, failed); a calc-a job holds a chunk of up to 100 ticks of an ingest round",
+      help: 'Jobs handled, by processor and outcome (processed, failed); a calc-a job holds a chunk of up to 100 ticks of an ingest round',
       labelNames: ['processor', 'outcome'],
     }),
     makeCounterProvider({

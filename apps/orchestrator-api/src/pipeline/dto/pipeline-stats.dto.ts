@@ -2,7 +2,7 @@ import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from 
 import type { FlushStats, PipelineStats, QueueCounts } from '@md/contracts';
 
 export class QueueCountsDto implements QueueCounts {
-  @ApiProperty({ description: "Jobs waiting for a worker (a ticks.received job holds up to 100 ticks of an ingest round)" })
+  @ApiProperty({ description: 'Jobs waiting for a worker (a ticks.received job holds up to 100 ticks of an ingest round)' })
   waiting: number;
   @ApiProperty({ description: 'Jobs a worker holds now' }) active: number;
   @ApiProperty({ description: 'Jobs waiting for a retry backoff to end' }) delayed: number;
