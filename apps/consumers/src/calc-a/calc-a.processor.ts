@@ -4,24 +4,22 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Job, Queue } from 'bullmq';
 import type { Counter, Histogram } from 'prom-client';
 import type { ReceivedTick } from '@md/contracts';
-import { CountResult, JobName, viewJobOptions, VIEWS_QUEUE, type TickChunkJob, type TickJob, type ViewJob } from '@md/pipeline';
+import {
+  CountResult,
+  JobName,
+  positionsBySymbol,
+  viewJobOptions,
+  VIEWS_QUEUE,
+  type TickChunkJob,
+  type TickJob,
+  type ViewJob,
+} from '@md/pipeline';
 import { CALC_A_TICKS, JOB_DURATION, JOBS } from '../app/consumer.metrics';
 import { CalcAService } from './calc-a.service';
 
 /** The ticks of a job: a chunk (`ticks`), or one tick as an api before chunks enqueued it (`tick`). */
 function ticksOf(job: Job<TickChunkJob | TickJob>): ReceivedTick[] {
   return job.name === JobName.Ticks ? (job.data as TickChunkJob).ticks : [job.data as TickJob];
-}
-
-/** The positions of `ticks` by symbol, each symbol's in order (the order calc-a applies them in). */
-function bySymbol(ticks: ReceivedTick[]): Map<string, number[]> {
-  const groups = new Map<string, number[]>();
-  ticks.forEach((tick, k) => {
-    const members = groups.get(tick.symbol);
-    if (members) members.push(k);
-    else groups.set(tick.symbol, [k]);
-  });
-  return groups;
 }
 
 const OUTCOME_LABEL: Record<CountResult, string> = {
@@ -59,7 +57,7 @@ export class CalcAProcessor extends WorkerHost {
       // Each symbol's script call, then its view job; the symbols side by side. A failed one
       // fails the job once the others have settled: the retry finds their ticks counted.
       const settled = await Promise.allSettled(
-        [...bySymbol(ticks)].map(async ([symbol, members]) => {
+        [...positionsBySymbol(ticks)].map(async ([symbol, members]) => {
           const own = members.map((k) => ticks[k]);
           const result = await this.calcA.apply(symbol, own, job.opts);
           members.forEach((k, i) => (outcomes[k] = result.outcomes[i]));

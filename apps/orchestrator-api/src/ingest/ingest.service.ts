@@ -13,6 +13,7 @@ import {
   enqueueInMulti,
   jobIdFor,
   MIXED_CHUNK_WORKER,
+  positionsBySymbol,
   tickJobOptions,
   TICKS_QUEUE,
   type MdPipeline,
@@ -371,12 +372,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     // CHUNK_MAX_TICKS ticks, not per symbol (BullMQ's add, fetch and finish of a job take about 0.3 ms
     // of Redis, what calc-a's script spends on 8 ticks). A symbol's ticks stay together, one script
     // call in calc-a, unless they cross a job's 100-tick boundary.
-    const bySymbol = new Map<string, number[]>();
-    ticks.forEach((tick, k) => {
-      const members = bySymbol.get(tick.symbol);
-      if (members) members.push(k);
-      else bySymbol.set(tick.symbol, [k]);
-    });
+    const bySymbol = positionsBySymbol(ticks);
     // While a calc-a of an older version may be connected, one symbol per job (see refreshWorkers).
     const cut = (all: number[]) =>
       Array.from({ length: Math.ceil(all.length / CHUNK_MAX_TICKS) }, (_, c) => all.slice(c * CHUNK_MAX_TICKS, (c + 1) * CHUNK_MAX_TICKS));

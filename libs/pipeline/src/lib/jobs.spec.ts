@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { QueueKeys } from 'bullmq';
-import { JOB_ID_MARK, jobIdFor } from './jobs';
+import { JOB_ID_MARK, jobIdFor, positionsBySymbol } from './jobs';
 
 /** What BullMQ refuses as a custom job id (see Job.validateOptions). */
 const refusedByBullmq = (id: string) => String(parseInt(id, 10)) === id || id.includes(':');
@@ -64,5 +64,16 @@ describe('jobIdFor', () => {
     // The cases most likely to collide, by construction:
     const tricky = ['1', '~1', '%', '~%25', ':', '~%3A', '%3A', '%253A', '~~', '~', '@', '@@', '@%40', 'a:b', 'a%3Ab', '@a%3Ab'];
     expect(new Set(tricky.map(jobIdFor)).size).toBe(tricky.length);
+  });
+});
+
+describe('positionsBySymbol', () => {
+  it('groups positions by symbol, symbols in order of first appearance, each in arrival order', () => {
+    const ticks = ['B', 'A', 'B', 'C', 'A', 'B'].map((symbol) => ({ symbol }));
+    expect([...positionsBySymbol(ticks)]).toEqual([
+      ['B', [0, 2, 5]],
+      ['A', [1, 4]],
+      ['C', [3]],
+    ]);
   });
 });

@@ -32,6 +32,21 @@ export interface TickChunkJob {
 }
 
 /**
+ * The positions of `ticks` by symbol, in order of each symbol's first tick, each symbol's in
+ * arrival order: how the api groups a round's ticks into TickChunkJobs, and how calc-a splits a
+ * job into one script call per symbol.
+ */
+export function positionsBySymbol(ticks: readonly { symbol: string }[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  ticks.forEach((tick, k) => {
+    const members = groups.get(tick.symbol);
+    if (members) members.push(k);
+    else groups.set(tick.symbol, [k]);
+  });
+  return groups;
+}
+
+/**
  * The BullMQ worker name (`Worker` option `name`, in its connection's client name) of a calc-a that
  * reads a TickChunkJob of several symbols. The api makes such jobs only while every worker of the
  * tick queue carries it (IngestService.refreshWorkers): a calc-a before this version reads
