@@ -23,7 +23,7 @@ export class ConsumersEnv extends PipelineEnv {
   CONSUMER_ROLES: ConsumerRole[] = ['calc-a', 'calc-b'];
 
   @EnvInt(1, 1000)
-  CALC_A_CONCURRENCY: number = 16;
+  CALC_A_CONCURRENCY: number = 2;
 
   @EnvInt(1, 1000)
   CALC_B_CONCURRENCY: number = 16;
