@@ -13,7 +13,7 @@ import { CalcAService } from '../../src/calc-a/calc-a.service';
 /**
  * calc-a's processor when one symbol of a job cannot be applied (its state key holds another
  * type: WRONGTYPE from the script): the job's other symbols are counted and their view jobs
- * added, the job fails with that symbol's error (every failed symbol's, as one AggregateError),
+ * added, the job fails with that symbol's error (several failed symbols' errors joined, as one AggregateError),
  * and BullMQ's retry, once the key is mended, counts the failed symbol and finds the others'
  * ticks counted before. Real Redis, real BullMQ, the real service and processor.
  */
@@ -95,7 +95,7 @@ describe('calc-a processor: one symbol of a job fails', () => {
     expect(await viewed()).toEqual([a, b, c].sort());
   });
 
-  it('names every failed symbol in one error when several fail', async () => {
+  it("fails with every failed symbol's error joined in one when several fail", async () => {
     failures.length = 0;
     const [a, b, c] = ['QA', 'QB', 'QC'].map((s) => `${s}-${randomUUID().slice(0, 4)}`);
     await redis.set(keys.calc(a).state, 'not a hash');

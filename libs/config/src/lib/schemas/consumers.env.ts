@@ -26,7 +26,7 @@ export class ConsumersEnv extends PipelineEnv {
   CALC_A_CONCURRENCY: number = 2;
 
   @EnvInt(1, 1000)
-  CALC_B_CONCURRENCY: number = 16;
+  CALC_B_CONCURRENCY: number = 2;
 
   /**
    * How long a worker's lock on a job lasts (renewed while it runs). A job whose worker died
