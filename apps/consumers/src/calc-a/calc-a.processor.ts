@@ -55,9 +55,11 @@ export class CalcAProcessor extends WorkerHost {
       const ticks = ticksOf(job);
       const outcomes: CountResult[] = new Array(ticks.length);
       // Each symbol's script call, then its view job; the symbols side by side. A failed one
-      // fails the job once the others have settled: the retry finds their ticks counted.
+      // fails the job once the others have settled (its error named after its symbol, the
+      // original as its cause): the retry finds their ticks counted.
+      const bySymbol = [...positionsBySymbol(ticks)];
       const settled = await Promise.allSettled(
-        [...positionsBySymbol(ticks)].map(async ([symbol, members]) => {
+        bySymbol.map(async ([symbol, members]) => {
           const own = members.map((k) => ticks[k]);
           const result = await this.calcA.apply(symbol, own, job.opts);
           members.forEach((k, i) => (outcomes[k] = result.outcomes[i]));
@@ -69,7 +71,9 @@ export class CalcAProcessor extends WorkerHost {
           }
         }),
       );
-      const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error);
+      const failed = settled.flatMap((s, i) =>
+        s.status === 'rejected' ? [new Error(`${bySymbol[i][0]}: ${(s.reason as Error).message}`, { cause: s.reason })] : [],
+      );
       if (failed.length === 1) throw failed[0];
       if (failed.length > 1) throw new AggregateError(failed, failed.map((e) => e.message).join('; '));
       this.jobs.inc({ processor: 'calc-a', outcome: 'processed' });
