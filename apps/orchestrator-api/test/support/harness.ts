@@ -7,8 +7,7 @@ import type { ReceivedTick, SymbolView } from '@md/contracts';
 import { referenceView } from '@md/market-calc';
 import type { TickChunkJob } from '@md/pipeline';
 import { redisOptionsFromUrl } from '@md/redis';
-import { basicAuth, dropKeys, isolated, post as postJson, REDIS_URL, ServiceProcess, type Answer } from '@md/testing';
-import { sleep } from '@md/common';
+import { basicAuth, dropKeys, isolated, post as postJson, REDIS_URL, ServiceProcess, waitUntil, type Answer } from '@md/testing';
 import { createApi } from '../../src/app/create-api';
 import { internalUrlOf } from '../../src/app/internal-listener';
 import { IngestService } from '../../src/ingest/ingest.service';
@@ -152,9 +151,9 @@ export async function idleWorker(api: RunningApi, name: string): Promise<{ mixed
   await worker.waitUntilReady();
   // The blocking connection names itself once connected: wait until the queue lists it.
   const queue = queueOf(api);
-  const deadline = Date.now() + 5_000;
-  while ((await queue.getWorkers()).length === 0 && Date.now() < deadline) await sleep(20);
-  await queue.close();
+  await waitUntil(async () => (await queue.getWorkers()).length > 0, "the worker in the queue's list", 5_000, 20).finally(() =>
+    queue.close(),
+  );
   const ingest = api.app.get(IngestService);
   return {
     mixed: await ingest.refreshWorkers(),
