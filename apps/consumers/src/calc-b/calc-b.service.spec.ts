@@ -45,7 +45,10 @@ describe('ViewPoster', () => {
     poster = new ViewPoster(env);
   });
 
-  afterAll(() => new Promise((resolve) => server.close(resolve)));
+  afterAll(async () => {
+    poster.onModuleDestroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
 
   const viewOf = (symbol: string, count: number) =>
     referenceView(
@@ -105,11 +108,59 @@ describe('ViewPoster', () => {
     await expect(poster.post(view)).rejects.toBeInstanceOf(UnrecoverableError);
   });
 
+  it('posts on one kept-alive connection, not a connection per post', async () => {
+    status = 200;
+    let connections = 0;
+    const count = () => (connections += 1);
+    server.on('connection', count);
+    for (let i = 0; i < 3; i++) await poster.post(viewOf('ETHUSDT', 1));
+    server.off('connection', count);
+    expect(connections).toBeLessThanOrEqual(1);
+  });
+
+  const posterFor = (url: string) =>
+    new ViewPoster(validateEnv(ConsumersEnv, { INTERNAL_TOKEN: 'internal-token-for-the-test', ORCHESTRATOR_URL: url }));
+
   it('throws a retryable error when nothing answers', async () => {
-    const env = validateEnv(ConsumersEnv, { INTERNAL_TOKEN: 'internal-token-for-the-test', ORCHESTRATOR_URL: 'http://127.0.0.1:1' });
-    const error = await new ViewPoster(env).post(view).catch((e: Error) => e);
-    // fetch's TypeError comes from Node's realm, not Jest's, so it is checked by name.
-    expect(error).toMatchObject({ name: 'TypeError', message: 'fetch failed' });
+    const refused = posterFor('http://127.0.0.1:1');
+    const error = await refused.post(view).catch((e: Error) => e);
+    refused.onModuleDestroy();
+    // Node's errors come from its realm, not Jest's, so they are checked by their fields.
+    expect(error).toMatchObject({ code: 'ECONNREFUSED' });
     expect(error).not.toBeInstanceOf(UnrecoverableError);
+  });
+
+  describe('an api that misbehaves', () => {
+    const servers: Server[] = [];
+    const serve = async (handler: Parameters<typeof createServer>[1]) => {
+      const misbehaving = createServer(handler);
+      servers.push(misbehaving);
+      await new Promise<void>((resolve) => misbehaving.listen(0, '127.0.0.1', resolve));
+      return posterFor(`http://127.0.0.1:${(misbehaving.address() as AddressInfo).port}`);
+    };
+
+    afterAll(async () => {
+      for (const each of servers) {
+        each.closeAllConnections();
+        await new Promise((resolve) => each.close(resolve));
+      }
+    });
+
+    it('refuses an answer over 1 MiB, however well formed (retryable)', async () => {
+      const answer = `[{"symbol":"BTCUSDT","tickCount":1,"stored":true}${' '.repeat(2 << 20)}]`;
+      const oversized = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(answer));
+      const error = await oversized.post(view).catch((e: Error) => e);
+      oversized.onModuleDestroy();
+      expect(error).toMatchObject({ message: expect.stringContaining('answer over 1048576 bytes') });
+      expect(error).not.toBeInstanceOf(UnrecoverableError);
+    });
+
+    it('gives up on an api that does not answer within 5 s (retryable)', async () => {
+      const silent = await serve(() => undefined);
+      const error = await silent.post(view).catch((e: Error) => e);
+      silent.onModuleDestroy();
+      expect(error).toMatchObject({ message: expect.stringContaining('no answer within 5000 ms') });
+      expect(error).not.toBeInstanceOf(UnrecoverableError);
+    }, 15_000);
   });
 });

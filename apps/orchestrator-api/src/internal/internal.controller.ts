@@ -1,8 +1,8 @@
-import { Body, Controller, HttpCode, HttpStatus, Inject, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { AggUpdateResult } from '@md/contracts';
 import { FieldsException, unavailableBecause } from '@md/platform';
-import { REDIS, RealtimePublisher, RedisKeys, type MdRedis } from '@md/redis';
+import { RealtimePublisher } from '@md/redis';
 import { readAggUpdates } from './agg-updates';
 import { InternalTokenGuard } from './internal-token.guard';
 
@@ -17,11 +17,7 @@ import { InternalTokenGuard } from './internal-token.guard';
 @Controller('internal')
 @UseGuards(InternalTokenGuard)
 export class InternalController {
-  constructor(
-    private readonly publisher: RealtimePublisher,
-    @Inject(REDIS) private readonly redis: MdRedis,
-    private readonly keys: RedisKeys,
-  ) {}
+  constructor(private readonly publisher: RealtimePublisher) {}
 
   @Post('agg-update')
   @HttpCode(HttpStatus.OK)
@@ -29,26 +25,22 @@ export class InternalController {
     const { updates, many } = readAggUpdates(body);
     // A view's version is calc-a's count of the symbol's ticks: one claiming more would pin the
     // symbol (every real view after it answered `stored: false`). Counts only grow, so a view
-    // that passes this check stays consistent with the state it was computed from.
-    const counted = await Promise.all(updates.map((u) => this.redis.hget(this.keys.calc(u.symbol).state, 'count'))).catch(
-      (error: Error) => {
-        throw unavailableBecause('view store', error);
-      },
-    );
-    const ahead = updates.flatMap((u, i) =>
-      u.view.tickCount > Number(counted[i] ?? 0)
-        ? [
-            {
-              field: many ? `[${i}].view.tickCount` : 'view.tickCount',
-              reason: 'view.tickCount must not exceed the ticks counted for the symbol',
-            },
-          ]
-        : [],
-    );
-    if (ahead.length > 0) throw new FieldsException(HttpStatus.UNPROCESSABLE_ENTITY, 'validation failed', ahead);
-    const stored = await Promise.all(updates.map((u) => this.publisher.storeView(u.view, u.receivedAt))).catch((error: Error) => {
+    // that passes this check stays consistent with the state it was computed from. Checked,
+    // stored and published in one script call, so a refused post changes nothing.
+    const outcome = await this.publisher.storeViews(updates).catch((error: Error) => {
       throw unavailableBecause('view store', error);
     });
+    if ('ahead' in outcome) {
+      throw new FieldsException(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'validation failed',
+        outcome.ahead.map((i) => ({
+          field: many ? `[${i}].view.tickCount` : 'view.tickCount',
+          reason: 'view.tickCount must not exceed the ticks counted for the symbol',
+        })),
+      );
+    }
+    const { stored } = outcome;
     const results = updates.map((u, i) => ({ symbol: u.symbol, tickCount: u.view.tickCount, stored: stored[i] }));
     return many ? results : results[0];
   }

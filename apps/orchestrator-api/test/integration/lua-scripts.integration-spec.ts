@@ -118,4 +118,35 @@ describe('the Lua scripts in Redis', () => {
     expect(published).toEqual(messages.map(([id], i) => JSON.stringify({ seq: id, ...tickReceivedMessage(ticks[i]) })));
     await subscriber.quit();
   });
+
+  it('mdStoreViews stores and publishes the newer views in order, and nothing of a post with a view ahead of its count', async () => {
+    const [views, versions, history, stateA, stateB] = ['views', 'versions', 'history', 'a', 'b'].map((k) => `${prefix}:views:${k}`);
+    const channel = `${prefix}:views:channel`;
+    await redis.hset(stateA, 'count', 5);
+    await redis.hset(stateB, 'count', 2);
+    const store = (...views_: [string, string, number][]) =>
+      redis.mdStoreViews(
+        3 + views_.length,
+        views,
+        versions,
+        history,
+        ...views_.map(([state]) => state),
+        channel,
+        100,
+        ...views_.flatMap(([, symbol, tickCount]) => [symbol, tickCount, `{"v":${tickCount}}`, `{"m":"${symbol}${tickCount}"}`]),
+      );
+
+    // B claims 3 ticks where 2 were counted: the whole post is refused, A's view too.
+    expect(await store([stateA, 'A', 4], [stateB, 'B', 3], [stateB, 'B', 9])).toEqual([0, -1, -1]);
+    expect([await redis.exists(views, versions), await redis.xlen(history)]).toEqual([0, 0]);
+
+    // In order: A 4, B 2 stored; A 3 older than A 4; A 5 newer; B 2 again not newer.
+    expect(await store([stateA, 'A', 4], [stateB, 'B', 2], [stateA, 'A', 3], [stateA, 'A', 5], [stateB, 'B', 2])).toEqual([1, 1, 0, 1, 0]);
+    expect(await redis.hgetall(versions)).toEqual({ A: '5', B: '2' });
+    expect(await redis.hgetall(views)).toEqual({ A: '{"v":5}', B: '{"v":2}' });
+    expect((await redis.xrange(history, '-', '+')).map(([, fields]) => fields[1])).toEqual(['{"m":"A4"}', '{"m":"B2"}', '{"m":"A5"}']);
+    // A symbol calc-a has not counted yet takes a view of 0 ticks, nothing more.
+    expect(await store([`${prefix}:views:none`, 'C', 1])).toEqual([-1]);
+    expect(await store([`${prefix}:views:none`, 'C', 0])).toEqual([1]);
+  });
 });

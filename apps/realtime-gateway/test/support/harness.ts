@@ -78,22 +78,27 @@ export class Publisher {
     this.keys = new RedisKeys(env);
   }
 
-  /** The next view of a symbol (tickCount + 1), stored and published; resolves to it. */
+  /** The next view of a symbol (tickCount + 1), stored and published as the api does; resolves to it. */
   async view(symbol: string, padding = 0): Promise<SymbolView> {
     const tickCount = (this.counts.get(symbol) ?? 0) + 1;
     this.counts.set(symbol, tickCount);
     const next = { ...view(symbol, tickCount), ...(padding ? { source: 'x'.repeat(padding) } : {}) };
-    await this.redis.mdStoreView(
+    // As calc-a would have counted it: the store refuses a view ahead of its symbol's count.
+    await this.redis.hset(this.keys.calc(symbol).state, 'count', tickCount);
+    const [stored] = await this.redis.mdStoreViews(
+      4,
       this.keys.views(),
       this.keys.viewVersions(),
       this.keys.history(),
+      this.keys.calc(symbol).state,
+      this.keys.channel,
+      this.env.STREAM_HISTORY,
       symbol,
       tickCount,
       JSON.stringify(next),
-      this.keys.channel,
-      this.env.STREAM_HISTORY,
       JSON.stringify(symbolUpdatedMessage(next, Date.now())),
     );
+    if (stored !== 1) throw new Error(`view ${symbol} #${tickCount} was not stored`);
     return next;
   }
 

@@ -10,7 +10,7 @@ describe('the Lua script registry', () => {
     }
     const states = `local DEDUPE_PENDING, DEDUPE_ACCEPTED, DEDUPE_COUNTED = '${DedupeState.Pending}', '${DedupeState.Accepted}', '${DedupeState.Counted}'`;
     for (const command of ['mdClaim', 'mdCommit', 'mdRelease', 'mdCalcA'] as const) expect(scripts[command].lua).toContain(states);
-    for (const command of ['mdStoreView', 'mdCommit'] as const) expect(scripts[command].lua).toContain('local function publish(');
+    for (const command of ['mdStoreViews', 'mdCommit'] as const) expect(scripts[command].lua).toContain('local function publish(');
   });
 
   it('reads the dedupe states only through their names: no script spells a state literally', () => {

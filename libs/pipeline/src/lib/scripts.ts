@@ -11,7 +11,7 @@ import summaryFn from './lua/includes/summary.lua';
 import windowFn from './lua/includes/window.lua';
 import publish from './lua/publish.lua';
 import release from './lua/release.lua';
-import storeView from './lua/store-view.lua';
+import storeViews from './lua/store-views.lua';
 import summary from './lua/summary.lua';
 import undoEnqueue from './lua/undo-enqueue.lua';
 
@@ -59,7 +59,7 @@ export const LUA_SCRIPTS = {
   mdRelease: { file: 'release', source: release, numberOfKeys: undefined },
   mdUndoEnqueue: { file: 'undo-enqueue', source: undoEnqueue, numberOfKeys: undefined },
   mdPublish: { file: 'publish', source: publish, numberOfKeys: 1 },
-  mdStoreView: { file: 'store-view', source: storeView, numberOfKeys: 3 },
+  mdStoreViews: { file: 'store-views', source: storeViews, numberOfKeys: undefined },
   mdCalcA: { file: 'calc-a', source: calcA, numberOfKeys: undefined },
   mdSummary: { file: 'summary', source: summary, numberOfKeys: 4 },
 } as const satisfies Record<string, { file: string; source: string; numberOfKeys: number | undefined }>;
@@ -85,17 +85,8 @@ export interface MdScripts {
   /** See lua/undo-enqueue.lua: numKeys = 1 + ticks. */
   mdUndoEnqueue(numKeys: number, ...args: (string | number)[]): Promise<number>;
   mdPublish(key: string, channel: string, maxLen: number, json: string): Promise<string>;
-  mdStoreView(
-    views: string,
-    versions: string,
-    history: string,
-    symbol: string,
-    tickCount: number,
-    viewJson: string,
-    channel: string,
-    maxLen: number,
-    messageJson: string,
-  ): Promise<number>;
+  /** See lua/store-views.lua: numKeys = 3 + views; per view 1 stored, 0 not newer, -1 ahead of the count (then nothing stored). */
+  mdStoreViews(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
   /** See lua/calc-a.lua: numKeys = 4 + ticks (decoded by the consumers' parseCalcAReply). */
   mdCalcA(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
   /** See lua/summary.lua (decoded by the consumers' parseSummary). */

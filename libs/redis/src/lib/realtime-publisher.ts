@@ -24,21 +24,29 @@ export class RealtimePublisher {
   }
 
   /**
-   * Stores a symbol's view and publishes `symbol.updated`, atomically, unless a view of the
-   * same or a higher tickCount is stored already. Resolves to whether it was stored.
+   * Stores views and publishes each as `symbol.updated`, in one atomic script call (one round
+   * trip for a whole /internal/agg-update): each view unless a view of the same or a higher
+   * tickCount is stored already, in order. Resolves to, per view, whether it was stored; or to
+   * `ahead`, the indexes of the views claiming more ticks than calc-a counted for their symbol,
+   * when there is any (then nothing was stored).
    */
-  async storeView(view: SymbolView, receivedAt?: number): Promise<boolean> {
-    const stored = await this.redis.mdStoreView(
+  async storeViews(updates: readonly { view: SymbolView; receivedAt?: number }[]): Promise<{ stored: boolean[] } | { ahead: number[] }> {
+    const codes = await this.redis.mdStoreViews(
+      3 + updates.length,
       this.keys.views(),
       this.keys.viewVersions(),
       this.keys.history(),
-      view.symbol,
-      view.tickCount,
-      JSON.stringify(view),
+      ...updates.map(({ view }) => this.keys.calc(view.symbol).state),
       this.keys.channel,
       this.maxLen,
-      JSON.stringify(symbolUpdatedMessage(view, receivedAt)),
+      ...updates.flatMap(({ view, receivedAt }) => [
+        view.symbol,
+        view.tickCount,
+        JSON.stringify(view),
+        JSON.stringify(symbolUpdatedMessage(view, receivedAt)),
+      ]),
     );
-    return stored === 1;
+    const ahead = codes.flatMap((code, i) => (code < 0 ? [i] : []));
+    return ahead.length > 0 ? { ahead } : { stored: codes.map((code) => code === 1) };
   }
 }

@@ -23,7 +23,9 @@
 local maxSymbols, bufferMax = tonumber(ARGV[2]), tonumber(ARGV[3])
 local buffered = redis.call('XLEN', KEYS[2])
 local known = redis.call('SCARD', KEYS[1])
-local out, fresh = {}, {}
+-- fresh: the new symbols claimed in this call; inSet: whether the set holds a symbol, read once
+-- per symbol (nothing here adds to the set, so the first answer holds for the whole call).
+local out, fresh, inSet = {}, {}, {}
 for i = 3, #KEYS do
   local key, symbol = KEYS[i], ARGV[i + 1]
   local mark = redis.call('GET', key)
@@ -34,7 +36,8 @@ for i = 3, #KEYS do
   elseif buffered >= bufferMax then
     out[i - 2] = -3
   else
-    local isNew = not fresh[symbol] and redis.call('SISMEMBER', KEYS[1], symbol) == 0
+    if inSet[symbol] == nil then inSet[symbol] = redis.call('SISMEMBER', KEYS[1], symbol) == 1 end
+    local isNew = not fresh[symbol] and not inSet[symbol]
     if isNew and known >= maxSymbols then
       out[i - 2] = -2
     else
