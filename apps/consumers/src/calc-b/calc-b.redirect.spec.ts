@@ -18,7 +18,10 @@ describe('ViewPoster and redirects', () => {
   };
 
   afterAll(async () => {
-    for (const server of servers) await new Promise((resolve) => server.close(resolve));
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('does not follow a redirect, so the token never reaches its target', async () => {
@@ -30,9 +33,7 @@ describe('ViewPoster and redirects', () => {
     const env = validateEnv(ConsumersEnv, { INTERNAL_TOKEN: 'internal-token-for-the-test', ORCHESTRATOR_URL: redirecting });
     const view = referenceView([{ symbol: 'BTCUSDT', price: 1, volume: 1, source: 's', ts: Date.UTC(2026, 0, 1), event_id: 'e' }], 1);
 
-    const poster = new ViewPoster(env);
-    const error = await poster.post(view, 1).catch((e: Error) => e);
-    poster.onModuleDestroy();
+    const error = await new ViewPoster(env).post(view, 1).catch((e: Error) => e);
     // A retryable error naming the redirect (the configuration may be fixed while BullMQ retries).
     expect(error).toMatchObject({ message: expect.stringMatching(/answered 307: .*a redirect, not followed: check ORCHESTRATOR_URL/) });
     expect(error).not.toBeInstanceOf(UnrecoverableError);

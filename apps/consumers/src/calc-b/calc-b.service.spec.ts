@@ -46,7 +46,7 @@ describe('ViewPoster', () => {
   });
 
   afterAll(async () => {
-    poster.onModuleDestroy();
+    server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
 
@@ -108,23 +108,13 @@ describe('ViewPoster', () => {
     await expect(poster.post(view)).rejects.toBeInstanceOf(UnrecoverableError);
   });
 
-  it('posts on one kept-alive connection, not a connection per post', async () => {
-    status = 200;
-    let connections = 0;
-    const count = () => (connections += 1);
-    server.on('connection', count);
-    for (let i = 0; i < 3; i++) await poster.post(viewOf('ETHUSDT', 1));
-    server.off('connection', count);
-    expect(connections).toBeLessThanOrEqual(1);
-  });
-
   const posterFor = (url: string) =>
     new ViewPoster(validateEnv(ConsumersEnv, { INTERNAL_TOKEN: 'internal-token-for-the-test', ORCHESTRATOR_URL: url }));
 
   it('throws a retryable error when nothing answers', async () => {
-    const refused = posterFor('http://127.0.0.1:1');
-    const error = await refused.post(view).catch((e: Error) => e);
-    refused.onModuleDestroy();
+    const error = await posterFor('http://127.0.0.1:1')
+      .post(view)
+      .catch((e: Error) => e);
     // Node's errors come from its realm, not Jest's, so they are checked by their fields.
     expect(error).toMatchObject({ code: 'ECONNREFUSED' });
     expect(error).not.toBeInstanceOf(UnrecoverableError);
@@ -136,7 +126,7 @@ describe('ViewPoster', () => {
       const misbehaving = createServer(handler);
       servers.push(misbehaving);
       await new Promise<void>((resolve) => misbehaving.listen(0, '127.0.0.1', resolve));
-      return posterFor(`http://127.0.0.1:${(misbehaving.address() as AddressInfo).port}`);
+      return { server: misbehaving, poster: posterFor(`http://127.0.0.1:${(misbehaving.address() as AddressInfo).port}`) };
     };
 
     afterAll(async () => {
@@ -146,19 +136,30 @@ describe('ViewPoster', () => {
       }
     });
 
+    it('posts on one kept-alive connection, not a connection per post', async () => {
+      let connections = 0;
+      const { server: answering, poster: keptAlive } = await serve((req, res) => {
+        req.resume();
+        req.on('end', () =>
+          res.writeHead(200, { 'content-type': 'application/json' }).end('[{"symbol":"BTCUSDT","tickCount":1,"stored":true}]'),
+        );
+      });
+      answering.on('connection', () => (connections += 1));
+      for (let i = 0; i < 3; i++) await expect(keptAlive.post(view)).resolves.toEqual({ stored: true });
+      expect(connections).toBe(1);
+    });
+
     it('refuses an answer over 1 MiB, however well formed (retryable)', async () => {
       const answer = `[{"symbol":"BTCUSDT","tickCount":1,"stored":true}${' '.repeat(2 << 20)}]`;
-      const oversized = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(answer));
+      const { poster: oversized } = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(answer));
       const error = await oversized.post(view).catch((e: Error) => e);
-      oversized.onModuleDestroy();
       expect(error).toMatchObject({ message: expect.stringContaining('answer over 1048576 bytes') });
       expect(error).not.toBeInstanceOf(UnrecoverableError);
     });
 
     it('gives up on an api that does not answer within 5 s (retryable)', async () => {
-      const silent = await serve(() => undefined);
+      const { poster: silent } = await serve(() => undefined);
       const error = await silent.post(view).catch((e: Error) => e);
-      silent.onModuleDestroy();
       expect(error).toMatchObject({ message: expect.stringContaining('no answer within 5000 ms') });
       expect(error).not.toBeInstanceOf(UnrecoverableError);
     }, 15_000);

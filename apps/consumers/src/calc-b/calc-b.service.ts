@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { Coalescer } from '@md/platform';
 import { ConsumersEnv } from '@md/config';
@@ -16,8 +16,8 @@ const POST_TIMEOUT_MS = 5_000;
 const ANSWER_MAX_BYTES = 1 << 20;
 
 /**
- * How long a connection stays open unused: below the api's keep-alive (Fastify's 72 s), so the
- * api never closes one as a post starts on it.
+ * How long a connection stays open unused: below the keep-alive of the api's internal listener
+ * (Node's default, 5 s), so the api never closes one just as a post starts on it.
  */
 const IDLE_SOCKET_MS = 4_000;
 
@@ -29,7 +29,7 @@ const IDLE_SOCKET_MS = 4_000;
  * streams and headers objects) cost the consumers more than the post itself.
  */
 @Injectable()
-export class ViewPoster implements OnModuleDestroy {
+export class ViewPoster {
   private readonly url: URL;
   private readonly agent: HttpAgent;
   /** Each view's own outcome: a view refused alone fails its job only. */
@@ -41,11 +41,9 @@ export class ViewPoster implements OnModuleDestroy {
   constructor(private readonly env: ConsumersEnv) {
     this.url = new URL('/internal/agg-update', env.ORCHESTRATOR_URL);
     const Agent = this.url.protocol === 'https:' ? HttpsAgent : HttpAgent;
+    // Not destroyed at shutdown: the workers close after their running jobs, whose posts may be
+    // on these sockets; an unused one is unref'd (it never holds the process) and closes after IDLE_SOCKET_MS.
     this.agent = new Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
-  }
-
-  onModuleDestroy(): void {
-    this.agent.destroy();
   }
 
   /**

@@ -6,7 +6,7 @@ import { symbolUpdatedMessage, type SymbolView } from '@md/contracts';
 import type { MdRedis } from '@md/pipeline/scripts';
 
 /**
- * Publishes the views on the realtime channel through the mdStoreView script, so every message
+ * Publishes the views on the realtime channel through the mdStoreViews script, so every message
  * gets a sequence number (its history-stream id) and is kept for gap-free resume. (The ingest's
  * tick.received messages go out the same way, through includes/publish.lua, from its commit
  * script mdCommit.)
