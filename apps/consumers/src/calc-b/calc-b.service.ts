@@ -26,7 +26,7 @@ const IDLE_SOCKET_MS = 4_000;
  * the same time (CALC_B_CONCURRENCY) go in one request, as an array: the api stores and
  * publishes each on its own terms (only if newer than the stored one). Through node:http on
  * kept-alive connections: fetch's per-request machinery (its Request, abort signal and streams)
- * cost the consumers a quarter to a third of their CPU (doc/performance.md, session 11).
+ * cost the consumers a fifth to two-fifths of their CPU (doc/performance.md, session 11).
  */
 @Injectable()
 export class ViewPoster {
