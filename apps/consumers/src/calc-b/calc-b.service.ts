@@ -32,6 +32,8 @@ const IDLE_SOCKET_MS = 4_000;
 export class ViewPoster {
   private readonly url: URL;
   private readonly agent: HttpAgent;
+  /** node:http's or node:https's request, by the URL's protocol (as the agent is). */
+  private readonly request: typeof httpRequest;
   /** Each view's own outcome: a view refused alone fails its job only. */
   private readonly rounds = new Coalescer<AggUpdate, PromiseSettledResult<{ stored: boolean }>>(
     (updates) => this.postRound(updates),
@@ -40,7 +42,9 @@ export class ViewPoster {
 
   constructor(private readonly env: ConsumersEnv) {
     this.url = new URL('/internal/agg-update', env.ORCHESTRATOR_URL);
-    const Agent = this.url.protocol === 'https:' ? HttpsAgent : HttpAgent;
+    const https = this.url.protocol === 'https:';
+    const Agent = https ? HttpsAgent : HttpAgent;
+    this.request = https ? httpsRequest : httpRequest;
     // Not destroyed at shutdown: the workers close after their running jobs, whose posts may be
     // on these sockets; an unused one is unref'd (it never holds the process) and closes after IDLE_SOCKET_MS.
     this.agent = new Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
@@ -106,7 +110,7 @@ export class ViewPoster {
   /** One POST of `body`; resolves to the status and the answer's text (network errors, a timeout or an oversized answer reject). */
   private postJson(body: string): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
-      const request = (this.url.protocol === 'https:' ? httpsRequest : httpRequest)(
+      const request = this.request(
         this.url,
         {
           method: 'POST',
