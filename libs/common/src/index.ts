@@ -1,1 +1,2 @@
+export * from './lib/json-poster';
 export * from './lib/timing';

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
-import { backoffMs, sleep } from '@md/common';
+import { backoffMs, type JsonAnswer, JsonPoster, sleep } from '@md/common';
 import { FeederEnv } from '@md/config';
 import type { BatchAck, Tick } from '@md/contracts';
 import { FEED_ACK, FEED_RETRIES, FEED_TICKS } from './feed.metrics';
@@ -12,6 +12,10 @@ export type Delivery = 'accepted' | 'duplicate' | 'rejected' | 'failed';
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** An answer's size at most (a 1,000-item batch's is about 60 KB). */
+const ANSWER_MAX_BYTES = 1 << 20;
+/** How long a connection stays open unused: below the keep-alive of Node servers (5 s by default). */
+const IDLE_SOCKET_MS = 4_000;
 
 /**
  * Delivers ticks to the api. Network errors, timeouts, 401, 429 and 5xx are retried with
@@ -20,13 +24,13 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * A 401 is not the tick's fault: credentials rotated on one side, or a proxy in between, must
  * not turn good ticks into rejections; it is logged at error level once per burst. Other 4xx
  * are logged and counted as rejected, never retried. A tick is given up (failed) only after
- * MAX_RETRIES retries.
+ * MAX_RETRIES retries. Posts go over kept-alive connections (JsonPoster), and a redirect is
+ * never followed: the credentials go to TARGET_URL only.
  */
 @Injectable()
 export class TickSender {
   private readonly logger = new Logger('feeder');
-  private readonly url: string;
-  private readonly auth: string;
+  private readonly poster: JsonPoster;
   /** Consecutive requests that got no answer or a 5xx: readiness turns down past a few. */
   consecutiveFailures = 0;
   /** Whether the api is refusing our credentials right now (a burst of 401s is logged once). */
@@ -41,12 +45,16 @@ export class TickSender {
   ) {
     const url = new URL(env.TARGET_URL);
     if (env.BATCH_SIZE > 1 && url.pathname.endsWith('/ingest/tick')) url.pathname += 's';
-    this.url = url.toString();
-    this.auth = `Basic ${Buffer.from(`${env.INGEST_USERNAME}:${env.INGEST_PASSWORD}`).toString('base64')}`;
+    this.poster = new JsonPoster(url, {
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      answerMaxBytes: ANSWER_MAX_BYTES,
+      idleSocketMs: IDLE_SOCKET_MS,
+      headers: { authorization: `Basic ${Buffer.from(`${env.INGEST_USERNAME}:${env.INGEST_PASSWORD}`).toString('base64')}` },
+    });
   }
 
   get target(): string {
-    return this.url;
+    return this.poster.url.toString();
   }
 
   /** Delivers the ticks (one request, or one batch request), retrying as needed. */
@@ -82,31 +90,29 @@ export class TickSender {
   private async attempt(ticks: Tick[], settle: (k: number, outcome: Delivery) => void): Promise<{ retry: number[]; retryAfterS?: number }> {
     const all = ticks.map((_, k) => k);
     const started = performance.now();
-    let response: Response;
-    let text: string;
+    let response: JsonAnswer;
     try {
-      response = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: this.auth },
-        body: JSON.stringify(this.env.BATCH_SIZE > 1 ? ticks : ticks[0]),
-        // The credentials go to TARGET_URL only, never to wherever a redirect points.
-        redirect: 'error',
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      text = await response.text();
+      response = await this.poster.post(JSON.stringify(this.env.BATCH_SIZE > 1 ? ticks : ticks[0]));
     } catch (error) {
       this.consecutiveFailures += 1;
       this.logger.debug({ err: (error as Error).message }, 'request failed; will retry');
       return { retry: all };
     }
+    const { status, text } = response;
+    if (status >= 300 && status < 400) {
+      // Not followed (the credentials go to TARGET_URL only): a failed request, as a network error is.
+      this.consecutiveFailures += 1;
+      this.logger.debug({ status, location: response.headers.location }, 'redirect not followed (check TARGET_URL); will retry');
+      return { retry: all };
+    }
     const elapsed = performance.now() - started;
-    const retryAfterS = Number(response.headers.get('retry-after')) || undefined;
-    if ((response.status >= 500 && response.status !== 503) || response.status === 401) this.consecutiveFailures += 1;
+    const retryAfterS = Number(response.headers['retry-after']) || undefined;
+    if ((status >= 500 && status !== 503) || status === 401) this.consecutiveFailures += 1;
     else this.consecutiveFailures = 0;
-    if (response.status === 401) {
+    if (status === 401) {
       if (!this.unauthorized) {
         this.logger.error(
-          { status: 401, target: this.url, user: this.env.INGEST_USERNAME },
+          { status: 401, target: this.target, user: this.env.INGEST_USERNAME },
           'the api refuses the ingest credentials (INGEST_USERNAME / INGEST_PASSWORD): retrying with backoff; ticks fail after MAX_RETRIES',
         );
       }
@@ -115,10 +121,10 @@ export class TickSender {
     }
     if (this.unauthorized) {
       this.unauthorized = false;
-      this.logger.log({ status: response.status }, 'the api accepts the ingest credentials again');
+      this.logger.log({ status }, 'the api accepts the ingest credentials again');
     }
 
-    if (this.env.BATCH_SIZE > 1 && (response.status === 200 || response.status === 503) && text.startsWith('{"errors"')) {
+    if (this.env.BATCH_SIZE > 1 && (status === 200 || status === 503) && text.startsWith('{"errors"')) {
       this.observe(elapsed);
       const ack = JSON.parse(text) as BatchAck;
       const retry: number[] = [];
@@ -132,16 +138,16 @@ export class TickSender {
       }
       return { retry, retryAfterS };
     }
-    if (response.status === 200) {
+    if (status === 200) {
       this.observe(elapsed);
-      const status = (JSON.parse(text) as { status: 'accepted' | 'duplicate' }).status;
-      all.forEach((k) => settle(k, status));
+      const outcome = (JSON.parse(text) as { status: 'accepted' | 'duplicate' }).status;
+      all.forEach((k) => settle(k, outcome));
       return { retry: [] };
     }
-    if (response.status === 429 || response.status >= 500) return { retry: all, retryAfterS };
+    if (status === 429 || status >= 500) return { retry: all, retryAfterS };
     this.observe(elapsed);
     all.forEach((k) => settle(k, 'rejected'));
-    this.logger.warn({ status: response.status, body: text.slice(0, 500), event_ids: ticks.map((t) => t.event_id) }, 'ticks rejected');
+    this.logger.warn({ status, body: text.slice(0, 500), event_ids: ticks.map((t) => t.event_id) }, 'ticks rejected');
     return { retry: [] };
   }
 

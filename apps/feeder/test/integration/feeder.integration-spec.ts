@@ -197,6 +197,31 @@ describe('feeder (real processes, real api and Redis)', () => {
     expect(credentialErrors(feeder)).toHaveLength(1);
   });
 
+  it('does not follow a redirect, so the credentials never reach its target: the ticks are retried, then failed', async () => {
+    const reached: (string | undefined)[] = [];
+    const listen = (server: Server) =>
+      new Promise<string>((resolve) =>
+        server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+      );
+    const elsewhere = createServer((req, res) => (reached.push(req.headers.authorization), res.writeHead(200).end('{}')));
+    const target = await listen(elsewhere);
+    let redirected = 0;
+    const redirecting = createServer((req, res) => {
+      req.resume();
+      redirected += 1;
+      res.writeHead(307, { location: `${target}/ingest/tick` }).end();
+    });
+    const url = await listen(redirecting);
+    cleanup.push(() => new Promise((r) => elsewhere.close(r)));
+    cleanup.push(() => new Promise((r) => redirecting.close(r)));
+
+    const feeder = await startFeeder(url, { COUNT: '2', MAX_RETRIES: '1', TPS: '50', LOG_LEVEL: 'info' });
+    expect(await feeder.exited()).toBe(0);
+    expect(progressOf(feeder)).toEqual({ accepted: 0, rejected: 0, failed: 2 });
+    expect(redirected).toBe(4);
+    expect(reached).toEqual([]);
+  });
+
   it.each([
     ['a user name with ":"', { INGEST_USERNAME: 'fee:der' }, 'INGEST_USERNAME: must not contain'],
     ['the password of .env.example', { INGEST_PASSWORD: 'change-me-please' }, 'INGEST_PASSWORD: is a published placeholder value'],
