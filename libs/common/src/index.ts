@@ -1,2 +1,1 @@
-export * from './lib/json-poster';
 export * from './lib/timing';

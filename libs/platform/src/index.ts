@@ -8,3 +8,4 @@ export * from './lib/rate-limit';
 export * from './lib/auth-failures';
 export * from './lib/client-address';
 export * from './lib/coalescer';
+export * from './lib/json-poster';

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { JsonPoster } from '@md/common';
-import { Coalescer } from '@md/platform';
+import { Coalescer, JsonPoster } from '@md/platform';
 import { ConsumersEnv } from '@md/config';
 import type { AggUpdate, AggUpdateResult, SymbolView } from '@md/contracts';
 

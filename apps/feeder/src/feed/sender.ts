@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
-import { backoffMs, type JsonAnswer, JsonPoster, sleep } from '@md/common';
+import { backoffMs, sleep } from '@md/common';
 import { FeederEnv } from '@md/config';
+import { type JsonAnswer, JsonPoster } from '@md/platform';
 import type { BatchAck, Tick } from '@md/contracts';
 import { FEED_ACK, FEED_RETRIES, FEED_TICKS } from './feed.metrics';
 import { Progress } from './progress';
