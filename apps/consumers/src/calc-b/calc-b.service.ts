@@ -10,12 +10,6 @@ const POST_MAX_VIEWS = 100;
 /** A post's whole time, connection to the answer's last byte. */
 const POST_TIMEOUT_MS = 5_000;
 
-/** The answer's size at most: one short result per view (the api's answers are far below). */
-const ANSWER_MAX_BYTES = 1 << 20;
-
-/** How long a connection stays open unused: below the api's internal listener's keep-alive (Node's default, 5 s). */
-const IDLE_SOCKET_MS = 4_000;
-
 /**
  * Posts views to the orchestrator-api's /internal/agg-update. The views of the jobs running at
  * the same time (CALC_B_CONCURRENCY) go in one request, as an array: the api stores and
@@ -32,11 +26,11 @@ export class ViewPoster {
   );
 
   constructor(env: ConsumersEnv) {
-    // Never closed at shutdown: the workers close after their running jobs, whose posts may be on its sockets.
+    // JsonPoster's defaults: answers up to 1 MiB (one short result per view: the api's are far
+    // below), connections closed after 4 s unused (the internal listener keeps them 5 s). Never
+    // closed at shutdown: the workers close after their running jobs, whose posts may be on its sockets.
     this.poster = new JsonPoster(new URL('/internal/agg-update', env.ORCHESTRATOR_URL), {
       timeoutMs: POST_TIMEOUT_MS,
-      answerMaxBytes: ANSWER_MAX_BYTES,
-      idleSocketMs: IDLE_SOCKET_MS,
       headers: { 'x-internal-token': env.INTERNAL_TOKEN },
     });
   }

@@ -72,6 +72,16 @@ describe('JsonPoster (against a real local server)', () => {
     expect(connections).toBe(1);
   });
 
+  it('closes a connection left unused for idleSocketMs, so the server never closes it under a post', async () => {
+    const { server, url } = await serve((req, res) => (req.resume(), req.on('end', () => res.end('{}'))));
+    server.keepAliveTimeout = 60_000; // the server would keep it: only the poster can close it within the test
+    const closed = new Promise<void>((resolve) => server.on('connection', (socket) => socket.on('close', () => resolve())));
+
+    await expect(posterFor(url, { idleSocketMs: 100 }).post('{}')).resolves.toMatchObject({ status: 200 });
+
+    await closed;
+  });
+
   it('rejects an answer over answerMaxBytes, however well formed', async () => {
     const { url } = await serve((req, res) => (req.resume(), res.end(`{"pad":"${' '.repeat(4096)}"}`)));
 

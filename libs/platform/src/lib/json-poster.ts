@@ -11,16 +11,19 @@ export interface JsonAnswer {
 export interface JsonPosterOptions {
   /** A post's whole time, connection to the answer's last byte; past it the post rejects. */
   timeoutMs: number;
-  /** The answer's size at most; a larger one rejects, however well formed. */
-  answerMaxBytes: number;
+  /** The answer's size at most; a larger one rejects, however well formed. Default 1 MiB. */
+  answerMaxBytes?: number;
   /**
-   * How long a connection stays open unused. Keep it below the server's keep-alive timeout
+   * How long a connection stays open unused. Default 4 s: below the server's keep-alive timeout
    * (Node's default is 5 s), so the server never closes one just as a post starts on it.
    */
-  idleSocketMs: number;
+  idleSocketMs?: number;
   /** Headers of every post (credentials, say); content-type and content-length are set here. */
   headers: Record<string, string>;
 }
+
+const DEFAULT_ANSWER_MAX_BYTES = 1 << 20;
+const DEFAULT_IDLE_SOCKET_MS = 4_000;
 
 /**
  * POSTs JSON to one URL over kept-alive connections, through node:http or node:https by the
@@ -41,20 +44,23 @@ export class JsonPoster {
   private readonly agent: HttpAgent;
   /** node:http's or node:https's request, by the URL's protocol (as the agent is). */
   private readonly request: typeof httpRequest;
+  private readonly timeoutMs: number;
+  private readonly answerMaxBytes: number;
+  private readonly headers: Record<string, string>;
 
-  constructor(
-    url: string | URL,
-    private readonly options: JsonPosterOptions,
-  ) {
+  constructor(url: string | URL, options: JsonPosterOptions) {
     this.url = new URL(url);
     const https = this.url.protocol === 'https:';
     this.request = https ? httpsRequest : httpRequest;
-    this.agent = new (https ? HttpsAgent : HttpAgent)({ keepAlive: true, timeout: options.idleSocketMs });
+    this.agent = new (https ? HttpsAgent : HttpAgent)({ keepAlive: true, timeout: options.idleSocketMs ?? DEFAULT_IDLE_SOCKET_MS });
+    this.timeoutMs = options.timeoutMs;
+    this.answerMaxBytes = options.answerMaxBytes ?? DEFAULT_ANSWER_MAX_BYTES;
+    this.headers = options.headers;
   }
 
   /** One POST of `body` (JSON text). */
   post(body: string): Promise<JsonAnswer> {
-    const { timeoutMs, answerMaxBytes, headers } = this.options;
+    const { timeoutMs, answerMaxBytes, headers } = this;
     return new Promise((resolve, reject) => {
       const request = this.request(
         this.url,
