@@ -16,6 +16,12 @@ import { type Sample, scrape } from './prom';
 import { Service, type ServiceOptions } from './service';
 import { round, type Summary } from './stats';
 
+/**
+ * The most ticks one flush-buffer entry holds: CHUNK_MAX_TICKS of @md/pipeline (which the bench
+ * does not bundle: its scripts are Lua files the bench's build does not load).
+ */
+export const BUFFER_ENTRY_MAX_TICKS = 100;
+
 export const APPS = { api: 'orchestrator-api', consumers: 'consumers', gateway: 'realtime-gateway', feeder: 'feeder' } as const;
 const QUEUES = [DEFAULT_QUEUE_NAME, DEFAULT_VIEW_QUEUE_NAME];
 /** prom-client's default eventLoopMonitoringPrecision. */
@@ -420,6 +426,28 @@ export class Bench {
     return out;
   }
 
+  /**
+   * Puts `ticks` straight into the flush buffer as ingest's commit appends them: entries of
+   * `perEntry` ticks (field `b`, a JSON array; BUFFER_ENTRY_MAX_TICKS for batches, 1 for single ticks
+   * arriving alone), each counted in the buffer's counts hash.
+   */
+  async fillBuffer(ticks: readonly object[], perEntry: number): Promise<void> {
+    const stream = `${this.prefix}:buffer:ticks`;
+    const counts = `${stream}:counts`;
+    const perPipeline = Math.max(1, Math.floor(2_000 / perEntry));
+    for (let i = 0; i < ticks.length; i += perPipeline * perEntry) {
+      const pipeline = this.redis.pipeline();
+      for (let k = i; k < Math.min(ticks.length, i + perPipeline * perEntry); k += perEntry) {
+        const entry = ticks.slice(k, k + perEntry);
+        pipeline
+          .xadd(stream, '*', 'b', JSON.stringify(entry))
+          .hincrby(counts, 'buffered', entry.length)
+          .hincrby(counts, 'added', entry.length);
+      }
+      await pipeline.exec();
+    }
+  }
+
   /** Ticks calc-a has still to count, view jobs waiting or running, and ticks in the flush buffer. */
   async backlog(): Promise<Backlog> {
     const symbols = await this.redis.smembers(`${this.prefix}:symbols`);
@@ -429,26 +457,21 @@ export class Bench {
       const base = `${this.prefix}:bull:${queue}`;
       multi.llen(`${base}:wait`).llen(`${base}:active`).zcard(`${base}:prioritized`);
     }
-    multi.xlen(buffer);
+    multi.xlen(buffer).hget(`${buffer}:counts`, 'buffered');
     for (const symbol of symbols) multi.hget(`${this.prefix}:calc:{${symbol}}:state`, 'count');
     const results = ((await multi.exec()) ?? []).map(([, value]) => Number(value ?? 0));
-    const counted = results.slice(7).reduce((a, b) => a + b, 0);
-    // Every accepted tick is appended to the flush buffer once (XDEL only takes back a tick not
-    // stored): the stream's entries-added counts them, read from Redis, not from the api under test.
-    const accepted = this.services.consumers ? await this.entriesAdded(buffer) : undefined;
+    const counted = results.slice(8).reduce((a, b) => a + b, 0);
+    // Every accepted tick is appended to the flush buffer once (its chunk's entry; ingest's undo
+    // takes back only ticks not stored): the counts hash's `added` counts them, read from Redis,
+    // not from the api under test.
+    const added = this.services.consumers ? await this.redis.hget(`${buffer}:counts`, 'added') : null;
+    const [entries, buffered] = [results[6], results[7]];
     return {
-      ticksQueue: accepted === undefined ? results[0] + results[1] + results[2] : Math.max(0, accepted - counted),
+      ticksQueue: added === null ? results[0] + results[1] + results[2] : Math.max(0, Number(added) - counted),
       viewsQueue: results[3] + results[4] + results[5],
-      buffer: results[6],
+      // In ticks, as the api counts them (lua/includes/buffer.lua of @md/pipeline): one at least per entry.
+      buffer: Math.max(entries, Math.min(buffered, entries * BUFFER_ENTRY_MAX_TICKS)),
     };
-  }
-
-  /** XINFO STREAM's entries-added (Redis ≥ 7), or undefined while the stream does not exist. */
-  private async entriesAdded(stream: string): Promise<number | undefined> {
-    const info = (await this.redis.xinfo('STREAM', stream).catch(() => undefined)) as unknown[] | undefined;
-    if (!info) return undefined;
-    const at = info.indexOf('entries-added');
-    return at >= 0 ? Number(info[at + 1]) : undefined;
   }
 
   /** Samples the backlog every `everyMs` until stopped: [{t (s), ticksQueue, viewsQueue, buffer}]. */

@@ -8,8 +8,10 @@
  *    gateway, the same feeder messages to the same number of clients: messages delivered per
  *    CPU-second of the fan-out process.
  *  - pgCopy: `COPY` (psql) of the same rows into the same table, in transactions of the
- *    flusher's batch size, against the flusher draining a pre-filled buffer: rows/s, timed
- *    in-database from the first row written to the last (bench_written_at).
+ *    flusher's batch size, against the flusher draining a pre-filled buffer of entries of 100
+ *    ticks (what batch ingest appends): rows/s, timed in-database from the first row written to
+ *    the last (bench_written_at). Once more from entries of one tick (single ticks that each
+ *    came alone), reported beside it.
  */
 import { spawn } from 'node:child_process';
 import type { ReceivedTick } from '@md/contracts';
@@ -17,7 +19,7 @@ import { sleep, waitUntil } from '@md/testing';
 import { Child, Fleet } from '../lib/child';
 import type { LoadResult } from '../lib/loadgen';
 import { benchScript } from '../lib/service';
-import { type Bench, type Log, started } from '../lib/stack';
+import { type Bench, BUFFER_ENTRY_MAX_TICKS, type Log, started } from '../lib/stack';
 import { median, medianOf, ratio, round } from '../lib/stats';
 import { type FanoutPhase, feederLoad, measureFanout } from './fanout';
 import { SYMBOLS } from './nominal';
@@ -198,14 +200,10 @@ async function rowsPerSecond(bench: Bench) {
   return { rows: rows[0].n, seconds: Number(rows[0].s), rowsPerS: round(rows[0].n / Math.max(Number(rows[0].s), 1e-6), 0) };
 }
 
-async function flusherRun(bench: Bench, ticks: ReceivedTick[], r: number) {
+/** The flusher draining `ticks` from a buffer of entries of `perEntry` ticks (100: batch ingest; 1: single ticks arriving alone). */
+async function flusherRun(bench: Bench, ticks: ReceivedTick[], r: number | string, perEntry = BUFFER_ENTRY_MAX_TICKS) {
   await bench.reset();
-  const stream = `${bench.prefix}:buffer:ticks`;
-  for (let i = 0; i < ticks.length; i += 2_000) {
-    const pipeline = bench.redis.pipeline();
-    for (const tick of ticks.slice(i, i + 2_000)) pipeline.xadd(stream, '*', 't', JSON.stringify(tick));
-    await pipeline.exec();
-  }
+  await bench.fillBuffer(ticks, perEntry);
   await bench.waitQuiet();
   const phase = await bench.beginPhase();
   await bench.startStack({ consumers: false, gateway: false, flush: true, tag: `baseline-flush-${r}` });
@@ -251,7 +249,15 @@ async function pgCopy(bench: Bench, config: BaselinesConfig, log: Log) {
     copy.push(await rowsPerSecond(bench));
     log(`baseline postgres ${r + 1}/${config.copyRepeats}: flusher ${flusher[r].rowsPerS} rows/s, COPY ${copy[r].rowsPerS} rows/s`);
   }
+  // Once, from entries of one tick each: what single ticks that each come alone leave in the buffer.
+  const oneTickEntries = await flusherRun(bench, ticks, 'one-tick-entries', 1);
+  log(`baseline postgres: flusher from one-tick entries ${oneTickEntries.rowsPerS} rows/s`);
   await bench.reset();
   await sleep(100);
-  return { rows: config.copyRows, batch: config.flushBatch, ...compare<{ rowsPerS: number }, 'rowsPerS'>(flusher, copy, ['rowsPerS']) };
+  return {
+    rows: config.copyRows,
+    batch: config.flushBatch,
+    ...compare<{ rowsPerS: number }, 'rowsPerS'>(flusher, copy, ['rowsPerS']),
+    oneTickEntries: { rowsPerS: oneTickEntries.rowsPerS },
+  };
 }

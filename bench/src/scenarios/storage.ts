@@ -22,7 +22,7 @@ import { sleep, waitUntil } from '@md/testing';
 import { Client } from 'pg';
 import { driverEnv } from '../lib/env';
 import { Service } from '../lib/service';
-import { APPS, type Bench, type Log } from '../lib/stack';
+import { APPS, type Bench, BUFFER_ENTRY_MAX_TICKS, type Log } from '../lib/stack';
 import { median, ratio, round, type Summary, summarize } from '../lib/stats';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'ADAUSDT'];
@@ -295,27 +295,20 @@ function loopReads(apiUrl: string, headers: Record<string, string>, clients: num
   };
 }
 
-/** Ticks of today put straight into the buffer, as ingest writes them. */
+/** Ticks of today put straight into the buffer, as ingest writes them (batches of 100: entries of 100). */
 async function fillBuffer(bench: Bench, n: number, tag: string): Promise<number> {
-  const stream = `${bench.prefix}:buffer:ticks`;
   const now = Date.now();
-  for (let i = 0; i < n; i += 2_000) {
-    const pipeline = bench.redis.pipeline();
-    for (let k = i; k < Math.min(n, i + 2_000); k++) {
-      const tick = {
-        symbol: SYMBOLS[k % SYMBOLS.length],
-        price: 100 + (k % 1000) / 10,
-        volume: (k % 97) / 10,
-        source: 'bench',
-        ts: now - 60_000 + Math.floor(k / 50),
-        event_id: `${tag}-${k}`,
-        receivedAt: now,
-        traceId: `t-${k}`,
-      };
-      pipeline.xadd(stream, '*', 't', JSON.stringify(tick));
-    }
-    await pipeline.exec();
-  }
+  const ticks = Array.from({ length: n }, (_, k) => ({
+    symbol: SYMBOLS[k % SYMBOLS.length],
+    price: 100 + (k % 1000) / 10,
+    volume: (k % 97) / 10,
+    source: 'bench',
+    ts: now - 60_000 + Math.floor(k / 50),
+    event_id: `${tag}-${k}`,
+    receivedAt: now,
+    traceId: `t-${k}`,
+  }));
+  await bench.fillBuffer(ticks, BUFFER_ENTRY_MAX_TICKS);
   return n;
 }
 

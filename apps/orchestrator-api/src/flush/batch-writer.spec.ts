@@ -46,7 +46,6 @@ describe('the classification of SQL errors', () => {
 
 const tick = (event_id: string, ts = Date.parse('2026-03-10T12:00:00Z')): BufferedTick => ({
   id: `${event_id}-0`,
-  raw: '{}',
   tick: { event_id, symbol: 'AAPL', price: 1, volume: 1, source: 'test', ts, receivedAt: ts } as ReceivedTick,
 });
 

@@ -3,23 +3,28 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { OrchestratorApiEnv } from '@md/config';
 import type { FlushStats } from '@md/contracts';
-import type { Redis } from 'ioredis';
+import { CHUNK_MAX_TICKS, type MdPipeline, type MdRedis } from '@md/pipeline';
 import { readyOrTimeout, RedisKeys } from '@md/redis';
 import { FLUSH_REDIS } from './flush-redis';
 import { FlushMetrics } from './flush.metrics';
-import { parseEntries, type BufferedTick } from './tick-rows';
+import { parseEntries, ticksPerEntry, type BufferedTick } from './tick-rows';
 
 export const GROUP = 'flushers';
 
 /**
- * Entries per XREADGROUP, XAUTOCLAIM and acknowledgement. Redis runs one command at a time, and
- * ingest's commands wait behind the one it is running: 5,000 entries kept it busy 5–17 ms per
- * command (SLOWLOG), 1,000 about a fifth of that (doc/performance.md, "The flusher's own connection").
+ * Ticks per XREADGROUP, XAUTOCLAIM and acknowledgement, about. Redis runs one command at a time,
+ * and ingest's commands wait behind the one it is running: 5,000 one-tick entries kept it busy
+ * 5–17 ms per command (SLOWLOG), 1,000 about a fifth of that (doc/performance.md, "The flusher's
+ * own connection"). An entry holds up to CHUNK_MAX_TICKS ticks (one per ingest chunk), so a
+ * slice is SLICE ticks' worth of entries (see entriesFor), and never more than SLICE entries.
  */
 const SLICE = 1_000;
 /** XAUTOCLAIM scans the group's pending entries: at most this often (a dead flusher's entries have been idle FLUSH_CLAIM_IDLE_MS already). */
 const CLAIM_EVERY_MS = 1_000;
-/** XAUTOCLAIM's COUNT during a drain: it scans at most 1,000 pending entries, about 1 ms of Redis. */
+/**
+ * XAUTOCLAIM's COUNT during a drain, in entries: it scans at most 1,000 pending entries, about
+ * 1 ms of Redis (a batch of up to 100 chunks: 10,000 ticks).
+ */
 const CLAIM_WHILE_DRAINING = 100;
 
 /** An XREADGROUP reply; an entry's fields are null when it was deleted while pending. */
@@ -38,9 +43,16 @@ export class FlushBuffer {
   private claimedAt = 0;
   /** Where the next XAUTOCLAIM goes on scanning the pending entries ('0-0': from the start). */
   private claimCursor = '0-0';
+  /**
+   * Ticks per entry the next read expects, from the entries read before: up at once to a larger
+   * size seen, down halfway to a smaller one, from CHUNK_MAX_TICKS at start. So a read asks for
+   * few entries while they are large (a batch stays near FLUSH_MAX_BATCH ticks) and for more as
+   * they turn out smaller (single-tick ingest: one tick per entry).
+   */
+  private expectedTicksPerEntry = CHUNK_MAX_TICKS;
 
   constructor(
-    @Inject(FLUSH_REDIS) private readonly redis: Redis,
+    @Inject(FLUSH_REDIS) private readonly redis: MdRedis,
     private readonly keys: RedisKeys,
     private readonly env: OrchestratorApiEnv,
     private readonly metrics: FlushMetrics,
@@ -60,26 +72,34 @@ export class FlushBuffer {
     }
   }
 
-  /** Entries in the stream (XLEN), acknowledged or not yet deleted. */
-  length(): Promise<number> {
-    return this.redis.xlen(this.keys.buffer());
+  /** Ticks in the stream, acknowledged or not yet deleted (lua/buffer-depth.lua of @md/pipeline). */
+  async depth(): Promise<number> {
+    const [ticks] = await this.redis.mdBufferDepth(this.keys.buffer(), this.keys.bufferCounts());
+    return ticks;
+  }
+
+  /** Entries to ask for to get about `ticks` ticks: at least one, at most SLICE. */
+  private entriesFor(ticks: number): number {
+    return Math.max(1, Math.min(SLICE, Math.ceil(ticks / this.expectedTicksPerEntry)));
   }
 
   /**
-   * One batch of up to FLUSH_MAX_BATCH: this consumer's own unacknowledged entries first (a
+   * One batch of about FLUSH_MAX_BATCH ticks (whole entries: it may pass it by part of the last
+   * entries read, while their size changes): this consumer's own unacknowledged entries first (a
    * flush that failed; skipped with `ownFirst` false, when they are the batch in hand), then
    * entries left idle past FLUSH_CLAIM_IDLE_MS (a dead flusher's, or this one's after a failed
    * acknowledgement: XAUTOCLAIM), then new ones. Read SLICE entries at a time. XAUTOCLAIM scans
    * up to ten times its COUNT of the group's pending entries, this flusher's in-flight batches
    * among them (13 ms for 10,000 in SLOWLOG), so it runs at most every CLAIM_EVERY_MS, with a
    * small COUNT while a backlog drains (the read-ahead), and goes on from where the last one
-   * stopped (its cursor) instead of scanning the same first entries again.
+   * stopped (its cursor) instead of scanning the same first entries again. Each entry's ticks
+   * come in order, side by side, with the entry's id.
    */
   async read(ownFirst = true): Promise<BufferedTick[]> {
     const max = this.env.FLUSH_MAX_BATCH;
     if (ownFirst) {
       const own = await this.readGroup('0', max);
-      if (own.length) return parseEntries(own);
+      if (own.length) return own;
     }
     if (Date.now() - this.claimedAt >= CLAIM_EVERY_MS) {
       this.claimedAt = Date.now();
@@ -90,63 +110,78 @@ export class FlushBuffer {
         this.env.FLUSH_CLAIM_IDLE_MS,
         this.claimCursor,
         'COUNT',
-        ownFirst ? Math.min(max, SLICE) : CLAIM_WHILE_DRAINING,
+        ownFirst ? this.entriesFor(Math.min(max, SLICE)) : CLAIM_WHILE_DRAINING,
       )) as [string, [string, string[]][]];
       this.claimCursor = cursor;
       const live = claimed.filter((entry) => entry !== null);
-      if (live.length) return parseEntries(live);
+      if (live.length) return this.parse(live);
     }
-    return parseEntries(await this.readGroup('>', max));
+    return this.readGroup('>', max);
+  }
+
+  /** The entries' ticks (parseEntries), the size of the entries learnt from them (expectedTicksPerEntry). */
+  private async parse(entries: [string, string[]][]): Promise<BufferedTick[]> {
+    const rows = await parseEntries(entries);
+    if (entries.length > 0) {
+      const seen = rows.length / entries.length;
+      const expected = this.expectedTicksPerEntry;
+      this.expectedTicksPerEntry = seen >= expected ? seen : (expected + seen) / 2;
+    }
+    return rows;
   }
 
   /**
-   * Up to `max` entries after `from` ('>': new ones; an id: this consumer's pending ones after
-   * it), SLICE per XREADGROUP. A pending entry deleted since it was read (ingest's undo of a
-   * tick it answered 503, racing this read) comes back without fields: it is acknowledged here
-   * and never written.
+   * About `max` ticks in whole entries after `from` ('>': new ones; an id: this consumer's
+   * pending ones after it), a slice (entriesFor) per XREADGROUP. A pending entry deleted since it
+   * was read (ingest's undo of ticks it answered 503, racing this read) comes back without
+   * fields: it is acknowledged here and never written.
    */
-  private async readGroup(from: string, max: number): Promise<[string, string[]][]> {
+  private async readGroup(from: string, max: number): Promise<BufferedTick[]> {
     const stream = this.keys.buffer();
-    const entries: [string, string[]][] = [];
-    for (let after = from, read = 0; read < max; ) {
-      const count = Math.min(SLICE, max - read);
+    const rows: BufferedTick[] = [];
+    for (let after = from; rows.length < max; ) {
+      const count = this.entriesFor(Math.min(SLICE, max - rows.length));
       const reply = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', count, 'STREAMS', stream, after)) as Read;
       const slice = reply?.[0]?.[1] ?? [];
-      read += slice.length;
       const deleted = slice.filter(([, fields]) => fields === null).map(([id]) => id);
       if (deleted.length) await this.redis.xack(stream, GROUP, ...deleted);
-      for (const [id, fields] of slice) if (fields !== null) entries.push([id, fields]);
+      rows.push(...(await this.parse(slice.filter((entry): entry is [string, string[]] => entry[1] !== null))));
       if (slice.length < count) break;
       if (after !== '>') after = slice[slice.length - 1][0];
     }
-    return entries;
+    return rows;
   }
 
-  /** After COMMIT only, SLICE entries per MULTI. If this fails, the entries stay pending and their re-write is a no-op. */
-  async acknowledge(ids: string[]): Promise<void> {
-    const stream = this.keys.buffer();
-    for (let from = 0; from < ids.length; from += SLICE) {
-      const slice = ids.slice(from, from + SLICE);
-      await this.redis
-        .multi()
-        .xack(stream, GROUP, ...slice)
-        .xdel(stream, ...slice)
-        .exec();
+  /**
+   * After COMMIT only: deletes the entries `rows` came in and takes their ticks out of the
+   * buffer's count (mdBufferRemove), SLICE entries per call. If this fails, the entries stay
+   * pending and their re-write is a no-op.
+   */
+  async acknowledge(rows: readonly BufferedTick[]): Promise<void> {
+    const entries = [...ticksPerEntry(rows)];
+    for (let from = 0; from < entries.length; from += SLICE) {
+      const slice = entries.slice(from, from + SLICE).flat();
+      await this.redis.mdBufferRemove(this.keys.buffer(), this.keys.bufferCounts(), GROUP, ...slice);
     }
   }
 
   /**
-   * The buffer as GET /pipeline shows it: entries not yet acknowledged, how many of them a
-   * flusher holds (read, not yet committed) and the age of the oldest (from its stream id).
+   * The buffer as GET /pipeline shows it: the ticks and entries not yet acknowledged, how many of
+   * the entries a flusher holds (read, not yet committed) and the age of the oldest (from its stream id).
    * Works with FLUSH_ENABLED=false too (no group: 0 pending). The last flush is the loop's to add.
    */
   async stats(): Promise<Omit<FlushStats, 'lastFlushAt'>> {
     const stream = this.keys.buffer();
     // One MULTI: a consistent snapshot. A command error (NOGROUP) does not abort the others.
-    const results = await this.redis.multi().xlen(stream).xrange(stream, '-', '+', 'COUNT', 1).xpending(stream, GROUP).exec();
+    const multi = this.redis.multi() as MdPipeline;
+    const results = await multi
+      .mdBufferDepth(stream, this.keys.bufferCounts())
+      .xrange(stream, '-', '+', 'COUNT', 1)
+      .xpending(stream, GROUP)
+      .exec();
     if (!results) throw new Error('buffer stats: transaction aborted');
-    const [[lengthError, length], [rangeError, first], [pendingError, pending]] = results as [
-      [Error | null, number],
+    const [[lengthError, depth], [rangeError, first], [pendingError, pending]] = results as [
+      [Error | null, [number, number]],
       [Error | null, [string, string[]][]],
       [Error | null, [number, ...unknown[]]],
     ];
@@ -154,7 +189,8 @@ export class FlushBuffer {
     // No group yet (no flusher has started on this prefix) means nothing pending, not a failure.
     if (pendingError && !pendingError.message.includes('NOGROUP')) throw pendingError;
     return {
-      buffered: length,
+      buffered: depth[0],
+      entries: depth[1],
       pending: pendingError ? 0 : Number(pending[0] ?? 0),
       oldestBufferedAgeMs: ageMs(first),
     };
@@ -163,8 +199,8 @@ export class FlushBuffer {
   /** Sets the depth and oldest-age gauges (md_flush_buffer_*), at every flush. */
   async observe(): Promise<void> {
     const stream = this.keys.buffer();
-    const [length, first] = await Promise.all([this.redis.xlen(stream), this.redis.xrange(stream, '-', '+', 'COUNT', 1)]);
-    this.metrics.depth.set(length);
+    const [ticks, first] = await Promise.all([this.depth(), this.redis.xrange(stream, '-', '+', 'COUNT', 1)]);
+    this.metrics.depth.set(ticks);
     this.metrics.oldest.set(ageMs(first) / 1000);
   }
 }

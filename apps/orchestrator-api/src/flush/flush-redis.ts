@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { ServiceEnv } from '@md/config';
+import { defineScripts, type MdRedis } from '@md/pipeline';
 import { createRedis } from '@md/redis';
 
 /**
@@ -9,8 +9,9 @@ import { createRedis } from '@md/redis';
  * arguments. On the command connection every ingest command queued behind them would wait for
  * them to cross the socket and be parsed (Redis answers a connection's commands in order); on a
  * connection of its own, ingest passes them by (doc/performance.md, "The flusher's own
- * connection"). Same fail-fast options; closed after the final flush (onApplicationShutdown runs
- * after FlushService's beforeApplicationShutdown).
+ * connection"). Same fail-fast options and the pipeline's scripts (the buffer's depth and
+ * removal); closed after the final flush (onApplicationShutdown runs after FlushService's
+ * beforeApplicationShutdown).
  */
 export const FLUSH_REDIS = Symbol('FLUSH_REDIS');
 
@@ -19,12 +20,12 @@ export const flushRedisProvider: Provider = {
   inject: [ServiceEnv],
   // Not awaited ready here: FlushBuffer.createGroup, the loop's first step, waits for it, so boot
   // does not wait for Redis a second time.
-  useFactory: (env: ServiceEnv): Redis => createRedis(env, 'flush'),
+  useFactory: (env: ServiceEnv): MdRedis => defineScripts(createRedis(env, 'flush')),
 };
 
 @Injectable()
 export class FlushRedisCloser implements OnApplicationShutdown {
-  constructor(@Inject(FLUSH_REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(FLUSH_REDIS) private readonly redis: MdRedis) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());

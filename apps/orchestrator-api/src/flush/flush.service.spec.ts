@@ -23,15 +23,14 @@ class FakeBuffer {
 
   add(count: number): void {
     const from = this.entries.length;
-    for (let i = from; i < from + count; i++)
-      this.entries.push({ id: `${i + 1}-0`, raw: '{}', tick: { event_id: `e${i + 1}` } as ReceivedTick });
+    for (let i = from; i < from + count; i++) this.entries.push({ id: `${i + 1}-0`, tick: { event_id: `e${i + 1}` } as ReceivedTick });
   }
 
   async createGroup() {
     this.groupsCreated += 1;
   }
 
-  async length() {
+  async depth() {
     return this.entries.length;
   }
 
@@ -46,7 +45,8 @@ class FakeBuffer {
     return batch;
   }
 
-  async acknowledge(ids: string[]) {
+  async acknowledge(rows: BufferedTick[]) {
+    const ids = rows.map((row) => row.id);
     if (this.ackDelayMs) {
       this.log.push(`ack start ${ids.join(',')}`);
       await new Promise((resolve) => setTimeout(resolve, this.ackDelayMs));
@@ -60,7 +60,7 @@ class FakeBuffer {
   }
 
   async stats() {
-    return { buffered: this.entries.length, pending: this.pending.size, oldestBufferedAgeMs: 0 };
+    return { buffered: this.entries.length, entries: this.entries.length, pending: this.pending.size, oldestBufferedAgeMs: 0 };
   }
 
   async observe() {
@@ -248,6 +248,6 @@ describe('FlushService (the loop, with a fake buffer and writer)', () => {
     await shutDown(service);
     expect(buffer.groupsCreated).toBe(0);
     expect(buffer.log).toEqual([]);
-    expect(await service.bufferStats()).toEqual({ buffered: 2, pending: 0, oldestBufferedAgeMs: 0, lastFlushAt: undefined });
+    expect(await service.bufferStats()).toEqual({ buffered: 2, entries: 2, pending: 0, oldestBufferedAgeMs: 0, lastFlushAt: undefined });
   });
 });

@@ -74,7 +74,7 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
     let last = Date.now();
     while (this.running) {
       await sleep(POLL_MS);
-      const waiting = await this.buffer.length().catch(() => 0);
+      const waiting = await this.buffer.depth().catch(() => 0);
       if (Date.now() - last < this.env.FLUSH_INTERVAL_MS && waiting < this.env.FLUSH_MAX_BATCH) continue;
       last = Date.now();
       try {
@@ -173,7 +173,7 @@ export class FlushService implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** After the batch's COMMIT: acknowledges it, then counts it. */
   private async acknowledge(entries: BufferedTick[], written: Written, started: number): Promise<void> {
-    await this.buffer.acknowledge(entries.map((e) => e.id));
+    await this.buffer.acknowledge(entries);
     this.lastFlushAt = Date.now();
     const { rows, batchSize, duration } = this.metrics;
     batchSize.observe(entries.length);

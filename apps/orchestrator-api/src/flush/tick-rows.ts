@@ -1,38 +1,66 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Candle, ReceivedTick } from '@md/contracts';
 
-/** One buffered entry: its stream id and the tick it carries (or why it could not be read). */
-export interface BufferedTick {
-  id: string;
-  raw: string;
-  tick?: ReceivedTick;
-}
+/**
+ * One buffered tick: the id of the stream entry it came in (an entry holds a chunk of ticks, so
+ * several share an id), and the tick (or, when it could not be read, its raw text).
+ */
+export type BufferedTick = { id: string } & ({ tick: ReceivedTick; raw?: undefined } | { tick?: undefined; raw: string });
 
-/** Entries parsed between two turns of the event loop: about 1 ms of JSON.parse. */
+/** Ticks parsed between two turns of the event loop: about 1 ms of JSON.parse. */
 const PARSE_SLICE = 500;
 
 /**
- * Stream entries ([id, [field, value, …]]) → buffered ticks; unreadable entries keep their raw
- * text. In slices of PARSE_SLICE, yielding to the event loop between them: parsing a batch of
- * thousands at once would hold up every request that arrives meanwhile (about 10 ms per 5,000).
+ * Stream entries ([id, [field, value, …]]) → buffered ticks, each entry's in order: field `b`
+ * holds a JSON array of ticks (one entry per ingest chunk), field `t` one tick (an api before
+ * chunked entries). What cannot be read keeps its raw text: an entry that is not JSON (or not an
+ * array) as one, an element that is not a tick as one. Yields to the event loop every
+ * PARSE_SLICE ticks: parsing a batch of thousands at once would hold up every request that
+ * arrives meanwhile (about 10 ms per 5,000).
  */
 export async function parseEntries(entries: [string, string[]][]): Promise<BufferedTick[]> {
   const out: BufferedTick[] = [];
-  for (let from = 0; from < entries.length; from += PARSE_SLICE) {
-    if (from > 0) await nextTurn();
-    for (const [id, fields] of entries.slice(from, from + PARSE_SLICE)) out.push(parseEntry(id, fields));
+  let sinceYield = 0;
+  for (const [id, fields] of entries) {
+    if (sinceYield >= PARSE_SLICE) {
+      sinceYield = 0;
+      await nextTurn();
+    }
+    const before = out.length;
+    parseEntry(id, fields, out);
+    sinceYield += out.length - before;
   }
   return out;
 }
 
-function parseEntry(id: string, fields: string[]): BufferedTick {
-  const raw = fields[fields.indexOf('t') + 1] ?? '';
+function parseEntry(id: string, fields: string[], out: BufferedTick[]): void {
+  const chunked = fields.indexOf('b');
+  const raw = fields[(chunked >= 0 ? chunked : fields.indexOf('t')) + 1] ?? '';
+  let parsed: unknown;
   try {
-    const tick = JSON.parse(raw) as ReceivedTick;
-    return typeof tick?.event_id === 'string' ? { id, raw, tick } : { id, raw };
+    parsed = JSON.parse(raw);
   } catch {
-    return { id, raw };
+    out.push({ id, raw });
+    return;
   }
+  if (chunked < 0) {
+    out.push(isTick(parsed) ? { id, tick: parsed } : { id, raw });
+  } else if (!Array.isArray(parsed) || parsed.length === 0) {
+    out.push({ id, raw });
+  } else {
+    for (const item of parsed as unknown[]) out.push(isTick(item) ? { id, tick: item } : { id, raw: JSON.stringify(item) ?? String(item) });
+  }
+}
+
+function isTick(value: unknown): value is ReceivedTick {
+  return typeof (value as ReceivedTick | null)?.event_id === 'string';
+}
+
+/** Per entry id, how many ticks of `rows` came in it (what acknowledging the entries takes out of the buffer's count). */
+export function ticksPerEntry(rows: readonly BufferedTick[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { id } of rows) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
 }
 
 /** The batch with each event_id once (the first): a repeated event_id in a batch is written once. */

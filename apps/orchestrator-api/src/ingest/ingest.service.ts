@@ -88,9 +88,9 @@ function bufferFullOutcome(max: number): TickOutcome & { status: 'unavailable' }
  *     flush buffer is full: Postgres is behind; 503 with a reason, nothing trimmed);
  *  2. one MULTI with the round's claimed ticks as BullMQ jobs (CHUNK_MAX_TICKS at most per job, of any symbols,
  *     each symbol's in arrival order; job id from the first one's event_id), then one mdCommit script for every tick: the append to the flush buffer
- *     (XADD), the fast-path publish (history stream + PUBLISH) and the dedupe commit (SET
+ *     (one XADD per job's chunk of ticks), the fast-path publish (history stream + PUBLISH) and the dedupe commit (SET
  *     DedupeState.Accepted EX ttl).
- * A tick is accepted exactly when its chunk's enqueue and its buffer append are confirmed (see
+ * A tick is accepted exactly when its chunk's enqueue and its chunk's buffer append are confirmed (see
  * commit). If EXEC fails, the leases are dropped and the caller gets 503; a retry with the same
  * event_id is accepted. Concurrent requests for one event_id: one claims, the others wait for
  * its commit and answer `duplicate`.
@@ -292,9 +292,10 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     const seen = new Set<string>();
     const todo = ticks.map((_, i) => i).filter((i) => !seen.has(ticks[i].event_id) && seen.add(ticks[i].event_id));
     const states = await this.redis.mdClaim(
-      2 + todo.length,
+      3 + todo.length,
       this.keys.symbols(),
       this.keys.buffer(),
+      this.keys.bufferCounts(),
       ...todo.map((i) => this.keys.dedupe(ticks[i].event_id)),
       this.leaseMs,
       this.maxSymbols,
@@ -344,13 +345,13 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
    * the ticks as BullMQ jobs of CHUNK_MAX_TICKS at most (a TickChunkJob: the ticks grouped by
    * symbol, each symbol's in arrival order; calc-a applies each symbol's in one script call),
    * each preceded by an EXISTS of its job key (see commitClaimed), then one
-   * mdCommit for every tick: the append to the flush buffer, the fast-path publish and the
-   * dedupe commit (one command for the api to build and parse per round, not three per tick).
-   * EXEC runs the commands with nothing in between, and aborts as a whole if one cannot be
-   * queued; but a runtime error in one command does not undo the others, so each tick's fate is
-   * read from its chunk's enqueue and its own buffer append (mdCommit answers each tick's entry
-   * id), and a tick not stored gets its dedupe key (and a half-written job) removed so a retry is
-   * accepted. (A failed publish alone does not fail the tick: it is queued, and its view will
+   * mdCommit for every tick: the append to the flush buffer (one entry per chunk), the fast-path
+   * publish and the dedupe commit (one command for the api to build and parse per round, not
+   * several per tick). EXEC runs the commands with nothing in between, and aborts as a whole if
+   * one cannot be queued; but a runtime error in one command does not undo the others, so each
+   * chunk's fate is read from its enqueue and its buffer append (mdCommit answers each chunk's
+   * entry id), and a tick not stored gets its dedupe key (and a half-written job, and its chunk's
+   * buffer entry) removed so a retry is accepted. (A failed publish alone does not fail the tick: it is queued, and its view will
    * follow from the consumers.)
    */
   private async commit(ticks: ReceivedTick[], newSymbols: Set<string>): Promise<boolean[]> {
@@ -387,18 +388,22 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       if (!this.mixedChunks) data.symbol = data.ticks[0].symbol;
       return { members, job: enqueueInMulti(this.queue, multi, data, this.jobOptions) };
     });
-    // Each tick's append to the durable buffer the FlushModule writes to Postgres from (never
-    // trimmed here), its publish and its dedupe commit, in one script (see lua/commit.lua).
+    // Each chunk's append to the durable buffer the FlushModule writes to Postgres from (one
+    // entry per chunk, never trimmed here), each tick's publish and dedupe commit, in one script
+    // (see lua/commit.lua), which is told each tick's chunk.
+    const chunkOf: number[] = new Array(ticks.length);
+    chunks.forEach(({ members }, c) => members.forEach((k) => (chunkOf[k] = c + 1)));
     multi.mdCommit(
-      2 + ticks.length,
+      3 + ticks.length,
       this.keys.buffer(),
+      this.keys.bufferCounts(),
       this.keys.history(),
       ...keys,
       this.keys.channel,
       this.historyMax,
       this.ttlS,
       TICK_RECEIVED_JSON_HEAD,
-      ...ticks.map((tick) => JSON.stringify(tick)),
+      ...ticks.flatMap((tick, k) => [chunkOf[k], JSON.stringify(tick)]),
     );
     // Registered here, not at claim: a commit that does not run leaves the set unchanged. Last
     // in the MULTI, so the results above keep their indexes.
@@ -412,13 +417,13 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       const [error, result] = results[COMMANDS_PER_CHUNK * c + 1];
       return !existsError && existed === 0 && !error && !(typeof result === 'number' && result < 0);
     });
-    // Each tick's buffer entry id; none when its append failed (mdCommit then wrote nothing of it) or the script did not run.
+    // Each chunk's buffer entry id; none when its append failed (mdCommit then wrote nothing of its ticks) or the script did not run.
     const [commitError, commitReply] = results[COMMANDS_PER_CHUNK * chunks.length];
     const committed = commitError ? [] : (commitReply as (string | number)[]);
-    const entryId = (k: number) => (typeof committed[k] === 'string' ? (committed[k] as string) : undefined);
+    const entryId = (c: number) => (typeof committed[c] === 'string' ? (committed[c] as string) : undefined);
     const stored: boolean[] = new Array(ticks.length);
     chunks.forEach(({ members }, c) => {
-      for (const k of members) stored[k] = enqueued[c] && entryId(k) !== undefined;
+      for (const k of members) stored[k] = enqueued[c] && entryId(c) !== undefined;
     });
     // A new symbol none of whose ticks was stored is taken out again. (A concurrent request
     // that stored a tick of the same new symbol may lose its entry here: the set then counts
@@ -429,13 +434,14 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.error(
         {
           // An error reply, else the first failure mdCommit reports after its ids.
-          err: results.find(([e]) => e)?.[0]?.message ?? committed[ticks.length],
+          err: results.find(([e]) => e)?.[0]?.message ?? committed[chunks.length],
           count: stored.filter((ok) => !ok).length,
         },
         'enqueue failed inside EXEC',
       );
       // A retry must be accepted: forget the event_ids, and take back the buffer entries of the
-      // ticks whose append ran (or the flusher would store a tick answered 503). A Lua script
+      // chunks whose append ran but whose enqueue failed (or the flusher would store ticks
+      // answered 503). A Lua script
       // that fails part-way keeps what it wrote before the error, so a half-written job is
       // removed too (or BullMQ would take the retry's add for an existing job), but only that
       // one (see mdUndoEnqueue). A job written whole stays, and calc-a counts its ticks (a
@@ -443,12 +449,12 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       // alone, which the cap on the buffer and Redis's OOM refusal of whole scripts leave
       // practically unreachable; so is an error of mdCommit as a whole, outside its per-command
       // pcalls, which would answer 503 for every tick of the round while their jobs stay).
-      const appended = ticks.flatMap((_, k) => {
-        const id = entryId(k);
-        return !stored[k] && id !== undefined ? [id] : [];
+      const appended = chunks.flatMap(({ members }, c) => {
+        const id = entryId(c);
+        return !enqueued[c] && id !== undefined ? [id, members.length] : [];
       });
       await Promise.all([
-        appended.length > 0 ? this.redis.xdel(this.keys.buffer(), ...appended) : undefined,
+        appended.length > 0 ? this.redis.mdBufferRemove(this.keys.buffer(), this.keys.bufferCounts(), '', ...appended) : undefined,
         ...chunks.map(({ members, job }, c) => {
           const failed = members.filter((k) => !stored[k]).map((k) => keys[k]);
           if (failed.length === 0) return undefined;

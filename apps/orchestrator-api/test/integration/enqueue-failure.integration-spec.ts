@@ -1,6 +1,17 @@
 import { Redis } from 'ioredis';
 import { jobIdFor, MIXED_CHUNK_WORKER } from '@md/pipeline';
-import { apiForBlock, dropKeys, idleWorker, isolated, post, REDIS_URL, startApi, tick, type RunningApi } from '../support/harness';
+import {
+  apiForBlock,
+  bufferEntries,
+  dropKeys,
+  idleWorker,
+  isolated,
+  post,
+  REDIS_URL,
+  startApi,
+  tick,
+  type RunningApi,
+} from '../support/harness';
 
 /**
  * A runtime error inside EXEC does not undo the MULTI's other commands. Provoked here for
@@ -57,8 +68,9 @@ describe("a batch whose one symbol's job fails inside EXEC", () => {
     ]);
     for (const t of eth) expect(await redis.exists(`${api.env.REDIS_PREFIX}:dedupe:${t.event_id}`)).toBe(0);
     // Not buffered for Postgres either: the buffer holds the two stored ticks only.
-    const buffered = await redis.xrange(`${api.env.REDIS_PREFIX}:buffer:ticks`, '-', '+');
-    expect(buffered.map(([, fields]) => JSON.parse(fields[1]).event_id).sort()).toEqual(btc.map((t) => t.event_id).sort());
+    const buffered = await bufferEntries(redis, api.env.REDIS_PREFIX);
+    expect(buffered.flat().sort()).toEqual(btc.map((t) => t.event_id).sort());
+    expect(await redis.hget(`${api.env.REDIS_PREFIX}:buffer:ticks:counts`, 'buffered')).toBe(String(btc.length));
     // A key the add did not write is never deleted by the undo.
     expect(await redis.get(jobKey)).toBe('not a hash');
 
@@ -94,8 +106,8 @@ describe('a batch one of whose jobs of several symbols fails inside EXEC', () =>
     );
     for (const id of second) expect(await redis.exists(`${api.env.REDIS_PREFIX}:dedupe:${id}`)).toBe(0);
     // Not buffered for Postgres either: the buffer holds the stored ticks only.
-    const buffered = await redis.xrange(`${api.env.REDIS_PREFIX}:buffer:ticks`, '-', '+');
-    expect(buffered.map(([, fields]) => JSON.parse(fields[1]).event_id).sort()).toEqual(
+    const buffered = await bufferEntries(redis, api.env.REDIS_PREFIX);
+    expect(buffered.flat().sort()).toEqual(
       eth
         .slice(0, 100)
         .map((t) => t.event_id)
@@ -129,8 +141,7 @@ describe('a chunk named after an event_id whose old job is still queued', () => 
     expect(answer.status).toBe(503);
     expect(answer.body).toMatchObject({ accepted: 0, unavailable: 2 });
     expect(await redis.exists(`${api.env.REDIS_PREFIX}:dedupe:${b.event_id}`)).toBe(0);
-    const buffered = await redis.xrange(`${api.env.REDIS_PREFIX}:buffer:ticks`, '-', '+');
-    expect(buffered.map(([, fields]) => JSON.parse(fields[1]).event_id)).toEqual([a.event_id]);
+    expect(await bufferEntries(redis, api.env.REDIS_PREFIX)).toEqual([[a.event_id]]);
     expect(await redis.hgetall(jobKey)).toEqual(oldJob);
     // B alone (its own chunk, its own name) is stored.
     expect((await post(`${api.url}/ingest/tick`, b)).body.status).toBe('accepted');
@@ -140,27 +151,24 @@ describe('a chunk named after an event_id whose old job is still queued', () => 
 describe('a batch whose buffer append fails part-way', () => {
   const ctx = apiForBlock();
 
-  it('answers 503 for the ticks not buffered, and neither publishes nor marks them', async () => {
+  it('answers 503 for the ticks of the chunk not buffered, and neither publishes nor marks them', async () => {
     const { api, redis } = ctx;
     const prefix = api.env.REDIS_PREFIX;
     // A stream's ids end at 18446744073709551615-18446744073709551615: room for two more entries.
     await redis.xadd(`${prefix}:buffer:ticks`, '18446744073709551615-18446744073709551613', 't', '{}');
-    const sent = [tick(), tick(), tick(), tick()];
+    // Three chunks, one per symbol (no calc-a connected: one symbol per job), one buffer entry each: the third has no room.
+    const sent = [tick({ symbol: 'aaausd' }), tick({ symbol: 'bbbusd' }), tick({ symbol: 'aaausd' }), tick({ symbol: 'cccusd' })];
 
     const answer = await post(`${api.url}/ingest/ticks`, sent);
 
     expect(answer.status).toBe(503);
-    expect(answer.body.items.map((item: { status: string }) => item.status)).toEqual([
-      'accepted',
-      'accepted',
-      'unavailable',
-      'unavailable',
-    ]);
-    const buffered = await redis.xrange(`${prefix}:buffer:ticks`, '-', '+');
-    expect(buffered.slice(1).map(([, fields]) => JSON.parse(fields[1]).event_id)).toEqual([sent[0].event_id, sent[1].event_id]);
-    for (const t of sent.slice(2)) expect(await redis.exists(`${prefix}:dedupe:${t.event_id}`)).toBe(0);
+    expect(answer.body.items.map((item: { status: string }) => item.status)).toEqual(['accepted', 'accepted', 'accepted', 'unavailable']);
+    expect((await bufferEntries(redis, prefix)).slice(1)).toEqual([[sent[0].event_id, sent[2].event_id], [sent[1].event_id]]);
+    expect(await redis.hget(`${prefix}:buffer:ticks:counts`, 'buffered')).toBe('3');
+    expect(await redis.exists(`${prefix}:dedupe:${sent[3].event_id}`)).toBe(0);
+    // Published in arrival order, the stored ticks only.
     const history = await redis.xrange(`${prefix}:history:${api.env.PUBSUB_CHANNEL}`, '-', '+');
-    expect(history.map(([, fields]) => JSON.parse(fields[1]).event_id)).toEqual([sent[0].event_id, sent[1].event_id]);
+    expect(history.map(([, fields]) => JSON.parse(fields[1]).event_id)).toEqual([sent[0].event_id, sent[1].event_id, sent[2].event_id]);
   });
 });
 

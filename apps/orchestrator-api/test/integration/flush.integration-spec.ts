@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import {
   createDatabase,
   dropKeys,
+  bufferedTicks,
   freePort,
   get,
   isolated,
@@ -43,7 +44,7 @@ async function ingestAll(url: string, count: number): Promise<string[]> {
 
 async function bufferLength(prefix: string): Promise<number> {
   const redis = new Redis(REDIS_URL);
-  const length = await redis.xlen(`${prefix}:buffer:ticks`);
+  const length = await bufferedTicks(redis, prefix);
   await redis.quit();
   return length;
 }
@@ -120,8 +121,12 @@ describe('flush: Redis buffer → Postgres (real Redis, real Postgres)', () => {
         (e: (typeof seen)[number]) =>
           commands.includes(e.command) && e.keys.includes(buffer);
       expect(senders(onBuffer('xreadgroup', 'xautoclaim', 'xack', 'xdel'))).toEqual(['md-flush']);
-      // Ingest's commit script appends to the buffer, from the command connection.
-      expect(senders((e) => ['evalsha', 'eval'].includes(e.command) && e.keys.includes(buffer))).toEqual(['md-commands']);
+      const script = (e: (typeof seen)[number]) => ['evalsha', 'eval'].includes(e.command) && e.keys.includes(buffer);
+      // Ingest's commit script (its keys: the buffer, its counts, the history stream…) appends to the buffer, from the command connection.
+      const history = `${api.env.REDIS_PREFIX}:history:${api.env.PUBSUB_CHANNEL}`;
+      expect(senders((e) => script(e) && e.keys.includes(history))).toEqual(['md-commands']);
+      // The flusher's acknowledgement (mdBufferRemove, in the group) and depth (mdBufferDepth), from its own.
+      expect(senders((e) => script(e) && e.keys.includes('flushers'))).toEqual(['md-flush']);
     } finally {
       monitor.disconnect();
       redis.disconnect();

@@ -1,8 +1,9 @@
 import { Job, QueueKeys } from 'bullmq';
 import { referenceView } from '@md/market-calc';
-import { jobIdFor, type TickChunkJob } from '@md/pipeline';
+import { defineScripts, jobIdFor, type TickChunkJob } from '@md/pipeline';
 import {
   apiForBlock,
+  bufferedTicks,
   dropKeys,
   get,
   INTERNAL_TOKEN,
@@ -309,7 +310,7 @@ describe('MAX_SYMBOLS', () => {
     expect(await ctx.redis.exists(`${ctx.api.env.REDIS_PREFIX}:dedupe:${sent.event_id}`)).toBe(0);
     expect(await ctx.redis.smembers(`${ctx.api.env.REDIS_PREFIX}:symbols`)).toEqual(expect.arrayContaining(['AAA', 'BBB', 'CCC']));
     expect(await ctx.redis.scard(`${ctx.api.env.REDIS_PREFIX}:symbols`)).toBe(3);
-    expect(await ctx.redis.xlen(`${ctx.api.env.REDIS_PREFIX}:buffer:ticks`)).toBe(4);
+    expect(await bufferedTicks(ctx.redis, ctx.api.env.REDIS_PREFIX)).toBe(4);
     const queue = queueOf(ctx.api);
     expect(await queue.getJobCountByTypes('waiting')).toBe(4);
     await queue.close();
@@ -349,14 +350,16 @@ describe('BUFFER_MAX_TICKS', () => {
       status: 'duplicate',
     });
 
-    // Everything accepted is still buffered; nothing of the refused tick is stored.
-    expect(await ctx.redis.xlen(bufferKey)).toBe(1000);
+    // Everything accepted is still buffered (entries of a chunk each: 10 from the batch of 999, 1 from the 2); nothing of the refused tick is stored.
+    expect(await bufferedTicks(ctx.redis, ctx.api.env.REDIS_PREFIX)).toBe(1000);
+    expect(await ctx.redis.xlen(bufferKey)).toBe(11);
     expect(await ctx.redis.exists(`${ctx.api.env.REDIS_PREFIX}:dedupe:${over.event_id}`)).toBe(0);
     await waitUntil(async () => (await ingestCount(ctx.api, 'buffer_full')) === 2, 'md_ingest_ticks_total{outcome="buffer_full"}');
 
-    // Once the flusher has written some (simulated: entries removed), the tick is accepted.
-    const [oldest] = await ctx.redis.xrange(bufferKey, '-', '+', 'COUNT', 1);
-    await ctx.redis.xdel(bufferKey, oldest[0]);
+    // Once the flusher has written some (its acknowledgement: an entry removed, its ticks counted out), the tick is accepted.
+    const [[oldest, fields]] = await ctx.redis.xrange(bufferKey, '-', '+', 'COUNT', 1);
+    const ticks = (JSON.parse(fields[1]) as unknown[]).length;
+    expect(await defineScripts(ctx.redis).mdBufferRemove(bufferKey, `${bufferKey}:counts`, '', oldest, ticks)).toBe(1);
     expect((await post(`${ctx.api.url}/ingest/tick`, over)).status).toBe(200);
   });
 });

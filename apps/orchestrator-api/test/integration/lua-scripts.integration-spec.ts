@@ -22,8 +22,11 @@ describe('the Lua scripts in Redis', () => {
   });
 
   it('claim, commit, release and calc-a agree on the dedupe states', async () => {
-    const [symbols, buffer, a, b, c] = ['symbols', 'buffer', 'dedupe:a', 'dedupe:b', 'dedupe:c'].map((k) => `${prefix}:${k}`);
-    const claim = (...keys: string[]) => redis.mdClaim(2 + keys.length, symbols, buffer, ...keys, 5_000, 10, 10, ...keys.map(() => 'SYM'));
+    const [symbols, buffer, counts, a, b, c] = ['symbols', 'buffer', 'counts', 'dedupe:a', 'dedupe:b', 'dedupe:c'].map(
+      (k) => `${prefix}:${k}`,
+    );
+    const claim = (...keys: string[]) =>
+      redis.mdClaim(3 + keys.length, symbols, buffer, counts, ...keys, 5_000, 10, 10, ...keys.map(() => 'SYM'));
 
     expect(await claim(a, b)).toEqual([ClaimResult.ClaimedNewSymbol, ClaimResult.ClaimedNewSymbol]);
     expect(await redis.get(a)).toBe(DedupeState.Pending);
@@ -66,15 +69,33 @@ describe('the Lua scripts in Redis', () => {
     expect(await redis.exists(c)).toBe(0);
   });
 
-  it('mdCommit buffers, publishes and commits each tick; a tick whose append fails writes nothing, and the ticks after it go on', async () => {
-    const [buffer, history, a, b, c] = ['buffer', 'history', 'dedupe:a', 'dedupe:b', 'dedupe:c'].map((k) => `${prefix}:commit:${k}`);
+  it('mdClaim counts the buffer in ticks: BUFFER_MAX_TICKS refuses a tick once the entries hold that many with those claimed before', async () => {
+    const [symbols, buffer, counts] = ['symbols', 'buffer', 'counts'].map((k) => `${prefix}:cap:${k}`);
+    const keys = ['x', 'y', 'z'].map((k) => `${prefix}:cap:dedupe:${k}`);
+    const claim = (bufferMax: number) =>
+      redis.mdClaim(3 + keys.length, symbols, buffer, counts, ...keys, 5_000, 10, bufferMax, ...keys.map(() => 'SYM'));
+    // One entry of a chunk of 8 ticks, as mdCommit appends it: 2 more fit under a cap of 10.
+    await redis.xadd(buffer, '*', 'b', JSON.stringify(Array.from({ length: 8 }, (_, i) => ({ event_id: `old${i}` }))));
+    await redis.hset(counts, 'buffered', 8);
+    expect(await claim(10)).toEqual([ClaimResult.ClaimedNewSymbol, ClaimResult.ClaimedNewSymbol, ClaimResult.BufferFull]);
+    // Entries never counted (an api before chunked entries): one tick each at least, whatever the count says; 2 entries under a cap of 3.
+    await redis.del(...keys);
+    await redis.hset(counts, 'buffered', 0);
+    await redis.xadd(buffer, '*', 't', '{}');
+    expect(await claim(3)).toEqual([ClaimResult.ClaimedNewSymbol, ClaimResult.BufferFull, ClaimResult.BufferFull]);
+  });
+
+  it('mdCommit buffers each chunk in one entry, then publishes and commits its ticks in arrival order; a chunk whose append fails writes nothing of its ticks, and the others go on', async () => {
+    const [buffer, counts, history, a, b, c, d] = ['buffer', 'counts', 'history', 'dedupe:a', 'dedupe:b', 'dedupe:c', 'dedupe:d'].map(
+      (k) => `${prefix}:commit:${k}`,
+    );
     const channel = `${prefix}:commit:channel`;
     const subscriber = new Redis(REDIS_URL);
     const published: string[] = [];
     subscriber.on('message', (_, text: string) => published.push(text));
     await subscriber.subscribe(channel);
-    const ticks = [a, b, c].map((eventId, i) => ({
-      symbol: 'SYM',
+    const ticks = [a, b, c, d].map((eventId, i) => ({
+      symbol: i === 1 ? 'OTHER' : 'SYM',
       price: 1.5 + i,
       volume: 2,
       source: 'spec "quoted" ü',
@@ -82,41 +103,74 @@ describe('the Lua scripts in Redis', () => {
       event_id: eventId,
       receivedAt: Date.UTC(2026, 0, 1, 0, 0, 1),
     }));
+    // The round's chunks, by tick in arrival order: a and c in the first, b in the second, d in the third.
+    const chunkOf = [1, 2, 1, 3];
     // A stream's ids end at 18446744073709551615-18446744073709551615: room for two more entries.
     const max = '18446744073709551615';
     await redis.xadd(buffer, `${max}-18446744073709551613`, 't', '{}');
     // The dedupe keys as the claim leaves them.
-    for (const key of [a, b, c]) await redis.set(key, DedupeState.Pending);
+    for (const key of [a, b, c, d]) await redis.set(key, DedupeState.Pending);
 
     const reply = await redis.mdCommit(
-      5,
+      7,
       buffer,
+      counts,
       history,
       a,
       b,
       c,
+      d,
       channel,
       100,
       600,
       TICK_RECEIVED_JSON_HEAD,
-      ...ticks.map((t) => JSON.stringify(t)),
+      ...ticks.flatMap((t, k) => [chunkOf[k], JSON.stringify(t)]),
     );
 
     expect(reply).toEqual([`${max}-18446744073709551614`, `${max}-${max}`, 0, expect.stringContaining('exhausted')]);
     const entries = await redis.xrange(buffer, '-', '+');
-    expect(entries.slice(1).map(([, fields]) => fields)).toEqual(ticks.slice(0, 2).map((t) => ['t', JSON.stringify(t)]));
-    expect([await redis.get(a), await redis.get(b), await redis.get(c)]).toEqual([
+    expect(entries.slice(1).map(([, fields]) => fields)).toEqual([
+      ['b', JSON.stringify([ticks[0], ticks[2]])],
+      ['b', JSON.stringify([ticks[1]])],
+    ]);
+    expect(await redis.hgetall(counts)).toEqual({ buffered: '3', added: '3' });
+    expect([await redis.get(a), await redis.get(b), await redis.get(c), await redis.get(d)]).toEqual([
+      DedupeState.Accepted,
       DedupeState.Accepted,
       DedupeState.Accepted,
       DedupeState.Pending,
     ]);
     expect(await redis.ttl(a)).toBeGreaterThan(590);
-    // The message of each stored tick, byte for byte what the api published before mdCommit: in the history, then with its seq on the channel.
+    // The message of each stored tick, in arrival order, byte for byte what the api published before mdCommit: in the history, then with its seq on the channel.
     const messages = await redis.xrange(history, '-', '+');
-    expect(messages.map(([, fields]) => fields)).toEqual(ticks.slice(0, 2).map((t) => ['m', JSON.stringify(tickReceivedMessage(t))]));
-    await waitUntil(() => published.length === 2, 'the two messages');
+    expect(messages.map(([, fields]) => fields)).toEqual(ticks.slice(0, 3).map((t) => ['m', JSON.stringify(tickReceivedMessage(t))]));
+    await waitUntil(() => published.length === 3, 'the three messages');
     expect(published).toEqual(messages.map(([id], i) => JSON.stringify({ seq: id, ...tickReceivedMessage(ticks[i]) })));
     await subscriber.quit();
+  });
+
+  it('mdBufferRemove deletes entries and counts their ticks out once; an empty buffer counts 0 ticks', async () => {
+    const [buffer, counts] = ['buffer', 'counts'].map((k) => `${prefix}:remove:${k}`);
+    const ids: string[] = [];
+    for (const size of [100, 20, 5]) {
+      const chunk = Array.from({ length: size }, (_, i) => ({ event_id: `e${i}` }));
+      ids.push((await redis.xadd(buffer, '*', 'b', JSON.stringify(chunk))) as string);
+      await redis.hincrby(counts, 'buffered', size);
+    }
+    await redis.xgroup('CREATE', buffer, 'g', '0');
+    await redis.xreadgroup('GROUP', 'g', 'me', 'STREAMS', buffer, '>');
+    expect(await redis.mdBufferDepth(buffer, counts)).toEqual([125, 3]);
+    // Acknowledged in the group and deleted: the ticks counted out; the same entry again: nothing.
+    expect(await redis.mdBufferRemove(buffer, counts, 'g', ids[0], 100, ids[0], 100)).toBe(1);
+    expect(await redis.mdBufferDepth(buffer, counts)).toEqual([25, 2]);
+    expect(((await redis.xpending(buffer, 'g')) as [number])[0]).toBe(2);
+    // Without a group (ingest's undo): deleted, not acknowledged anywhere.
+    expect(await redis.mdBufferRemove(buffer, counts, '', ids[1], 20)).toBe(1);
+    expect(await redis.mdBufferDepth(buffer, counts)).toEqual([5, 1]);
+    // A count that drifted (an entry taken out as fewer ticks than it held) is forgotten once the stream is empty.
+    expect(await redis.mdBufferRemove(buffer, counts, 'g', ids[2], 1)).toBe(1);
+    expect(await redis.hget(counts, 'buffered')).toBe('0');
+    expect(await redis.mdBufferDepth(buffer, counts)).toEqual([0, 0]);
   });
 
   it('mdStoreViews stores and publishes the newer views in order, and nothing of a post with a view ahead of its count', async () => {

@@ -38,19 +38,19 @@ describe('GET /pipeline (real Redis, no flusher)', () => {
     const zero = { waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0 };
     expect(answer.body).toEqual({
       queues: { 'ticks.it': zero, 'views.it': zero },
-      flush: { buffered: 0, pending: 0, oldestBufferedAgeMs: 0 },
+      flush: { buffered: 0, entries: 0, pending: 0, oldestBufferedAgeMs: 0 },
       at: expect.any(Number),
     });
     expect(answer.body.at).toBeGreaterThanOrEqual(before);
   });
 
-  it('counts accepted ticks as waiting jobs (one per symbol of a request while no calc-a runs) and buffered rows, aging with the oldest', async () => {
+  it('counts accepted ticks as waiting jobs (one per symbol of a request while no calc-a runs) and buffered ticks (an entry per job), aging with the oldest', async () => {
     const sent = [tick(), tick(), tick(), tick({ symbol: 'ethusdt' }), tick()];
     expect((await post(`${api.url}/ingest/ticks`, sent)).body).toMatchObject({ accepted: 5 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const answer = await get(`${api.url}/pipeline`, withKey);
     expect(answer.body.queues['ticks.it']).toEqual({ waiting: 2, active: 0, delayed: 0, failed: 0, completed: 0 });
-    expect(answer.body.flush).toEqual({ buffered: 5, pending: 0, oldestBufferedAgeMs: expect.any(Number) });
+    expect(answer.body.flush).toEqual({ buffered: 5, entries: 2, pending: 0, oldestBufferedAgeMs: expect.any(Number) });
     expect(answer.body.flush.oldestBufferedAgeMs).toBeGreaterThanOrEqual(250);
     expect(answer.body.flush.oldestBufferedAgeMs).toBeLessThan(30_000);
   });
@@ -68,9 +68,10 @@ describe('GET /pipeline (real Redis, no flusher)', () => {
     // What a flusher does before COMMIT: read through the group (here as a stand-in consumer).
     const stream = `${api.env.REDIS_PREFIX}:buffer:ticks`;
     await redis.xgroup('CREATE', stream, 'flushers', '0', 'MKSTREAM');
-    await redis.xreadgroup('GROUP', 'flushers', 'stand-in', 'COUNT', 2, 'STREAMS', stream, '>');
+    await redis.xreadgroup('GROUP', 'flushers', 'stand-in', 'COUNT', 1, 'STREAMS', stream, '>');
     const answer = await get(`${api.url}/pipeline`, withKey);
-    expect(answer.body.flush).toMatchObject({ buffered: 5, pending: 2 });
+    // The entry read holds BTCUSDT's 4 ticks: pending counts entries.
+    expect(answer.body.flush).toMatchObject({ buffered: 5, entries: 2, pending: 1 });
   });
 });
 
@@ -96,7 +97,7 @@ describe('GET /pipeline (real Redis and Postgres, flushing)', () => {
       return body.flush.buffered === 0 && body.flush.lastFlushAt !== undefined;
     }, 'the flush to write the ticks');
     const { body } = await get(`${api.url}/pipeline`);
-    expect(body.flush).toEqual({ buffered: 0, pending: 0, oldestBufferedAgeMs: 0, lastFlushAt: expect.any(Number) });
+    expect(body.flush).toEqual({ buffered: 0, entries: 0, pending: 0, oldestBufferedAgeMs: 0, lastFlushAt: expect.any(Number) });
     expect(body.flush.lastFlushAt).toBeGreaterThanOrEqual(before);
     expect(Object.keys(body.queues)).toEqual(['ticks.received', 'views.compute']);
     expect(body.queues['ticks.received'].waiting).toBe(1);

@@ -11,7 +11,18 @@ import { DAY_MS, dayStart } from '../../src/database/partitions';
 import { maintainStorage } from '../../src/database/storage-maintenance';
 import { StorageMaintenanceService } from '../../src/database/storage-maintenance.service';
 import { HistoryService } from '../../src/history/history.service';
-import { createDatabase, get, post, REDIS_URL, startApi, tick, waitUntil, dropKeys, type RunningApi } from '../support/harness';
+import {
+  bufferedTicks,
+  createDatabase,
+  get,
+  post,
+  REDIS_URL,
+  startApi,
+  tick,
+  waitUntil,
+  dropKeys,
+  type RunningApi,
+} from '../support/harness';
 
 /**
  * md_ticks partitioned by day, retention, candle rollups and the separate read pool, against the
@@ -82,7 +93,7 @@ const count = async (db: Database, sql = 'SELECT count(*)::int AS n FROM md_tick
 const bufferLength = async (api: RunningApi) => {
   const redis = new Redis(REDIS_URL);
   try {
-    return await redis.xlen(`${api.env.REDIS_PREFIX}:buffer:ticks`);
+    return await bufferedTicks(redis, api.env.REDIS_PREFIX);
   } finally {
     redis.disconnect();
   }

@@ -11,9 +11,11 @@ export interface QueueCounts {
 }
 
 export interface FlushStats {
-  /** Entries in the Redis buffer not yet acknowledged as written to Postgres (XLEN). */
+  /** Ticks in the Redis buffer not yet acknowledged as written to Postgres. */
   buffered: number;
-  /** Of those, the entries a flusher has read and not yet committed (the group's pending count). */
+  /** The buffer's entries (XLEN): one per ingest chunk of up to 100 ticks (one tick each from an older api). */
+  entries: number;
+  /** Of the entries, those a flusher has read and not yet committed (the group's pending count). */
   pending: number;
   /** Age of the oldest buffered entry, from its stream id; 0 when the buffer is empty. */
   oldestBufferedAgeMs: number;

@@ -1,4 +1,5 @@
 import { DedupeState } from './dedupe';
+import { CHUNK_MAX_TICKS } from './jobs';
 import { expandLua, LUA_SCRIPTS, luaScripts } from './scripts';
 
 describe('the Lua script registry', () => {
@@ -11,6 +12,11 @@ describe('the Lua script registry', () => {
     const states = `local DEDUPE_PENDING, DEDUPE_ACCEPTED, DEDUPE_COUNTED = '${DedupeState.Pending}', '${DedupeState.Accepted}', '${DedupeState.Counted}'`;
     for (const command of ['mdClaim', 'mdCommit', 'mdRelease', 'mdCalcA'] as const) expect(scripts[command].lua).toContain(states);
     for (const command of ['mdStoreViews', 'mdCommit'] as const) expect(scripts[command].lua).toContain('local function publish(');
+    // The buffer's depth reads CHUNK_MAX_TICKS as the most ticks an entry holds.
+    for (const command of ['mdClaim', 'mdBufferDepth'] as const) {
+      expect(scripts[command].lua).toContain(`local BUFFER_ENTRY_MAX_TICKS = ${CHUNK_MAX_TICKS}\n`);
+      expect(scripts[command].lua).toContain('local function bufferedTicks(');
+    }
   });
 
   it('reads the dedupe states only through their names: no script spells a state literally', () => {

@@ -3,9 +3,13 @@
 /// <reference path="./lua.d.ts" />
 import type { ChainableCommander, Redis } from 'ioredis';
 import { DedupeState } from './dedupe';
+import { CHUNK_MAX_TICKS } from './jobs';
+import bufferDepth from './lua/buffer-depth.lua';
+import bufferRemove from './lua/buffer-remove.lua';
 import calcA from './lua/calc-a.lua';
 import claim from './lua/claim.lua';
 import commit from './lua/commit.lua';
+import bufferFn from './lua/includes/buffer.lua';
 import publishFn from './lua/includes/publish.lua';
 import summaryFn from './lua/includes/summary.lua';
 import windowFn from './lua/includes/window.lua';
@@ -23,7 +27,8 @@ import undoEnqueue from './lua/undo-enqueue.lua';
  *
  * A line `--- @include "<name>"` in a script is replaced by the include of that name: a file of
  * lua/includes/, or `dedupe-states`, generated from DedupeState so the Lua reads the same values
- * as the TypeScript.
+ * as the TypeScript. `includes/buffer` is prefixed with BUFFER_ENTRY_MAX_TICKS, CHUNK_MAX_TICKS:
+ * the most ticks one buffer entry holds (one per chunk, see lua/commit.lua).
  */
 
 const LUA_INCLUDES: Record<string, string> = {
@@ -33,6 +38,7 @@ const LUA_INCLUDES: Record<string, string> = {
       .map((state) => `'${state}'`)
       .join(', ')}`,
   ].join('\n'),
+  'includes/buffer': [`local BUFFER_ENTRY_MAX_TICKS = ${CHUNK_MAX_TICKS}`, bufferFn].join('\n'),
   'includes/publish': publishFn,
   'includes/window': windowFn,
   'includes/summary': summaryFn,
@@ -58,6 +64,8 @@ export const LUA_SCRIPTS = {
   mdCommit: { file: 'commit', source: commit, numberOfKeys: undefined },
   mdRelease: { file: 'release', source: release, numberOfKeys: undefined },
   mdUndoEnqueue: { file: 'undo-enqueue', source: undoEnqueue, numberOfKeys: undefined },
+  mdBufferRemove: { file: 'buffer-remove', source: bufferRemove, numberOfKeys: 2 },
+  mdBufferDepth: { file: 'buffer-depth', source: bufferDepth, numberOfKeys: 2 },
   mdPublish: { file: 'publish', source: publish, numberOfKeys: 1 },
   mdStoreViews: { file: 'store-views', source: storeViews, numberOfKeys: undefined },
   mdCalcA: { file: 'calc-a', source: calcA, numberOfKeys: undefined },
@@ -77,13 +85,17 @@ export function luaScripts(): Record<ScriptName, { lua: string; numberOfKeys: nu
 }
 
 export interface MdScripts {
-  /** See lua/claim.lua: numKeys = 2 + ticks; one ClaimResult per tick. */
+  /** See lua/claim.lua: numKeys = 3 + ticks; one ClaimResult per tick. */
   mdClaim(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
-  /** See lua/commit.lua: numKeys = 2 + ticks; per tick its buffer entry id or 0, then the first error's text if any. */
+  /** See lua/commit.lua: numKeys = 3 + ticks; per chunk its buffer entry id or 0, then the first error's text if any. */
   mdCommit(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
   mdRelease(numKeys: number, ...args: string[]): Promise<number>;
   /** See lua/undo-enqueue.lua: numKeys = 1 + ticks. */
   mdUndoEnqueue(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  /** See lua/buffer-remove.lua: the group ('' for none), then per entry its id and its ticks; resolves to the entries deleted. */
+  mdBufferRemove(stream: string, counts: string, group: string, ...idsAndTicks: (string | number)[]): Promise<number>;
+  /** See lua/buffer-depth.lua: [ticks, entries]. */
+  mdBufferDepth(stream: string, counts: string): Promise<[number, number]>;
   mdPublish(key: string, channel: string, maxLen: number, json: string): Promise<string>;
   /** See lua/store-views.lua: numKeys = 3 + views; per view 1 stored, 0 not newer, -1 ahead of the count (then nothing stored). */
   mdStoreViews(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
@@ -96,6 +108,7 @@ export interface MdScripts {
 export type MdRedis = Redis & MdScripts;
 export type MdPipeline = ChainableCommander & {
   mdCommit(numKeys: number, ...args: (string | number)[]): ChainableCommander;
+  mdBufferDepth(stream: string, counts: string): ChainableCommander;
 };
 
 /** Defines every script of LUA_SCRIPTS on `client` (ioredis runs them by EVALSHA, loading on NOSCRIPT). */

@@ -33,6 +33,15 @@ export class RedisKeys {
     return `${this.prefix}:buffer:ticks`;
   }
 
+  /**
+   * The flush buffer's counts (a hash): `buffered`, the ticks in its entries (an entry holds a
+   * chunk of ticks, so XLEN counts entries), and `added`, every tick ever appended. Kept by the
+   * pipeline's scripts (libs/pipeline lua/commit.lua, buffer-remove.lua).
+   */
+  bufferCounts(): string {
+    return `${this.prefix}:buffer:ticks:counts`;
+  }
+
   /** Every symbol the ingest has accepted a tick of (a set): what MAX_SYMBOLS counts. */
   symbols(): string {
     return `${this.prefix}:symbols`;

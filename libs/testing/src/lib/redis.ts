@@ -24,6 +24,30 @@ export async function listen(redisUrl: string, channel: string) {
   return { messages, close: () => subscriber.quit().then(() => undefined) };
 }
 
+/**
+ * A prefix's flush buffer as the tests read it, from its entries (not from the counts the
+ * pipeline's scripts keep, which the tests check against this): per entry, the event_id of each
+ * tick in it. An entry of field `b` holds a JSON array of ticks (one ingest chunk), one of field
+ * `t` a single tick (an api before chunked entries). What is not JSON reads as one tick without
+ * an event_id ('').
+ */
+export async function bufferEntries(redis: Redis, prefix: string): Promise<string[][]> {
+  const eventId = (tick: unknown) => String((tick as { event_id?: unknown } | null)?.event_id ?? '');
+  return (await redis.xrange(`${prefix}:buffer:ticks`, '-', '+')).map(([, [field, value]]) => {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      return field === 'b' && Array.isArray(parsed) ? parsed.map(eventId) : [eventId(parsed)];
+    } catch {
+      return [''];
+    }
+  });
+}
+
+/** The ticks in a prefix's flush buffer (bufferEntries). */
+export async function bufferedTicks(redis: Redis, prefix: string): Promise<number> {
+  return (await bufferEntries(redis, prefix)).reduce((sum, entry) => sum + entry.length, 0);
+}
+
 /** Deletes every key of a test prefix. */
 export async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl);

@@ -16,10 +16,16 @@ export class QueueCountsDto implements QueueCounts {
 }
 
 export class FlushStatsDto implements FlushStats {
-  @ApiProperty({ description: 'Ticks in the Redis buffer not yet acknowledged as written to Postgres (XLEN)' })
+  @ApiProperty({ description: 'Ticks in the Redis buffer not yet acknowledged as written to Postgres' })
   buffered: number;
 
-  @ApiProperty({ description: 'Of those, ticks a flusher has read and not yet committed (pending in the group)' })
+  @ApiProperty({
+    description:
+      "The buffer's entries (XLEN): one per ingest chunk of up to 100 ticks (a chunk is one request's ticks of a job, or several concurrent requests')",
+  })
+  entries: number;
+
+  @ApiProperty({ description: 'Of the entries, those a flusher has read and not yet committed (pending in the group)' })
   pending: number;
 
   @ApiProperty({ description: 'Age of the oldest buffered tick in ms, from its stream id; 0 when the buffer is empty' })

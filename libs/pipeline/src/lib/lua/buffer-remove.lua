@@ -1,0 +1,23 @@
+--[[
+  mdBufferRemove: deletes flush-buffer entries and takes their ticks out of the count
+  (includes/buffer.lua): the flusher's acknowledgement after COMMIT, and ingest's undo of the
+  entries of ticks it answered 503.
+  KEYS: 1 the flush buffer stream, 2 its counts hash.
+  ARGV: 1 the consumer group to acknowledge in ('' for none), then per entry its id and its
+  ticks.
+  An entry is counted out only when this call deleted it: two flushers acknowledging the same
+  entry (one took it over from the other, which then came back) take its ticks out once. When
+  the stream is left empty, the count is set to 0: whatever it drifted by is forgotten.
+  Returns the number of entries deleted.
+]]
+local stream, counts, group = KEYS[1], KEYS[2], ARGV[1]
+local deleted = 0
+for i = 2, #ARGV, 2 do
+  if group ~= '' then redis.call('XACK', stream, group, ARGV[i]) end
+  if redis.call('XDEL', stream, ARGV[i]) == 1 then
+    deleted = deleted + 1
+    redis.call('HINCRBY', counts, 'buffered', -tonumber(ARGV[i + 1]))
+  end
+end
+if redis.call('XLEN', stream) == 0 then redis.call('HSET', counts, 'buffered', 0) end
+return deleted
