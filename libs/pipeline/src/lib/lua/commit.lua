@@ -50,7 +50,7 @@ for i = 4, #KEYS do
   members[#members + 1] = ARGV[2 * i - 2]
 end
 
-local out = {}
+local out, appended = {}, 0
 for c, members in ipairs(chunks) do
   local id = 0
   if #members > 0 then
@@ -59,13 +59,16 @@ for c, members in ipairs(chunks) do
       failed(id)
       id = 0
     else
-      for _, field in ipairs({ 'buffered', 'added' }) do
-        local counted = redis.pcall('HINCRBY', KEYS[2], field, #members)
-        if type(counted) == 'table' then failed(counted) end
-      end
+      appended = appended + #members
     end
   end
   out[c] = id
+end
+if appended > 0 then
+  for _, field in ipairs({ 'buffered', 'added' }) do
+    local counted = redis.pcall('HINCRBY', KEYS[2], field, appended)
+    if type(counted) == 'table' then failed(counted) end
+  end
 end
 
 for i = 4, #KEYS do
