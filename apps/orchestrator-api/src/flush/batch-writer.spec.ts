@@ -46,6 +46,7 @@ describe('the classification of SQL errors', () => {
 
 const tick = (event_id: string, ts = Date.parse('2026-03-10T12:00:00Z')): BufferedTick => ({
   id: `${event_id}-0`,
+  counted: true,
   tick: { event_id, symbol: 'AAPL', price: 1, volume: 1, source: 'test', ts, receivedAt: ts } as ReceivedTick,
 });
 
@@ -158,7 +159,7 @@ describe('BatchWriter (with a recording query runner)', () => {
 
   it('isolates a poison row into the dead letters under savepoints and commits the rest', async () => {
     const { batchWriter, log } = writer();
-    const unreadable: BufferedTick = { id: 'x-0', raw: 'not json' };
+    const unreadable: BufferedTick = { id: 'x-0', counted: true, raw: 'not json' };
     expect(await batchWriter.write([tick('a'), tick('poison'), tick('b'), unreadable])).toEqual({
       inserted: 2,
       existing: 0,

@@ -7,9 +7,34 @@ import { CHUNK_MAX_TICKS, type MdPipeline, type MdRedis } from '@md/pipeline';
 import { readyOrTimeout, RedisKeys } from '@md/redis';
 import { FLUSH_REDIS } from './flush-redis';
 import { FlushMetrics } from './flush.metrics';
-import { parseEntries, ticksPerEntry, type BufferedTick } from './tick-rows';
+import { countedTicksPerEntry, parseEntries, type BufferedTick } from './tick-rows';
 
 export const GROUP = 'flushers';
+
+/**
+ * The end of the consumer name of a flusher that reads chunked entries (field `b`). A flusher of
+ * an older version read such an entry as unreadable and dead-lettered its ticks: while one of
+ * those is live in the group, ingest appends one entry per tick (IngestService.refreshWorkers).
+ */
+export const CHUNK_READER_MARK = '.chunks';
+
+/**
+ * How many entries to ask for to get about a number of ticks, learnt within one read: its first
+ * slice assumes full chunks (CHUNK_MAX_TICKS per entry), each next one the size of the entries of
+ * the slice before. So a read never asks for a hundred times the ticks it wants on the strength of
+ * an earlier read, and a read of one-tick entries costs one round trip more.
+ */
+class EntrySizes {
+  private ticksPerEntry = CHUNK_MAX_TICKS;
+
+  entriesFor(ticks: number): number {
+    return Math.max(1, Math.min(SLICE, Math.ceil(ticks / this.ticksPerEntry)));
+  }
+
+  learn(entries: number, ticks: number): void {
+    if (entries > 0) this.ticksPerEntry = Math.max(1, ticks / entries);
+  }
+}
 
 /**
  * Ticks per XREADGROUP, XAUTOCLAIM and acknowledgement, about. Redis runs one command at a time,
@@ -39,17 +64,10 @@ type Read = [string, [string, string[] | null][]][] | null;
 @Injectable()
 export class FlushBuffer {
   /** One per process, new at every start: a dead process's pending entries are never read as its successor's own. */
-  readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}${CHUNK_READER_MARK}`;
   private claimedAt = 0;
   /** Where the next XAUTOCLAIM goes on scanning the pending entries ('0-0': from the start). */
   private claimCursor = '0-0';
-  /**
-   * Ticks per entry the next read expects, from the entries read before: up at once to a larger
-   * size seen, down halfway to a smaller one, from CHUNK_MAX_TICKS at start. So a read asks for
-   * few entries while they are large (a batch stays near FLUSH_MAX_BATCH ticks) and for more as
-   * they turn out smaller (single-tick ingest: one tick per entry).
-   */
-  private expectedTicksPerEntry = CHUNK_MAX_TICKS;
 
   constructor(
     @Inject(FLUSH_REDIS) private readonly redis: MdRedis,
@@ -78,22 +96,17 @@ export class FlushBuffer {
     return ticks;
   }
 
-  /** Entries to ask for to get about `ticks` ticks: at least one, at most SLICE. */
-  private entriesFor(ticks: number): number {
-    return Math.max(1, Math.min(SLICE, Math.ceil(ticks / this.expectedTicksPerEntry)));
-  }
-
   /**
-   * One batch of about FLUSH_MAX_BATCH ticks (whole entries: it may pass it by part of the last
-   * entries read, while their size changes): this consumer's own unacknowledged entries first (a
+   * One batch of about FLUSH_MAX_BATCH ticks in whole entries (EntrySizes: it passes it only by
+   * part of a slice of larger entries than the slice before): this consumer's own unacknowledged entries first (a
    * flush that failed; skipped with `ownFirst` false, when they are the batch in hand), then
    * entries left idle past FLUSH_CLAIM_IDLE_MS (a dead flusher's, or this one's after a failed
-   * acknowledgement: XAUTOCLAIM), then new ones. Read SLICE entries at a time. XAUTOCLAIM scans
+   * acknowledgement: XAUTOCLAIM), then new ones. Read about SLICE ticks at a time. XAUTOCLAIM scans
    * up to ten times its COUNT of the group's pending entries, this flusher's in-flight batches
-   * among them (13 ms for 10,000 in SLOWLOG), so it runs at most every CLAIM_EVERY_MS, with a
-   * small COUNT while a backlog drains (the read-ahead), and goes on from where the last one
-   * stopped (its cursor) instead of scanning the same first entries again. Each entry's ticks
-   * come in order, side by side, with the entry's id.
+   * among them (13 ms for 10,000 in SLOWLOG), so it runs at most every CLAIM_EVERY_MS, at most
+   * CLAIM_WHILE_DRAINING entries while a backlog drains (the read-ahead), and goes on from where
+   * the last one stopped (its cursor) instead of scanning the same first entries again. Each
+   * entry's ticks come in order, side by side, with the entry's id.
    */
   async read(ownFirst = true): Promise<BufferedTick[]> {
     const max = this.env.FLUSH_MAX_BATCH;
@@ -103,6 +116,18 @@ export class FlushBuffer {
     }
     if (Date.now() - this.claimedAt >= CLAIM_EVERY_MS) {
       this.claimedAt = Date.now();
+      const claimed = await this.claim(ownFirst ? Math.min(max, SLICE) : max, ownFirst ? SLICE : CLAIM_WHILE_DRAINING);
+      if (claimed.length) return claimed;
+    }
+    return this.readGroup('>', max);
+  }
+
+  /** About `ticks` ticks of entries idle past FLUSH_CLAIM_IDLE_MS, `entries` entries at most, from the cursor on. */
+  private async claim(ticks: number, entries: number): Promise<BufferedTick[]> {
+    const sizes = new EntrySizes();
+    const rows: BufferedTick[] = [];
+    for (let left = entries; rows.length < ticks && left > 0; ) {
+      const count = Math.min(left, sizes.entriesFor(ticks - rows.length));
       const [cursor, claimed] = (await this.redis.xautoclaim(
         this.keys.buffer(),
         GROUP,
@@ -110,42 +135,39 @@ export class FlushBuffer {
         this.env.FLUSH_CLAIM_IDLE_MS,
         this.claimCursor,
         'COUNT',
-        ownFirst ? this.entriesFor(Math.min(max, SLICE)) : CLAIM_WHILE_DRAINING,
-      )) as [string, [string, string[]][]];
+        count,
+      )) as [string, ([string, string[]] | null)[]];
       this.claimCursor = cursor;
-      const live = claimed.filter((entry) => entry !== null);
-      if (live.length) return this.parse(live);
-    }
-    return this.readGroup('>', max);
-  }
-
-  /** The entries' ticks (parseEntries), the size of the entries learnt from them (expectedTicksPerEntry). */
-  private async parse(entries: [string, string[]][]): Promise<BufferedTick[]> {
-    const rows = await parseEntries(entries);
-    if (entries.length > 0) {
-      const seen = rows.length / entries.length;
-      const expected = this.expectedTicksPerEntry;
-      this.expectedTicksPerEntry = seen >= expected ? seen : (expected + seen) / 2;
+      left -= count;
+      const live = claimed.filter((entry): entry is [string, string[]] => entry !== null);
+      const parsed = await parseEntries(live);
+      sizes.learn(live.length, parsed.length);
+      rows.push(...parsed);
+      if (cursor === '0-0' || claimed.length === 0) break;
     }
     return rows;
   }
 
   /**
    * About `max` ticks in whole entries after `from` ('>': new ones; an id: this consumer's
-   * pending ones after it), a slice (entriesFor) per XREADGROUP. A pending entry deleted since it
+   * pending ones after it), a slice (EntrySizes) per XREADGROUP. A pending entry deleted since it
    * was read (ingest's undo of ticks it answered 503, racing this read) comes back without
    * fields: it is acknowledged here and never written.
    */
   private async readGroup(from: string, max: number): Promise<BufferedTick[]> {
     const stream = this.keys.buffer();
     const rows: BufferedTick[] = [];
+    const sizes = new EntrySizes();
     for (let after = from; rows.length < max; ) {
-      const count = this.entriesFor(Math.min(SLICE, max - rows.length));
+      const count = sizes.entriesFor(Math.min(SLICE, max - rows.length));
       const reply = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', count, 'STREAMS', stream, after)) as Read;
       const slice = reply?.[0]?.[1] ?? [];
       const deleted = slice.filter(([, fields]) => fields === null).map(([id]) => id);
       if (deleted.length) await this.redis.xack(stream, GROUP, ...deleted);
-      rows.push(...(await this.parse(slice.filter((entry): entry is [string, string[]] => entry[1] !== null))));
+      const live = slice.filter((entry): entry is [string, string[]] => entry[1] !== null);
+      const parsed = await parseEntries(live);
+      sizes.learn(live.length, parsed.length);
+      rows.push(...parsed);
       if (slice.length < count) break;
       if (after !== '>') after = slice[slice.length - 1][0];
     }
@@ -158,7 +180,7 @@ export class FlushBuffer {
    * pending and their re-write is a no-op.
    */
   async acknowledge(rows: readonly BufferedTick[]): Promise<void> {
-    const entries = [...ticksPerEntry(rows)];
+    const entries = [...countedTicksPerEntry(rows)];
     for (let from = 0; from < entries.length; from += SLICE) {
       const slice = entries.slice(from, from + SLICE).flat();
       await this.redis.mdBufferRemove(this.keys.buffer(), this.keys.bufferCounts(), GROUP, ...slice);

@@ -23,7 +23,8 @@ class FakeBuffer {
 
   add(count: number): void {
     const from = this.entries.length;
-    for (let i = from; i < from + count; i++) this.entries.push({ id: `${i + 1}-0`, tick: { event_id: `e${i + 1}` } as ReceivedTick });
+    for (let i = from; i < from + count; i++)
+      this.entries.push({ id: `${i + 1}-0`, counted: true, tick: { event_id: `e${i + 1}` } as ReceivedTick });
   }
 
   async createGroup() {

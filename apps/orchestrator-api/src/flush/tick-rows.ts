@@ -3,9 +3,11 @@ import type { Candle, ReceivedTick } from '@md/contracts';
 
 /**
  * One buffered tick: the id of the stream entry it came in (an entry holds a chunk of ticks, so
- * several share an id), and the tick (or, when it could not be read, its raw text).
+ * several share an id), whether that entry's ticks are in the buffer's count (a chunked entry,
+ * field `b`; not a one-tick entry, field `t`: see lua/commit.lua of @md/pipeline), and the tick
+ * (or, when it could not be read, its raw text).
  */
-export type BufferedTick = { id: string } & ({ tick: ReceivedTick; raw?: undefined } | { tick?: undefined; raw: string });
+export type BufferedTick = { id: string; counted: boolean } & ({ tick: ReceivedTick; raw?: undefined } | { tick?: undefined; raw: string });
 
 /** Ticks parsed between two turns of the event loop: about 1 ms of JSON.parse. */
 const PARSE_SLICE = 500;
@@ -34,21 +36,23 @@ export async function parseEntries(entries: [string, string[]][]): Promise<Buffe
 }
 
 function parseEntry(id: string, fields: string[], out: BufferedTick[]): void {
-  const chunked = fields.indexOf('b');
-  const raw = fields[(chunked >= 0 ? chunked : fields.indexOf('t')) + 1] ?? '';
+  const chunk = fields.indexOf('b');
+  const counted = chunk >= 0;
+  const raw = fields[(counted ? chunk : fields.indexOf('t')) + 1] ?? '';
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    out.push({ id, raw });
+    out.push({ id, counted, raw });
     return;
   }
-  if (chunked < 0) {
-    out.push(isTick(parsed) ? { id, tick: parsed } : { id, raw });
+  if (!counted) {
+    out.push(isTick(parsed) ? { id, counted, tick: parsed } : { id, counted, raw });
   } else if (!Array.isArray(parsed) || parsed.length === 0) {
-    out.push({ id, raw });
+    out.push({ id, counted, raw });
   } else {
-    for (const item of parsed as unknown[]) out.push(isTick(item) ? { id, tick: item } : { id, raw: JSON.stringify(item) ?? String(item) });
+    for (const item of parsed as unknown[])
+      out.push(isTick(item) ? { id, counted, tick: item } : { id, counted, raw: JSON.stringify(item) ?? String(item) });
   }
 }
 
@@ -56,10 +60,13 @@ function isTick(value: unknown): value is ReceivedTick {
   return typeof (value as ReceivedTick | null)?.event_id === 'string';
 }
 
-/** Per entry id, how many ticks of `rows` came in it (what acknowledging the entries takes out of the buffer's count). */
-export function ticksPerEntry(rows: readonly BufferedTick[]): Map<string, number> {
+/**
+ * Per entry id, how many of its ticks are in the buffer's count: what acknowledging the entries
+ * takes out of it (a chunked entry's rows, 0 for a one-tick entry's).
+ */
+export function countedTicksPerEntry(rows: readonly BufferedTick[]): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const { id } of rows) counts.set(id, (counts.get(id) ?? 0) + 1);
+  for (const { id, counted } of rows) counts.set(id, (counts.get(id) ?? 0) + (counted ? 1 : 0));
   return counts;
 }
 

@@ -22,6 +22,7 @@ import {
   type TickJobOptions,
 } from '@md/pipeline';
 import { REDIS, RedisKeys } from '@md/redis';
+import { CHUNK_READER_MARK, GROUP as FLUSHERS } from '../flush/flush-buffer';
 import { IngestMetrics, type TicksEvent } from './ingest.metrics';
 import { readBatch, settleBatch, type SettledBatch, type TickStamp } from './tick-batch';
 import type { TickLimits } from './validate-tick-item';
@@ -46,6 +47,12 @@ const COMMANDS_PER_CHUNK = 2;
 
 /** How often the api looks at the tick queue's workers (see refreshWorkers). */
 const WORKERS_REFRESH_MS = 5_000;
+
+/**
+ * A flusher of the group that interacted with the buffer this recently is live (see
+ * refreshFlushers): a live one reads at least every FLUSH_INTERVAL_MS (default 1 s).
+ */
+const FLUSHER_LIVE_MS = 300_000;
 
 /** A coalesced round starts once it holds this many ticks (two full batches; the request that fills it may bring it to 2,999). */
 const ROUND_MAX_TICKS = 2_000;
@@ -118,6 +125,8 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly leaseMs: number;
   /** Jobs of several symbols may be made (see refreshWorkers); false until the first look. */
   private mixedChunks = false;
+  /** One flush-buffer entry per chunk, rather than per tick (see refreshFlushers). */
+  private chunkedEntries = true;
   private workersTimer?: NodeJS.Timeout;
   /** The symbol set seeded from the stored views (see seedSymbols); null until it succeeds. */
   private seeded: Promise<void> | null = null;
@@ -147,7 +156,11 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     this.seedSymbols().catch(() => undefined); // retried by the first ingest
     void this.refreshWorkers();
-    this.workersTimer = setInterval(() => void this.refreshWorkers(), WORKERS_REFRESH_MS);
+    void this.refreshFlushers();
+    this.workersTimer = setInterval(() => {
+      void this.refreshWorkers();
+      void this.refreshFlushers();
+    }, WORKERS_REFRESH_MS);
     this.workersTimer.unref();
   }
 
@@ -171,6 +184,39 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     this.mixedChunks = mixed;
     return mixed;
+  }
+
+  /**
+   * Whether a round's ticks go in the flush buffer as one entry per chunk (field `b`): unless a
+   * flusher of a version before chunked entries is live in the group (its consumer name without
+   * CHUNK_READER_MARK, interacting within FLUSHER_LIVE_MS), which would read such an entry as
+   * unreadable and dead-letter its ticks. Then one entry per tick (field `t`), which every version
+   * reads, until it is gone: a rolling upgrade loses nothing. No group yet, or no live flusher:
+   * chunked. An error (Redis away) keeps the last answer. Public for the tests.
+   */
+  async refreshFlushers(): Promise<boolean> {
+    let consumers: unknown[][];
+    try {
+      consumers = (await this.redis.xinfo('CONSUMERS', this.keys.buffer(), FLUSHERS)) as unknown[][];
+    } catch (error) {
+      if ((error as Error).message.includes('NOGROUP') || (error as Error).message.includes('no such key')) this.chunkedEntries = true;
+      return this.chunkedEntries;
+    }
+    const field = (consumer: unknown[], name: string) => consumer[consumer.indexOf(name) + 1];
+    const older = consumers.filter(
+      (consumer) => Number(field(consumer, 'idle')) < FLUSHER_LIVE_MS && !String(field(consumer, 'name')).endsWith(CHUNK_READER_MARK),
+    );
+    const chunked = older.length === 0;
+    if (chunked !== this.chunkedEntries) {
+      this.logger.log(
+        { flushers: older.map((consumer) => String(field(consumer, 'name'))) },
+        chunked
+          ? 'every live flusher reads chunked entries: one buffer entry per chunk'
+          : 'a flusher of an older version is live: one buffer entry per tick',
+      );
+    }
+    this.chunkedEntries = chunked;
+    return chunked;
   }
 
   /**
@@ -391,6 +437,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
     // Each chunk's append to the durable buffer the FlushModule writes to Postgres from (one
     // entry per chunk, never trimmed here), each tick's publish and dedupe commit, in one script
     // (see lua/commit.lua), which is told each tick's chunk.
+    const chunked = this.chunkedEntries;
     const chunkOf: number[] = new Array(ticks.length);
     chunks.forEach(({ members }, c) => members.forEach((k) => (chunkOf[k] = c + 1)));
     multi.mdCommit(
@@ -403,6 +450,7 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       this.historyMax,
       this.ttlS,
       TICK_RECEIVED_JSON_HEAD,
+      chunked ? 'b' : 't',
       ...ticks.flatMap((tick, k) => [chunkOf[k], JSON.stringify(tick)]),
     );
     // Registered here, not at claim: a commit that does not run leaves the set unchanged. Last
@@ -417,7 +465,8 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       const [error, result] = results[COMMANDS_PER_CHUNK * c + 1];
       return !existsError && existed === 0 && !error && !(typeof result === 'number' && result < 0);
     });
-    // Each chunk's buffer entry id; none when its append failed (mdCommit then wrote nothing of its ticks) or the script did not run.
+    // Each chunk's buffer entry id (its ticks' ids, space-separated, with one entry per tick); none
+    // when its append failed (mdCommit then wrote nothing of its ticks) or the script did not run.
     const [commitError, commitReply] = results[COMMANDS_PER_CHUNK * chunks.length];
     const committed = commitError ? [] : (commitReply as (string | number)[]);
     const entryId = (c: number) => (typeof committed[c] === 'string' ? (committed[c] as string) : undefined);
@@ -449,9 +498,11 @@ export class IngestService implements OnApplicationBootstrap, OnModuleDestroy {
       // alone, which the cap on the buffer and Redis's OOM refusal of whole scripts leave
       // practically unreachable; so is an error of mdCommit as a whole, outside its per-command
       // pcalls, which would answer 503 for every tick of the round while their jobs stay).
+      // A chunked entry takes its ticks out of the buffer's count; one-tick entries were not counted.
       const appended = chunks.flatMap(({ members }, c) => {
-        const id = entryId(c);
-        return !enqueued[c] && id !== undefined ? [id, members.length] : [];
+        const ids = entryId(c);
+        if (enqueued[c] || ids === undefined) return [];
+        return chunked ? [ids, members.length] : ids.split(' ').flatMap((id) => [id, 0]);
       });
       await Promise.all([
         appended.length > 0 ? this.redis.mdBufferRemove(this.keys.buffer(), this.keys.bufferCounts(), '', ...appended) : undefined,

@@ -3,7 +3,7 @@ import type { OrchestratorApiEnv } from '@md/config';
 import { defineScripts, type MdRedis } from '@md/pipeline';
 import { RedisKeys } from '@md/redis';
 import { dropKeys, isolated, REDIS_URL, sleep } from '@md/testing';
-import { FlushBuffer, GROUP } from '../../src/flush/flush-buffer';
+import { CHUNK_READER_MARK, FlushBuffer, GROUP } from '../../src/flush/flush-buffer';
 import { unregisteredFlushMetrics } from '../../src/testing/flush-metrics';
 
 /**
@@ -65,6 +65,8 @@ describe('FlushBuffer (real Redis)', () => {
     // After a failed flush: this consumer's own pending entries, in order, then new ones.
     expect((await buffer.read()).map((e) => e.id)).toEqual(ids.slice(0, 2_500));
     await buffer.acknowledge(first);
+    // One-tick entries (an older api's, or while an older flusher is live) were never counted: none taken out.
+    expect(await redis.hget(keys.bufferCounts(), 'buffered')).toBeNull();
     expect((await buffer.read()).map((e) => e.id)).toEqual(ids.slice(2_500, 5_000));
     await buffer.acknowledge(second);
     expect(await pending()).toBe(0);
@@ -100,6 +102,22 @@ describe('FlushBuffer (real Redis)', () => {
     expect(await pending()).toBe(0);
   });
 
+  it('never asks for a hundred times a batch: one-tick entries read before, then entries of 100, give a batch of FLUSH_MAX_BATCH', async () => {
+    await append(3_000);
+    const small = await buffer.read();
+    expect(small).toHaveLength(2_500);
+    await buffer.acknowledge(small);
+    await buffer.acknowledge(await buffer.read()); // the last 500
+    await appendChunks(Array.from({ length: 60 }, () => 100));
+    const large = await buffer.read();
+    expect(large).toHaveLength(2_500);
+    expect(await pending()).toBe(25);
+  });
+
+  it('is a consumer whose name says it reads chunked entries (what ingest looks for before appending them)', () => {
+    expect(buffer.consumer.endsWith(CHUNK_READER_MARK)).toBe(true);
+  });
+
   it('reads chunked entries whole, about FLUSH_MAX_BATCH ticks at a time, and counts their ticks out as it acknowledges them', async () => {
     const ids = await appendChunks(Array.from({ length: 60 }, () => 100));
     expect(await buffer.depth()).toBe(6_000);
@@ -107,8 +125,8 @@ describe('FlushBuffer (real Redis)', () => {
 
     const first = await buffer.read();
     expect(first).toHaveLength(2_500); // 25 entries of 100
-    expect(first[0]).toEqual({ id: ids[0], tick: { event_id: 'c0', symbol: 'BTCUSDT' } });
-    expect(first[2_499]).toEqual({ id: ids[24], tick: { event_id: 'c2499', symbol: 'BTCUSDT' } });
+    expect(first[0]).toEqual({ id: ids[0], counted: true, tick: { event_id: 'c0', symbol: 'BTCUSDT' } });
+    expect(first[2_499]).toEqual({ id: ids[24], counted: true, tick: { event_id: 'c2499', symbol: 'BTCUSDT' } });
     expect(await buffer.stats()).toMatchObject({ buffered: 6_000, entries: 60, pending: 25 });
     await buffer.acknowledge(first);
     expect(await buffer.stats()).toMatchObject({ buffered: 3_500, entries: 35, pending: 0 });

@@ -98,7 +98,7 @@ async function stack(db: Database) {
   };
 }
 
-const entries = (ticks: ReceivedTick[]): BufferedTick[] => ticks.map((tick, i) => ({ id: `${i + 1}-0`, tick }));
+const entries = (ticks: ReceivedTick[]): BufferedTick[] => ticks.map((tick, i) => ({ id: `${i + 1}-0`, counted: true, tick }));
 
 /** md_ticks as text (floats bit for bit, timestamps to the microsecond), in key order. */
 const TICKS = `

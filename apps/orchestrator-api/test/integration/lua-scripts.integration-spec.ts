@@ -124,6 +124,7 @@ describe('the Lua scripts in Redis', () => {
       100,
       600,
       TICK_RECEIVED_JSON_HEAD,
+      'b',
       ...ticks.flatMap((t, k) => [chunkOf[k], JSON.stringify(t)]),
     );
 
@@ -147,6 +148,55 @@ describe('the Lua scripts in Redis', () => {
     await waitUntil(() => published.length === 3, 'the three messages');
     expect(published).toEqual(messages.map(([id], i) => JSON.stringify({ seq: id, ...tickReceivedMessage(ticks[i]) })));
     await subscriber.quit();
+  });
+
+  it('mdCommit with one entry per tick (an older flusher live) appends a chunk whole or not at all, uncounted but in `added`', async () => {
+    const [buffer, counts, history] = ['buffer', 'counts', 'history'].map((k) => `${prefix}:legacy:${k}`);
+    const keys = ['a', 'b', 'c', 'd', 'e'].map((k) => `${prefix}:legacy:dedupe:${k}`);
+    const ticks = keys.map((eventId) => ({ symbol: 'SYM', price: 1, volume: 1, source: 's', ts: 1, event_id: eventId, receivedAt: 2 }));
+    // Arrival order a, b, c, d, e; chunks: a and c, then b, then d and e.
+    const chunkOf = [1, 2, 1, 3, 3];
+    // Room for four more entries: the third chunk's first append succeeds, its second fails.
+    const max = '18446744073709551615';
+    await redis.xadd(buffer, `${max}-18446744073709551611`, 't', '{}');
+    for (const key of keys) await redis.set(key, DedupeState.Pending);
+
+    const reply = await redis.mdCommit(
+      3 + keys.length,
+      buffer,
+      counts,
+      history,
+      ...keys,
+      `${prefix}:legacy:channel`,
+      100,
+      600,
+      TICK_RECEIVED_JSON_HEAD,
+      't',
+      ...ticks.flatMap((t, k) => [chunkOf[k], JSON.stringify(t)]),
+    );
+
+    expect(reply).toEqual([
+      `${max}-18446744073709551612 ${max}-18446744073709551613`,
+      `${max}-18446744073709551614`,
+      0,
+      expect.stringContaining('exhausted'),
+    ]);
+    // The third chunk's first entry was deleted again: only whole chunks stay, one tick per entry.
+    expect((await redis.xrange(buffer, '-', '+')).slice(1)).toEqual([
+      [`${max}-18446744073709551612`, ['t', JSON.stringify(ticks[0])]],
+      [`${max}-18446744073709551613`, ['t', JSON.stringify(ticks[2])]],
+      [`${max}-18446744073709551614`, ['t', JSON.stringify(ticks[1])]],
+    ]);
+    expect(await redis.hgetall(counts)).toEqual({ added: '3' });
+    expect(await Promise.all(keys.map((key) => redis.get(key)))).toEqual([
+      DedupeState.Accepted,
+      DedupeState.Accepted,
+      DedupeState.Accepted,
+      DedupeState.Pending,
+      DedupeState.Pending,
+    ]);
+    const messages = await redis.xrange(history, '-', '+');
+    expect(messages.map(([, [, m]]) => JSON.parse(m).event_id)).toEqual([keys[0], keys[1], keys[2]]);
   });
 
   it('mdBufferRemove deletes entries and counts their ticks out once; an empty buffer counts 0 ticks', async () => {

@@ -1,7 +1,21 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { defineScripts } from '@md/pipeline';
 import { redisOptionsFromUrl } from '@md/redis';
-import { createDatabase, get, post, REDIS_URL, startApi, tick, waitUntil, type RunningApi } from '../support/harness';
+import { CHUNK_READER_MARK } from '../../src/flush/flush-buffer';
+import { IngestService } from '../../src/ingest/ingest.service';
+import {
+  apiForBlock,
+  bufferEntries,
+  createDatabase,
+  get,
+  post,
+  REDIS_URL,
+  startApi,
+  tick,
+  waitUntil,
+  type RunningApi,
+} from '../support/harness';
 
 /** GET /pipeline: both queues' job counts and the flush buffer, read from the real Redis. */
 jest.setTimeout(60_000);
@@ -101,5 +115,40 @@ describe('GET /pipeline (real Redis and Postgres, flushing)', () => {
     expect(body.flush.lastFlushAt).toBeGreaterThanOrEqual(before);
     expect(Object.keys(body.queues)).toEqual(['ticks.received', 'views.compute']);
     expect(body.queues['ticks.received'].waiting).toBe(1);
+  });
+});
+
+describe('the flush buffer during a rolling upgrade (real Redis)', () => {
+  const ctx = apiForBlock();
+
+  it('appends one entry per tick, which a flusher of an older version reads, while one is live; one per chunk once none is', async () => {
+    const { api, redis } = ctx;
+    const stream = `${api.env.REDIS_PREFIX}:buffer:ticks`;
+    const ingest = api.app.get(IngestService);
+    type Read = [string, [string, string[]][]][];
+    // A flusher of the version before chunked entries: a consumer of the group whose name lacks the mark, reading
+    // now (every flush of every version starts with a read of its own pending entries, id 0: what keeps it listed as live).
+    const older = 'old-host-1-abcdef';
+    await redis.xgroup('CREATE', stream, 'flushers', '0', 'MKSTREAM');
+    await redis.xreadgroup('GROUP', 'flushers', older, 'STREAMS', stream, '0');
+    expect(await ingest.refreshFlushers()).toBe(false);
+
+    const first = [tick(), tick({ symbol: 'ethusdt' }), tick()];
+    expect((await post(`${api.url}/ingest/ticks`, first)).body).toMatchObject({ accepted: 3 });
+    // What the older flusher reads: an entry per tick, the tick's JSON after the field `t`, which it parses.
+    const read = (await redis.xreadgroup('GROUP', 'flushers', older, 'STREAMS', stream, '>')) as Read;
+    const fields = read[0][1].map(([, entry]) => entry);
+    expect(fields.map(([field]) => field)).toEqual(['t', 't', 't']);
+    expect(fields.map(([, json]) => JSON.parse(json).event_id).sort()).toEqual(first.map((t) => t.event_id).sort());
+    // Not in the tick count: the depth reads them as one tick per entry.
+    expect(await defineScripts(redis).mdBufferDepth(stream, `${stream}:counts`)).toEqual([3, 3]);
+
+    // The older flusher gone (removed from the group, or idle past FLUSHER_LIVE_MS), a current one live: chunked.
+    await redis.xgroup('DELCONSUMER', stream, 'flushers', older);
+    await redis.xreadgroup('GROUP', 'flushers', `new-host-1-abcdef${CHUNK_READER_MARK}`, 'STREAMS', stream, '0');
+    expect(await ingest.refreshFlushers()).toBe(true);
+    const second = [tick(), tick()];
+    expect((await post(`${api.url}/ingest/ticks`, second)).body).toMatchObject({ accepted: 2 });
+    expect((await bufferEntries(redis, api.env.REDIS_PREFIX)).slice(3)).toEqual([second.map((t) => t.event_id)]);
   });
 });
