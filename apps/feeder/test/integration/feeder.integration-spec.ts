@@ -75,9 +75,9 @@ describe('feeder (real processes, real api and Redis)', () => {
     for (const step of cleanup.reverse()) await step();
   });
 
-  /** The built feeder posting single ticks (or BATCH_SIZE batches) to `apiUrl`, with the test credentials. */
+  /** The built feeder posting single ticks (or BATCH_SIZE batches) to `apiUrl`, with the test credentials; done after COUNT ticks. */
   const startFeeder = (apiUrl: string, env: Record<string, string>) =>
-    ServiceProcess.start('feeder', { ...AUTH, TARGET_URL: `${apiUrl}/ingest/tick`, ...env });
+    ServiceProcess.start('feeder', { ...AUTH, TARGET_URL: `${apiUrl}/ingest/tick`, ...env }, { finite: true });
 
   it('COUNT=500 at TPS=100 ends with 500 accepted ticks in the queue and exits 0', async () => {
     const env = isolated();

@@ -21,13 +21,29 @@ export class ServiceProcess {
     readonly port: number,
     private readonly env: Record<string, string>,
     private readonly script: string,
+    private readonly finite: boolean,
   ) {}
 
-  /** `options.script`: the entry point, relative to the workspace root (default dist/apps/<app>/main.js). */
-  static async start(app: string, env: Record<string, string>, options: { script?: string } = {}): Promise<ServiceProcess> {
+  /**
+   * `options.script`: the entry point, relative to the workspace root (default dist/apps/<app>/main.js).
+   * `options.finite`: the process ends by itself once its work is done (the feeder with COUNT): an
+   * exit with 0 before its readiness answered counts as started, and the caller reads the code
+   * with exited(). On a quick machine such a feeder can be done before the first readiness poll.
+   */
+  static async start(
+    app: string,
+    env: Record<string, string>,
+    options: { script?: string; finite?: boolean } = {},
+  ): Promise<ServiceProcess> {
     // The api serves /internal/* on a listener of its own (INTERNAL_PORT): a free port per process.
     const own = app === 'orchestrator-api' && !env.INTERNAL_PORT ? { ...env, INTERNAL_PORT: String(await freePort()) } : { ...env };
-    const service = new ServiceProcess(app, await freePort(), own, options.script ?? join('dist/apps', app, 'main.js'));
+    const service = new ServiceProcess(
+      app,
+      await freePort(),
+      own,
+      options.script ?? join('dist/apps', app, 'main.js'),
+      options.finite ?? false,
+    );
     await service.restart();
     return service;
   }
@@ -65,6 +81,7 @@ export class ServiceProcess {
     child.stderr?.on('data', keep);
     await waitUntil(
       async () => {
+        if (child.exitCode === 0 && this.finite) return true;
         if (child.exitCode !== null) throw new Error(`${this.app} exited (${child.exitCode}): ${this.output.join('')}`);
         try {
           return (await fetch(`${this.url}/health/readiness`)).ok;
