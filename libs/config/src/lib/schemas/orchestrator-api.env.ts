@@ -69,7 +69,7 @@ export class OrchestratorApiEnv extends WithReadAccessEnv(PipelineEnv) {
   @EnvInt(50, 60_000)
   FLUSH_INTERVAL_MS: number = 1_000;
 
-  /** …and as soon as this many ticks wait; also the largest batch (one transaction). */
+  /** …and as soon as this many ticks wait; also the size of a batch (one transaction, whole buffer entries: see doc/storage-and-db.md). */
   @EnvInt(1, 100_000)
   FLUSH_MAX_BATCH: number = 5_000;
 
